@@ -1,0 +1,96 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
+import { randomUUID } from 'node:crypto'
+import clientRoutes from './clients/routes.js'
+import type { Config } from './config.js'
+import contractorRoutes from './contractors/routes.js'
+import type { Database } from './db/database.js'
+import decisionRoutes from './decisions/routes.js'
+import { purgeIdempotencyKeys } from './decisions/idempotency.js'
+import ledgerRoutes from './ledger/routes.js'
+import memberRoutes from './members/routes.js'
+import { httpResponsesTotal } from './metrics.js'
+import operationRoutes from './operations/routes.js'
+import auth from './plugins/auth.js'
+import databasePlugin from './plugins/database.js'
+import docs from './plugins/docs.js'
+import errors from './plugins/errors.js'
+import security from './plugins/security.js'
+import validation from './plugins/validation.js'
+import recipientRoutes from './recipients/routes.js'
+
+export interface AppOptions {
+  readonly config: Config
+  readonly database: Database
+  readonly logger: Logger
+  readonly now?: () => Date
+  /** Whether closing the app closes the database too; default true. */
+  readonly closeDatabase?: boolean
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+const BODY_LIMIT = 1024 * 1024
+const PURGE_INTERVAL_MS = 3_600_000
+
+/** Builds the whole service without listening: server.ts listens, tests inject. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const fastify = Fastify({
+    loggerInstance: options.logger as unknown as FastifyBaseLogger,
+    // Fastify's own per-request lines log the raw URL; ours below log the route pattern instead.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    // A caller's request id is kept when it is safe to echo; otherwise we make one.
+    genReqId: (req) => {
+      const offered = req.headers['x-request-id']
+      return typeof offered === 'string' && REQUEST_ID.test(offered) ? offered : randomUUID()
+    },
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 200 },
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await fastify.register(validation)
+  await fastify.register(errors)
+  await fastify.register(databasePlugin, {
+    config: options.config,
+    database: options.database,
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase })
+  })
+  await fastify.register(security)
+  await fastify.register(auth)
+  await fastify.register(docs)
+
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // One line per request, by route pattern: the raw URL would carry member ids.
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    httpResponsesTotal.inc({ route, status: String(reply.statusCode) })
+    request.log.info(
+      { method: request.method, route, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime), clientId: request.client?.id },
+      'request completed'
+    )
+  })
+
+  await fastify.register(operationRoutes)
+  await fastify.register(recipientRoutes)
+  await fastify.register(contractorRoutes)
+  await fastify.register(memberRoutes)
+  await fastify.register(decisionRoutes)
+  await fastify.register(ledgerRoutes)
+  await fastify.register(clientRoutes)
+
+  const purge = setInterval(() => {
+    purgeIdempotencyKeys(options.database.db, fastify.now(), options.config.idempotencyTtlHours).catch((err: unknown) =>
+      fastify.log.warn({ err }, 'purging old idempotency keys failed')
+    )
+  }, PURGE_INTERVAL_MS)
+  purge.unref()
+  fastify.addHook('onClose', async () => clearInterval(purge))
+
+  await fastify.ready()
+  return fastify
+}

@@ -1,0 +1,69 @@
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+
+const ConfigSchema = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1 }),
+  databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  /** Postgres schema to work in; lets tests and tenants share one database. */
+  databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
+  dataDir: Type.String({ minLength: 1 }),
+  bootstrapAdminToken: Type.Optional(Type.String({ minLength: 16 })),
+  logLevel: LogLevel,
+  rateLimitMax: Type.Integer({ minimum: 1 }),
+  rateLimitWindowMs: Type.Integer({ minimum: 1000 }),
+  idempotencyTtlHours: Type.Integer({ minimum: 24 }),
+  corsOrigin: Type.Optional(Type.String({ minLength: 1 })),
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 200 })
+})
+
+export type Config = Readonly<Static<typeof ConfigSchema>>
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+function integer(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
+  const raw = env[key]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${key} must be a whole number`)
+  return Number(raw)
+}
+
+function optional(env: NodeJS.ProcessEnv, key: string): string | undefined {
+  const raw = env[key]
+  return raw === undefined || raw === '' ? undefined : raw
+}
+
+/**
+ * Reads the service's settings from the environment, validates them and freezes the result.
+ * @throws ConfigError naming the offending variable (never its value, which may be a secret).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const candidate = {
+    port: integer(env, 'PORT', 3000),
+    host: optional(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl: optional(env, 'DATABASE_URL'),
+    databaseSchema: optional(env, 'DATABASE_SCHEMA') ?? 'public',
+    dataDir: optional(env, 'DATA_DIR') ?? './data',
+    bootstrapAdminToken: optional(env, 'BOOTSTRAP_ADMIN_TOKEN'),
+    logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
+    rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600),
+    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000),
+    idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 48),
+    corsOrigin: optional(env, 'CORS_ORIGIN'),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10),
+    ...overrides
+  }
+  for (const key of Object.keys(candidate) as (keyof typeof candidate)[]) {
+    if (candidate[key] === undefined) delete candidate[key]
+  }
+  const firstError = Value.Errors(ConfigSchema, candidate)[0]
+  if (firstError !== undefined) {
+    const field = firstError.instancePath.replace(/^\//, '') || firstError.keyword
+    throw new ConfigError(`invalid configuration: ${field} ${firstError.message}`)
+  }
+  return Object.freeze(candidate as Config)
+}

@@ -1,0 +1,173 @@
+import { randomUUID } from 'node:crypto'
+import type { Queryable } from '../db/database.js'
+import type { ContractorRow, ContractRow, InspectionRow } from '../db/tables.js'
+import type { ContractFacts, ContractorFacts, InspectionFacts } from '../policy/engine.js'
+import type { DataItem, InspectionResult, Purpose } from '../policy/vocabulary.js'
+
+export interface Contract {
+  readonly id: string
+  readonly contractorId: string
+  readonly reference: string
+  readonly signedAt: string
+  readonly validFrom: string
+  readonly validUntil: string
+  readonly purposes: Purpose[]
+  readonly dataItems: DataItem[]
+  readonly createdAt: string
+}
+
+export interface Inspection {
+  readonly id: string
+  readonly contractorId: string
+  readonly inspectedAt: string
+  readonly result: InspectionResult
+  readonly inspector: string
+  readonly notes: string | null
+  readonly createdAt: string
+}
+
+export interface Contractor {
+  readonly id: string
+  readonly name: string
+  readonly address: string
+  readonly createdAt: string
+}
+
+const toContractor = (row: ContractorRow): Contractor => ({
+  id: row.id,
+  name: row.name,
+  address: row.address,
+  createdAt: row.created_at.toISOString()
+})
+
+const toContract = (row: ContractRow): Contract => ({
+  id: row.id,
+  contractorId: row.contractor_id,
+  reference: row.reference,
+  signedAt: row.signed_at.toISOString(),
+  validFrom: row.valid_from.toISOString(),
+  validUntil: row.valid_until.toISOString(),
+  purposes: row.purposes as Purpose[],
+  dataItems: row.data_items as DataItem[],
+  createdAt: row.created_at.toISOString()
+})
+
+const toInspection = (row: InspectionRow): Inspection => ({
+  id: row.id,
+  contractorId: row.contractor_id,
+  inspectedAt: row.inspected_at.toISOString(),
+  result: row.result as InspectionResult,
+  inspector: row.inspector,
+  notes: row.notes,
+  createdAt: row.created_at.toISOString()
+})
+
+export async function insertContractor(db: Queryable, contractor: { name: string; address: string }, now: Date): Promise<Contractor> {
+  const row = await db
+    .insertInto('contractors')
+    .values({ id: randomUUID(), ...contractor, created_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  return toContractor(row)
+}
+
+export async function listContractors(db: Queryable): Promise<Contractor[]> {
+  const rows = await db.selectFrom('contractors').selectAll().orderBy('created_at').orderBy('id').execute()
+  return rows.map(toContractor)
+}
+
+/** @param lock share-lock the contractor row for the caller's transaction. */
+export async function findContractor(db: Queryable, id: string, lock = false): Promise<Contractor | undefined> {
+  let query = db.selectFrom('contractors').selectAll().where('id', '=', id)
+  if (lock) query = query.forShare()
+  const row = await query.executeTakeFirst()
+  return row && toContractor(row)
+}
+
+export async function listContracts(db: Queryable, contractorId: string): Promise<Contract[]> {
+  const rows = await db.selectFrom('contracts').selectAll().where('contractor_id', '=', contractorId).orderBy('valid_from').orderBy('id').execute()
+  return rows.map(toContract)
+}
+
+export async function listInspections(db: Queryable, contractorId: string): Promise<Inspection[]> {
+  const rows = await db
+    .selectFrom('inspections')
+    .selectAll()
+    .where('contractor_id', '=', contractorId)
+    .orderBy('inspected_at', 'desc')
+    .orderBy('created_at', 'desc')
+    .execute()
+  return rows.map(toInspection)
+}
+
+export interface NewContract {
+  readonly reference: string
+  readonly signedAt: string
+  readonly validFrom: string
+  readonly validUntil: string
+  readonly purposes: Purpose[]
+  readonly dataItems: DataItem[]
+}
+
+export async function insertContract(db: Queryable, contractorId: string, contract: NewContract, now: Date): Promise<Contract> {
+  const row = await db
+    .insertInto('contracts')
+    .values({
+      id: randomUUID(),
+      contractor_id: contractorId,
+      reference: contract.reference,
+      signed_at: contract.signedAt,
+      valid_from: contract.validFrom,
+      valid_until: contract.validUntil,
+      purposes: JSON.stringify(contract.purposes),
+      data_items: JSON.stringify(contract.dataItems),
+      created_at: now
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  return toContract(row)
+}
+
+export interface NewInspection {
+  readonly inspectedAt: string
+  readonly result: InspectionResult
+  readonly inspector: string
+  readonly notes?: string | undefined
+}
+
+export async function insertInspection(db: Queryable, contractorId: string, inspection: NewInspection, now: Date): Promise<Inspection> {
+  const row = await db
+    .insertInto('inspections')
+    .values({
+      id: randomUUID(),
+      contractor_id: contractorId,
+      inspected_at: inspection.inspectedAt,
+      result: inspection.result,
+      inspector: inspection.inspector,
+      notes: inspection.notes ?? null,
+      created_at: now
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  return toInspection(row)
+}
+
+/** Everything the engine needs about a contractor, or null when the id names none. */
+export async function loadContractorFacts(db: Queryable, id: string, lock = false): Promise<ContractorFacts | null> {
+  const contractor = await findContractor(db, id, lock)
+  if (!contractor) return null
+  const [contracts, inspections] = await Promise.all([listContracts(db, id), listInspections(db, id)])
+  const latest = inspections[0]
+  const toFacts = (c: Contract): ContractFacts => ({
+    id: c.id,
+    reference: c.reference,
+    validFrom: new Date(c.validFrom),
+    validUntil: new Date(c.validUntil),
+    purposes: c.purposes,
+    dataItems: c.dataItems
+  })
+  const latestInspection: InspectionFacts | null = latest
+    ? { id: latest.id, inspectedAt: new Date(latest.inspectedAt), result: latest.result }
+    : null
+  return { id: contractor.id, name: contractor.name, address: contractor.address, contracts: contracts.map(toFacts), latestInspection }
+}

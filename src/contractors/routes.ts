@@ -1,0 +1,188 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { InvalidRequestError, NotFoundError } from '../errors.js'
+import { INSPECTION_RESULTS, PURPOSES } from '../policy/vocabulary.js'
+import { AUTHENTICATED_PROBLEMS, DataItem, DataItems, Purpose, StringEnum, Text, Timestamp, Uuid, problems } from '../schemas.js'
+import {
+  findContractor,
+  insertContract,
+  insertContractor,
+  insertInspection,
+  listContractors,
+  listContracts,
+  listInspections
+} from './repository.js'
+
+const ContractorSchema = Type.Object({ id: Uuid, name: Type.String(), address: Type.String(), createdAt: Timestamp })
+
+const ContractSchema = Type.Object(
+  {
+    id: Uuid,
+    contractorId: Uuid,
+    reference: Type.String(),
+    signedAt: Timestamp,
+    validFrom: Timestamp,
+    validUntil: Timestamp,
+    purposes: Type.Array(Purpose),
+    dataItems: Type.Array(DataItem),
+    createdAt: Timestamp
+  },
+
+)
+
+const InspectionSchema = Type.Object(
+  {
+    id: Uuid,
+    contractorId: Uuid,
+    inspectedAt: Timestamp,
+    result: StringEnum(INSPECTION_RESULTS),
+    inspector: Type.String(),
+    notes: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Timestamp
+  },
+
+)
+
+const ContractorDetail = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  address: Type.String(),
+  createdAt: Timestamp,
+  contracts: Type.Array(ContractSchema),
+  inspections: Type.Array(InspectionSchema, { description: 'Newest first' })
+})
+
+const ContractorParams = Type.Object({ id: Uuid })
+const tags = ['Registries']
+
+const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  async function requireContractor(id: string) {
+    const contractor = await findContractor(fastify.database.db, id)
+    if (!contractor) throw new NotFoundError('contractor')
+    return contractor
+  }
+
+  fastify.post(
+    '/v1/contractors',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        operationId: 'createContractor',
+        summary: 'Register a contractor (業務委託先)',
+        tags,
+        body: Type.Object({ name: Text(200), address: Text(500) }, { additionalProperties: false }),
+        response: { 201: ContractorSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+      }
+    },
+    async (request, reply) => {
+      const contractor = await insertContractor(fastify.database.db, request.body, fastify.now())
+      return reply.code(201).header('location', `/v1/contractors/${contractor.id}`).send(contractor)
+    }
+  )
+
+  fastify.get(
+    '/v1/contractors',
+    {
+      config: { access: { roles: ['admin', 'ops'] } },
+      schema: {
+        operationId: 'listContractors',
+        summary: 'List contractors',
+        tags,
+        response: { 200: Type.Object({ contractors: Type.Array(ContractorSchema) }), ...problems(...AUTHENTICATED_PROBLEMS) }
+      }
+    },
+    async () => ({ contractors: await listContractors(fastify.database.db) })
+  )
+
+  fastify.get(
+    '/v1/contractors/:id',
+    {
+      config: { access: { roles: ['admin', 'ops'] } },
+      schema: {
+        operationId: 'getContractor',
+        summary: 'Get a contractor with its contracts and inspections',
+        tags,
+        params: ContractorParams,
+        response: { 200: ContractorDetail, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+      }
+    },
+    async (request) => {
+      const contractor = await requireContractor(request.params.id)
+      const [contracts, inspections] = await Promise.all([
+        listContracts(fastify.database.db, contractor.id),
+        listInspections(fastify.database.db, contractor.id)
+      ])
+      return { ...contractor, contracts, inspections }
+    }
+  )
+
+  fastify.post(
+    '/v1/contractors/:id/contracts',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        operationId: 'createContract',
+        summary: 'Record a contract that ensures appropriate handling (2(4))',
+        tags,
+        params: ContractorParams,
+        body: Type.Object(
+          {
+            reference: Text(200),
+            signedAt: Timestamp,
+            validFrom: Timestamp,
+            validUntil: Timestamp,
+            purposes: Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true }),
+            dataItems: DataItems
+          },
+          { additionalProperties: false }
+        ),
+        response: { 201: ContractSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+      }
+    },
+    async (request, reply) => {
+      const body = request.body
+      if (new Date(body.validUntil) < new Date(body.validFrom)) {
+        throw new InvalidRequestError('validity_reversed', 'validUntil is before validFrom')
+      }
+      if (new Date(body.signedAt) > new Date(body.validUntil)) {
+        throw new InvalidRequestError('signed_after_expiry', 'signedAt is after validUntil')
+      }
+      const contractor = await requireContractor(request.params.id)
+      const contract = await insertContract(fastify.database.db, contractor.id, body, fastify.now())
+      return reply.code(201).send(contract)
+    }
+  )
+
+  fastify.post(
+    '/v1/contractors/:id/inspections',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        operationId: 'createInspection',
+        summary: "Record an inspection of the contractor's handling (実施状況の点検, 2(4))",
+        tags,
+        params: ContractorParams,
+        body: Type.Object(
+          {
+            inspectedAt: Timestamp,
+            result: StringEnum(INSPECTION_RESULTS),
+            inspector: Text(200),
+            notes: Type.Optional(Type.String({ maxLength: 2000 }))
+          },
+          { additionalProperties: false }
+        ),
+        response: { 201: InspectionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+      }
+    },
+    async (request, reply) => {
+      if (new Date(request.body.inspectedAt) > fastify.now()) {
+        throw new InvalidRequestError('inspection_in_future', 'inspectedAt is in the future')
+      }
+      const contractor = await requireContractor(request.params.id)
+      const inspection = await insertInspection(fastify.database.db, contractor.id, request.body, fastify.now())
+      return reply.code(201).send(inspection)
+    }
+  )
+}
+
+export default contractorRoutes

@@ -1,0 +1,81 @@
+import { promises as fs } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { FileMigrationProvider, Kysely, Migrator, sql, type Transaction } from 'kysely'
+import { openDialect, type DialectOptions } from './dialect.js'
+import type { Database as Tables } from './tables.js'
+
+export type Db = Kysely<Tables>
+export type Tx = Transaction<Tables>
+/** What repositories take: the database, or the transaction their caller owns. */
+export type Queryable = Kysely<Tables> | Transaction<Tables>
+
+const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations')
+
+export class MigrationError extends Error {
+  override readonly name = 'MigrationError'
+}
+
+/** Owns the connection (pool or embedded database), migrations and transactions. */
+export class Database {
+  private constructor(
+    readonly db: Db,
+    readonly kind: 'postgres' | 'pglite',
+    private readonly schema: string
+  ) {}
+
+  static async open(options: DialectOptions): Promise<Database> {
+    const { dialect, kind } = await openDialect(options)
+    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema)
+    if (kind === 'postgres' && options.schema !== 'public') {
+      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(options.schema)}`.execute(database.db)
+    }
+    return database
+  }
+
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work)
+  }
+
+  /** Throws when the database cannot be reached. */
+  async ping(): Promise<void> {
+    await sql`SELECT 1`.execute(this.db)
+  }
+
+  private migrator(): Migrator {
+    return new Migrator({
+      db: this.db,
+      provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_FOLDER }),
+      migrationTableSchema: this.schema
+    })
+  }
+
+  /**
+   * Brings the schema to the latest migration. Kysely takes a Postgres advisory lock around the
+   * run, so replicas starting together migrate once.
+   * @throws MigrationError naming the migration that failed.
+   */
+  async migrateToLatestOrThrow(): Promise<void> {
+    const { error, results } = await this.migrator().migrateToLatest()
+    if (error !== undefined) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
+      throw new MigrationError(`migration ${failed} failed`, { cause: error })
+    }
+  }
+
+  /** @throws MigrationError when a `down` fails. */
+  async migrateDownOrThrow(): Promise<void> {
+    const { error } = await this.migrator().migrateDown()
+    if (error !== undefined) throw new MigrationError('migration down failed', { cause: error })
+  }
+
+  /** True when every known migration has been applied. */
+  async isMigrated(): Promise<boolean> {
+    const migrations = await this.migrator().getMigrations()
+    return migrations.every((m) => m.executedAt !== undefined)
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy()
+  }
+}

@@ -1,0 +1,144 @@
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
+
+/** Timestamps come back as Date and go in as Date or RFC 3339 text. */
+type Timestamp = ColumnType<Date, Date | string, Date | string>
+type Json<T> = ColumnType<T, string, string>
+
+export interface PolicyVersionsTable {
+  version: string
+  effective_from: Timestamp
+  document: Json<unknown>
+  document_hash: string
+  recorded_at: Timestamp
+}
+
+export interface RecipientsTable {
+  id: string
+  category: string
+  name: string
+  address: string
+  representative: string
+  active: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
+}
+
+export interface ContractorsTable {
+  id: string
+  name: string
+  address: string
+  created_at: Timestamp
+}
+
+export interface ContractsTable {
+  id: string
+  contractor_id: string
+  reference: string
+  signed_at: Timestamp
+  valid_from: Timestamp
+  valid_until: Timestamp
+  purposes: Json<string[]>
+  data_items: Json<string[]>
+  created_at: Timestamp
+}
+
+export interface InspectionsTable {
+  id: string
+  contractor_id: string
+  inspected_at: Timestamp
+  result: string
+  inspector: string
+  notes: string | null
+  created_at: Timestamp
+}
+
+export interface ConsentsTable {
+  id: string
+  member_id: string
+  recipient_category: string
+  recipient_id: string | null
+  data_items: Json<string[] | null> | null
+  obtained_at: Timestamp
+  method: string
+  evidence_ref: string
+  withdrawn_at: Timestamp | null
+  withdrawal_reason: string | null
+  created_at: Timestamp
+}
+
+export interface SuspensionsTable {
+  id: string
+  member_id: string
+  reason: string
+  requested_at: Timestamp
+  lifted_at: Timestamp | null
+  created_at: Timestamp
+}
+
+export interface ClientsTable {
+  id: string
+  name: string
+  role: string
+  channels: Json<string[] | null> | null
+  purposes: Json<string[] | null> | null
+  token_hash: string
+  created_at: Timestamp
+  revoked_at: Timestamp | null
+}
+
+export interface LedgerEntriesTable {
+  position: Generated<number>
+  id: string
+  chain: number
+  seq: number
+  prev_hash: string
+  hash: string
+  recorded_at: Timestamp
+  kind: string
+  member_id: string
+  client_id: string
+  channel: string | null
+  decision: string | null
+  recipient_id: string | null
+  contractor_id: string | null
+  content: Json<Record<string, unknown>>
+}
+
+export interface LedgerHeadsTable {
+  chain: number
+  seq: number
+  hash: string
+}
+
+export interface IdempotencyKeysTable {
+  client_id: string
+  key: string
+  request_hash: string
+  status_code: number
+  response: Json<unknown>
+  created_at: Timestamp
+}
+
+export interface Database {
+  policy_versions: PolicyVersionsTable
+  recipients: RecipientsTable
+  contractors: ContractorsTable
+  contracts: ContractsTable
+  inspections: InspectionsTable
+  consents: ConsentsTable
+  suspensions: SuspensionsTable
+  clients: ClientsTable
+  ledger_entries: LedgerEntriesTable
+  ledger_heads: LedgerHeadsTable
+  idempotency_keys: IdempotencyKeysTable
+}
+
+export type RecipientRow = Selectable<RecipientsTable>
+export type ContractorRow = Selectable<ContractorsTable>
+export type ContractRow = Selectable<ContractsTable>
+export type InspectionRow = Selectable<InspectionsTable>
+export type ConsentRow = Selectable<ConsentsTable>
+export type SuspensionRow = Selectable<SuspensionsTable>
+export type ClientRow = Selectable<ClientsTable>
+export type LedgerEntryRow = Selectable<LedgerEntriesTable>
+export type NewLedgerEntry = Insertable<LedgerEntriesTable>

@@ -1,0 +1,103 @@
+import { Type, type Static } from 'typebox'
+import type { DecisionRequest as EngineRequest } from '../policy/engine.js'
+import { CHANNELS } from '../policy/vocabulary.js'
+import {
+  Channel,
+  DataItem,
+  DataItems,
+  ExceptionBasis,
+  MemberId,
+  Method,
+  ObligationCode,
+  Purpose,
+  ReasonCode,
+  ServiceCategory,
+  Text,
+  Timestamp,
+  Uuid
+} from '../schemas.js'
+
+const CHANNEL_FIELDS = {
+  joint_use: ['jointUser'],
+  entrustment: ['contractorId'],
+  third_party: ['recipientId', 'method'],
+  statutory_exception: ['exception']
+} as const satisfies Record<(typeof CHANNELS)[number], string[]>
+const CHANNEL_SPECIFIC = Object.values(CHANNEL_FIELDS).flat()
+
+/** Each channel requires its own fields and refuses the others' (JSON Schema if/then). */
+const channelRules = CHANNELS.map((channel) => ({
+  if: { properties: { channel: { const: channel } }, required: ['channel'] },
+  then: {
+    required: [...CHANNEL_FIELDS[channel]],
+    properties: Object.fromEntries(
+      CHANNEL_SPECIFIC.filter((field) => !(CHANNEL_FIELDS[channel] as string[]).includes(field)).map((field) => [field, false])
+    )
+  }
+}))
+
+export const DecisionRequestSchema = Type.Object(
+  {
+    channel: Channel,
+    memberId: MemberId,
+    purpose: Purpose,
+    serviceCategory: ServiceCategory,
+    dataItems: DataItems,
+    recipientId: Type.Optional({ ...Uuid, description: 'third_party: a registered recipient' }),
+    contractorId: Type.Optional({ ...Uuid, description: 'entrustment: a registered contractor' }),
+    jointUser: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'joint_use: the joint user, JCCU' })),
+    method: Type.Optional({ ...Method, description: 'third_party: how the data is provided' }),
+    exception: Type.Optional(
+      Type.Object(
+        { basis: ExceptionBasis, reference: Text(500), approvedBy: Text(200) },
+        { additionalProperties: false, description: 'statutory_exception: the legal ground and the manager (2(9)) who approved it' }
+      )
+    )
+  },
+  {
+    additionalProperties: false,
+    allOf: channelRules,
+    description:
+      'A hand-off to decide. Each channel needs its own fields and refuses the others: joint_use needs jointUser; entrustment needs contractorId; third_party needs recipientId and method; statutory_exception needs exception.'
+  }
+)
+export type DecisionRequestBody = Static<typeof DecisionRequestSchema> & EngineRequest
+
+export const EntrySchema = Type.Object(
+  {
+    id: Uuid,
+    chain: Type.Integer({ minimum: 0 }),
+    seq: Type.Integer({ minimum: 1, description: 'Position in its chain' }),
+    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: "SHA-256 of the entry's canonical form, lowercase hex" }),
+    recordedAt: Timestamp
+  },
+
+)
+
+export const ReasonSchema = Type.Object({
+  code: ReasonCode,
+  clause: Type.String({ description: 'The clause of the notice that decides, e.g. 2(5) or II' }),
+  law: Type.Optional(Type.String({ description: 'The APPI article behind the clause' })),
+  items: Type.Optional(Type.Array(DataItem, { description: 'The items the reason is about' })),
+  message: Type.String({ description: 'In the language of Accept-Language (ja or en)' })
+})
+
+export const DecisionSchema = Type.Object(
+  {
+    decision: Type.Unsafe<'allow' | 'deny'>({ type: 'string', enum: ['allow', 'deny'] }),
+    reasons: Type.Array(ReasonSchema),
+    policyVersion: Type.String(),
+    obligations: Type.Array(
+      Type.Object({
+        code: ObligationCode,
+        items: Type.Optional(Type.Array(DataItem)),
+        until: Type.Optional(Timestamp),
+        retention: Type.Optional(Type.String({ description: 'ISO 8601 duration' }))
+      })
+    ),
+    consentId: Type.Optional(Uuid),
+    contractId: Type.Optional(Uuid),
+    entry: Type.Optional(EntrySchema)
+  },
+
+)

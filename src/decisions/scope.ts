@@ -1,0 +1,23 @@
+import type { Client } from '../clients/repository.js'
+import type { DecisionRequest } from '../policy/engine.js'
+
+export type DecisionAction = 'check' | 'transfer'
+
+/**
+ * Whether the calling client may ask for this decision. Admins may do anything; ops may check
+ * anything but record only statutory exceptions; a system client stays within the channels and
+ * purposes it was registered with.
+ */
+export function withinClientScope(client: Client, action: DecisionAction, request: DecisionRequest): boolean {
+  switch (client.role) {
+    case 'admin':
+      return true
+    case 'ops':
+      return action === 'check' || request.channel === 'statutory_exception'
+    case 'system':
+      return (
+        (client.channels === null || client.channels.includes(request.channel)) &&
+        (client.purposes === null || client.purposes.includes(request.purpose))
+      )
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Domain errors carry a stable `code` and an HTTP status; the error plugin maps them to
+ * problem+json. Handlers and services throw; nothing branches on message text.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    readonly title: string,
+    detail: string,
+    /** Extra problem members (RFC 9457 extensions) the client needs, never internals. */
+    readonly extensions: Readonly<Record<string, unknown>> = {}
+  ) {
+    super(detail)
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super('not_found', 404, 'Not Found', `${what} does not exist`)
+  }
+}
+
+export class ConflictError extends DomainError {
+  constructor(code: string, detail: string) {
+    super(code, 409, 'Conflict', detail)
+  }
+}
+
+export class InvalidRequestError extends DomainError {
+  constructor(code: string, detail: string) {
+    super(code, 400, 'Bad Request', detail)
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor() {
+    super('unauthorized', 401, 'Unauthorized', 'a valid bearer token is required')
+  }
+}
+
+export class ForbiddenError extends DomainError {
+  constructor(detail = 'your role does not permit this request') {
+    super('forbidden', 403, 'Forbidden', detail)
+  }
+}
+
+export class IdempotencyConflictError extends DomainError {
+  constructor() {
+    super('idempotency_key_reused', 422, 'Unprocessable Content', 'this Idempotency-Key was already used with a different request body')
+  }
+}
+
+/** The ledger could not record a decision: the caller must not proceed with the hand-off. */
+export class LedgerUnavailableError extends DomainError {
+  constructor() {
+    super('ledger_unavailable', 503, 'Service Unavailable', 'the decision could not be recorded; nothing was allowed')
+  }
+}
+
+/** A client asked outside its channels or purposes; the attempt is in the ledger as `entry`. */
+export class ClientScopeError extends DomainError {
+  constructor(entry: Readonly<Record<string, unknown>>) {
+    super('client_scope', 403, 'Forbidden', 'this client may not use this channel or purpose; the attempt was recorded', { entry })
+  }
+}

@@ -1,0 +1,146 @@
+import { sql } from 'kysely'
+import type { Queryable } from '../db/database.js'
+import type { LedgerEntryRow } from '../db/tables.js'
+import { CHAIN_COUNT } from './hashing.js'
+import { ChainVerifier, type VerifyFailure } from './verify.js'
+import type { EntryKind } from './writer.js'
+
+/** An entry as the API and the export show it: its hashed content and the hash. */
+export type LedgerEntry = Record<string, unknown> & {
+  id: string
+  chain: number
+  seq: number
+  prevHash: string
+  hash: string
+  recordedAt: string
+  kind: EntryKind
+  memberId: string
+  clientId: string
+}
+
+export function toLedgerEntry(row: Pick<LedgerEntryRow, 'content' | 'hash'>): LedgerEntry {
+  return { ...(row.content as Record<string, unknown>), hash: row.hash } as LedgerEntry
+}
+
+export interface LedgerFilter {
+  readonly memberId?: string | undefined
+  readonly channel?: string | undefined
+  readonly decision?: string | undefined
+  readonly kind?: string | undefined
+  readonly recipientId?: string | undefined
+  readonly contractorId?: string | undefined
+  readonly from?: string | undefined
+  readonly to?: string | undefined
+}
+
+/**
+ * Newest first, by insertion position. The cursor is the last position served, so entries
+ * appended while a client pages are never served twice and never shift the pages it has yet to read.
+ */
+export async function listEntries(
+  db: Queryable,
+  filter: LedgerFilter,
+  page: { limit: number; before?: number | undefined }
+): Promise<{ entries: LedgerEntry[]; lastPosition: number | null; more: boolean }> {
+  let query = db.selectFrom('ledger_entries').select(['position', 'content', 'hash'])
+  if (filter.memberId !== undefined) query = query.where('member_id', '=', filter.memberId)
+  if (filter.channel !== undefined) query = query.where('channel', '=', filter.channel)
+  if (filter.decision !== undefined) query = query.where('decision', '=', filter.decision)
+  if (filter.kind !== undefined) query = query.where('kind', '=', filter.kind)
+  if (filter.recipientId !== undefined) query = query.where('recipient_id', '=', filter.recipientId)
+  if (filter.contractorId !== undefined) query = query.where('contractor_id', '=', filter.contractorId)
+  if (filter.from !== undefined) query = query.where('recorded_at', '>=', new Date(filter.from))
+  if (filter.to !== undefined) query = query.where('recorded_at', '<', new Date(filter.to))
+  if (page.before !== undefined) query = query.where('position', '<', page.before)
+  const rows = await query.orderBy('position', 'desc').limit(page.limit + 1).execute()
+  const more = rows.length > page.limit
+  const served = rows.slice(0, page.limit)
+  return { entries: served.map(toLedgerEntry), lastPosition: served.at(-1)?.position ?? null, more }
+}
+
+export async function findEntry(db: Queryable, id: string): Promise<LedgerEntry | undefined> {
+  const row = await db.selectFrom('ledger_entries').select(['content', 'hash']).where('id', '=', id).executeTakeFirst()
+  return row && toLedgerEntry(row)
+}
+
+const VERIFY_PAGE = 1000
+
+export interface VerifyReport {
+  readonly ok: boolean
+  readonly entriesChecked: number
+  readonly chains: { chain: number; length: number; headHash: string }[]
+  readonly firstFailure?: VerifyFailure
+}
+
+/** Streams every chain in seq order through the verifier; stops at the first failure. */
+export async function verifyLedger(db: Queryable): Promise<VerifyReport> {
+  const chains: VerifyReport['chains'] = []
+  let entriesChecked = 0
+  const heads = await db.selectFrom('ledger_heads').select(['chain', 'seq', 'hash']).orderBy('chain').execute()
+  for (let chain = 0; chain < CHAIN_COUNT; chain += 1) {
+    const verifier = new ChainVerifier(chain)
+    let after = 0
+    for (;;) {
+      const rows = await db
+        .selectFrom('ledger_entries')
+        .select(['id', 'seq', 'content', 'hash', 'prev_hash', 'member_id', 'kind', 'channel', 'decision', 'client_id', sql<string>`to_json(recorded_at)#>>'{}'`.as('recorded_at_text')])
+        .where('chain', '=', chain)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(VERIFY_PAGE)
+        .execute()
+      for (const row of rows) {
+        const content = row.content as Record<string, unknown>
+        const failure =
+          verifier.check({
+            content,
+            hash: row.hash,
+            columns: {
+              id: row.id,
+              seq: row.seq,
+              prevHash: row.prev_hash,
+              memberId: row.member_id,
+              kind: row.kind,
+              clientId: row.client_id,
+              ...(row.channel === null ? {} : { channel: row.channel }),
+              ...(row.decision === null ? {} : { decision: row.decision })
+            }
+          }) ?? sameInstant(content.recordedAt, row.recorded_at_text, row.id, chain, row.seq)
+        entriesChecked += 1
+        if (failure) return { ok: false, entriesChecked, chains, firstFailure: failure }
+        after = row.seq
+      }
+      if (rows.length < VERIFY_PAGE) break
+    }
+    const head = heads.find((h) => h.chain === chain)
+    const headFailure = head ? verifier.checkHead(head) : null
+    if (headFailure) return { ok: false, entriesChecked, chains, firstFailure: headFailure }
+    chains.push({ chain, length: verifier.length, headHash: verifier.headHash })
+  }
+  return { ok: true, entriesChecked, chains }
+}
+
+function sameInstant(hashed: unknown, stored: string, entryId: string, chain: number, seq: number): VerifyFailure | null {
+  if (typeof hashed === 'string' && new Date(hashed).getTime() === new Date(stored).getTime()) return null
+  return { entryId, chain, seq, problem: 'the stored recordedAt differs from the hashed content' }
+}
+
+/** Every entry in chain and seq order, for an auditor's export. */
+export async function* exportEntries(db: Queryable): AsyncGenerator<LedgerEntry> {
+  for (let chain = 0; chain < CHAIN_COUNT; chain += 1) {
+    let after = 0
+    for (;;) {
+      const rows = await db
+        .selectFrom('ledger_entries')
+        .select(['seq', 'content', 'hash'])
+        .where('chain', '=', chain)
+        .where('seq', '>', after)
+        .orderBy('seq')
+        .limit(VERIFY_PAGE)
+        .execute()
+      for (const row of rows) yield toLedgerEntry(row)
+      if (rows.length < VERIFY_PAGE) break
+      after = rows.at(-1)!.seq
+    }
+  }
+}

@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto'
+import type { Tx } from '../db/database.js'
+import type { NewLedgerEntry } from '../db/tables.js'
+import { chainOf, entryHash, plainJson } from './hashing.js'
+
+export type EntryKind = 'decision' | 'consent_granted' | 'consent_withdrawn' | 'suspension_created' | 'suspension_lifted'
+
+export interface EntryDraft {
+  readonly kind: EntryKind
+  readonly memberId: string
+  readonly clientId: string
+  readonly channel?: string | undefined
+  readonly decision?: 'allow' | 'deny' | undefined
+  readonly recipientId?: string | undefined
+  readonly contractorId?: string | undefined
+  /** The rest of what the entry records; hashed together with the envelope. */
+  readonly body: Readonly<Record<string, unknown>>
+}
+
+/** What a caller gets back about an appended entry. */
+export interface EntryRef {
+  readonly id: string
+  readonly chain: number
+  readonly seq: number
+  readonly hash: string
+  readonly recordedAt: string
+}
+
+interface Head {
+  seq: number
+  hash: string
+}
+
+const INSERT_CHUNK = 500
+
+/**
+ * Appends entries to the ledger inside the caller's transaction. `lock` takes the head rows of
+ * the members' chains FOR UPDATE, in chain order so that two writers never deadlock; until the
+ * transaction ends no other writer, in this process or another, can extend those chains, so a
+ * chain never forks. Take the lock before reading the facts a decision rests on: a consent
+ * withdrawal appends to the same chain, so it is either fully before or fully after.
+ */
+export class LedgerWriter {
+  private readonly pending: NewLedgerEntry[] = []
+
+  private constructor(
+    private readonly tx: Tx,
+    private readonly heads: Map<number, Head>
+  ) {}
+
+  static async lock(tx: Tx, memberIds: Iterable<string>): Promise<LedgerWriter> {
+    const chains = [...new Set([...memberIds].map(chainOf))].sort((a, b) => a - b)
+    const rows = await tx
+      .selectFrom('ledger_heads')
+      .select(['chain', 'seq', 'hash'])
+      .where('chain', 'in', chains)
+      .orderBy('chain')
+      .forUpdate()
+      .execute()
+    if (rows.length !== chains.length) throw new Error('ledger heads are missing; the ledger migration has not run')
+    return new LedgerWriter(tx, new Map(rows.map((r) => [r.chain, { seq: r.seq, hash: r.hash }])))
+  }
+
+  /** Stages an entry and returns its reference; nothing is durable until `flush` and the commit. */
+  append(draft: EntryDraft, now: Date): EntryRef {
+    const chain = chainOf(draft.memberId)
+    const head = this.heads.get(chain)
+    if (head === undefined) throw new Error('the chain of this member was not locked')
+    const id = randomUUID()
+    const seq = head.seq + 1
+    const recordedAt = now.toISOString()
+    const content = plainJson({
+      ...draft.body,
+      id,
+      chain,
+      seq,
+      prevHash: head.hash,
+      recordedAt,
+      kind: draft.kind,
+      memberId: draft.memberId,
+      clientId: draft.clientId
+    })
+    const hash = entryHash(content)
+    this.pending.push({
+      id,
+      chain,
+      seq,
+      prev_hash: head.hash,
+      hash,
+      recorded_at: recordedAt,
+      kind: draft.kind,
+      member_id: draft.memberId,
+      client_id: draft.clientId,
+      channel: draft.channel ?? null,
+      decision: draft.decision ?? null,
+      recipient_id: draft.recipientId ?? null,
+      contractor_id: draft.contractorId ?? null,
+      content: JSON.stringify(content)
+    })
+    this.heads.set(chain, { seq, hash })
+    return { id, chain, seq, hash, recordedAt }
+  }
+
+  /** Writes the staged entries and moves the heads; the caller's commit makes them durable. */
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return
+    for (let i = 0; i < this.pending.length; i += INSERT_CHUNK) {
+      await this.tx.insertInto('ledger_entries').values(this.pending.slice(i, i + INSERT_CHUNK)).execute()
+    }
+    const touched = new Set(this.pending.map((e) => e.chain))
+    for (const chain of [...touched].sort((a, b) => a - b)) {
+      const head = this.heads.get(chain)!
+      await this.tx.updateTable('ledger_heads').set({ seq: head.seq, hash: head.hash }).where('chain', '=', chain).execute()
+    }
+    this.pending.length = 0
+  }
+}

@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { upsertBootstrapAdmin } from '../clients/repository.js'
+import { hashToken } from '../clients/tokens.js'
+import type { Config } from '../config.js'
+import type { Database } from '../db/database.js'
+import { recordPolicyVersions } from '../policy/repository.js'
+import { POLICY_VERSIONS } from '../policy/registry.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: Database
+    config: Config
+    /** The service's clock; tests pass their own. */
+    now: () => Date
+  }
+}
+
+export interface DatabasePluginOptions {
+  readonly config: Config
+  readonly database: Database
+  readonly now?: () => Date
+  /** Close the database when the app closes (the process owns it); tests that share one say false. */
+  readonly closeDatabase?: boolean
+}
+
+/** Migrates, publishes the policy versions and the bootstrap admin, then exposes the database. */
+export default fp<DatabasePluginOptions>(
+  async function databasePlugin(fastify: FastifyInstance, options) {
+    const { database, config } = options
+    const now = options.now ?? (() => new Date())
+    await database.migrateToLatestOrThrow()
+    await recordPolicyVersions(database.db, POLICY_VERSIONS, now())
+    if (config.bootstrapAdminToken !== undefined) {
+      await upsertBootstrapAdmin(database.db, hashToken(config.bootstrapAdminToken), now())
+    }
+    fastify.decorate('database', database)
+    fastify.decorate('config', config)
+    fastify.decorate('now', now)
+    if (options.closeDatabase !== false) fastify.addHook('onClose', async () => database.close())
+  },
+  { name: 'database' }
+)

@@ -1,0 +1,59 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { Problem } from '../schemas.js'
+
+export const OPENAPI_INFO = {
+  title: 'Co-op Shizenha data-sharing authorization service',
+  version: '1.0.0',
+  description:
+    'Answers whether a hand-off of a member’s personal data may happen under the published privacy notice ' +
+    '(個人情報の取扱いについて), with the clause that decides it, and records every recorded decision in a ' +
+    'tamper-evident audit ledger. Every /v1 call needs `Authorization: Bearer <token>`.'
+}
+
+/** The OpenAPI document (built from the route schemas), /openapi.json and the reference page at /docs. */
+export default fp(
+  async function docs(fastify: FastifyInstance) {
+    fastify.addSchema(Problem)
+    await fastify.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: OPENAPI_INFO,
+        components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+        security: [{ bearer: [] }],
+        tags: [
+          { name: 'Decisions', description: 'May this hand-off happen? Checks and recorded transfers' },
+          { name: 'Members', description: 'Consents, suspensions and provision records' },
+          { name: 'Registries', description: 'Recipients (§II) and contractors (2(3), 2(4))' },
+          { name: 'Ledger', description: 'The audit ledger: queries, verification, export' },
+          { name: 'Clients', description: 'Who may call the service' },
+          { name: 'Policy', description: 'The privacy notice as versioned data' },
+          { name: 'Operations', description: 'Health, readiness, metrics and documents; no token needed' }
+        ]
+      },
+      refResolver: {
+        buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`)
+      },
+      transform: ({ schema, url, route }) => {
+        // Public routes need no token; say so, so the document does not ask for one.
+        const access = (route.config as { access?: unknown } | undefined)?.access
+        const transformed = { ...schema } as Record<string, unknown>
+        if (access === 'public') transformed.security = []
+        return { schema: transformed as typeof schema, url }
+      }
+    })
+    // The reference page and its assets are as public as the document they show.
+    fastify.addHook('onRoute', (route) => {
+      if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, access: 'public' }
+    })
+    await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, uiHooks: {} })
+    fastify.get(
+      '/openapi.json',
+      { config: { access: 'public' }, schema: { hide: true } },
+      async () => fastify.swagger()
+    )
+  },
+  { name: 'docs' }
+)

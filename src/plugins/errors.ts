@@ -1,0 +1,97 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { DomainError } from '../errors.js'
+import type { ProblemBody } from '../schemas.js'
+
+const PROBLEM_TYPE_BASE = 'https://shizenha.example/problems/'
+
+interface ValidationIssue {
+  instancePath: string
+  message?: string
+  keyword: string
+  params: Record<string, unknown>
+}
+
+function issuePath(context: string | undefined, issue: ValidationIssue): string {
+  const extra =
+    typeof issue.params.missingProperty === 'string'
+      ? `/${issue.params.missingProperty}`
+      : typeof issue.params.additionalProperty === 'string'
+        ? `/${issue.params.additionalProperty}`
+        : ''
+  return `${context ?? 'body'}${issue.instancePath}${extra}`
+}
+
+function issueMessage(issue: ValidationIssue): string {
+  if (issue.keyword === 'additionalProperties') return 'is not a field of this request'
+  if (issue.keyword === 'false schema') return 'is not used by this channel'
+  if (issue.keyword === 'enum') return `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+  return issue.message ?? 'is invalid'
+}
+
+/** Fastify's own client errors, with wording that never echoes the body back. */
+const FRAMEWORK_ERRORS: Record<string, { status: number; title: string; detail: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', detail: 'the body must be application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, title: 'Content Too Large', detail: 'the body is larger than the limit' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, title: 'Bad Request', detail: 'the body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'Bad Request', detail: 'the body is not valid JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, title: 'Bad Request', detail: 'the Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 400, title: 'Bad Request', detail: 'the Content-Type header is invalid' },
+  FST_ERR_BAD_URL: { status: 400, title: 'Bad Request', detail: 'the URL is malformed' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Bad Request', detail: 'the request is malformed' }
+}
+
+export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type'> & { code: string }): FastifyReply {
+  return reply
+    .code(problem.status)
+    .type('application/problem+json')
+    .send({ type: `${PROBLEM_TYPE_BASE}${problem.code}`, ...problem })
+}
+
+function toProblem(error: FastifyError, request: FastifyRequest): Omit<ProblemBody, 'type'> & { code: string } {
+  if (error instanceof DomainError) {
+    return { ...error.extensions, status: error.status, title: error.title, detail: error.message, code: error.code }
+  }
+  if (error.validation) {
+    return {
+      status: 400,
+      title: 'Bad Request',
+      code: 'validation_failed',
+      detail: 'the request does not match the schema',
+      errors: (error.validation as unknown as ValidationIssue[])
+        // An if/then rule reports its `then` failures on their own; the `if` line adds nothing.
+        .filter((issue) => issue.keyword !== 'if')
+        .map((issue) => ({
+        path: issuePath(error.validationContext, issue),
+        message: issueMessage(issue)
+      }))
+    }
+  }
+  const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined
+  if (known) return { ...known, code: known.status === 415 ? 'unsupported_media_type' : 'malformed_request' }
+  if (error.statusCode === 429) {
+    return { status: 429, title: 'Too Many Requests', code: 'rate_limited', detail: 'too many requests; retry after the time in Retry-After' }
+  }
+  if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
+    return { status: error.statusCode ?? 400, title: 'Bad Request', code: 'malformed_request', detail: 'the request is malformed' }
+  }
+  request.log.error({ err: error }, 'unhandled error')
+  return { status: 500, title: 'Internal Server Error', code: 'internal_error', detail: 'an internal error occurred' }
+}
+
+/** Maps every error to RFC 9457 problem+json; 5xx bodies stay generic, the log keeps `{ err }`. */
+export default fp(
+  async function errors(fastify: FastifyInstance) {
+    fastify.setErrorHandler((error: FastifyError, request, reply) => {
+      const problem = toProblem(error, request)
+      if (problem.status >= 400 && problem.status < 500 && !(error instanceof DomainError)) {
+        request.log.info({ code: problem.code, status: problem.status }, 'request rejected')
+      }
+      return sendProblem(reply, { ...problem, instance: request.id })
+    })
+    fastify.setNotFoundHandler((request, reply) =>
+      sendProblem(reply, { status: 404, title: 'Not Found', code: 'route_not_found', detail: 'no such route', instance: request.id })
+    )
+  },
+  { name: 'errors' }
+)

@@ -1,0 +1,295 @@
+import type { PolicyDocument, RecipientCategoryEntry } from './document.js'
+import { REASONS, type ReasonCode } from './reasons.js'
+import type {
+  Channel,
+  ConsentMethod,
+  DataItem,
+  ExceptionBasis,
+  InspectionResult,
+  Method,
+  Purpose,
+  RecipientCategory,
+  ServiceCategory
+} from './vocabulary.js'
+
+export interface DecisionRequest {
+  readonly channel: Channel
+  readonly memberId: string
+  readonly purpose: Purpose
+  readonly serviceCategory: ServiceCategory
+  readonly dataItems: DataItem[]
+  readonly recipientId?: string
+  readonly contractorId?: string
+  readonly jointUser?: string
+  readonly method?: Method
+  readonly exception?: { readonly basis: ExceptionBasis; readonly reference: string; readonly approvedBy: string }
+}
+
+export interface RecipientFacts {
+  readonly id: string
+  readonly category: RecipientCategory
+  readonly name: string
+  readonly address: string
+  readonly representative: string
+  readonly active: boolean
+}
+
+export interface ContractFacts {
+  readonly id: string
+  readonly reference: string
+  readonly validFrom: Date
+  readonly validUntil: Date
+  readonly purposes: Purpose[]
+  readonly dataItems: DataItem[]
+}
+
+export interface InspectionFacts {
+  readonly id: string
+  readonly inspectedAt: Date
+  readonly result: InspectionResult
+}
+
+export interface ContractorFacts {
+  readonly id: string
+  readonly name: string
+  readonly address: string
+  readonly contracts: ContractFacts[]
+  readonly latestInspection: InspectionFacts | null
+}
+
+export interface ConsentFacts {
+  readonly id: string
+  readonly recipientCategory: RecipientCategory
+  readonly recipientId: string | null
+  readonly dataItems: DataItem[] | null
+  readonly obtainedAt: Date
+  readonly method: ConsentMethod
+  readonly withdrawnAt: Date | null
+}
+
+/**
+ * What the engine knows of the world at decision time. `undefined` recipient or contractor
+ * means the channel does not need one; `null` means the id names no registered party.
+ */
+export interface Facts {
+  readonly recipient?: RecipientFacts | null
+  readonly contractor?: ContractorFacts | null
+  /** The member's consents (any state); only consulted for third-party provision. */
+  readonly consents: ConsentFacts[]
+  /** Whether a suspension of third-party provision is in effect for the member. */
+  readonly suspended: boolean
+}
+
+export interface Reason {
+  readonly code: ReasonCode
+  readonly clause: string
+  readonly law?: string
+  /** The offending items, where the reason is about items. */
+  readonly items?: DataItem[]
+}
+
+export type ObligationCode = 'items_limited_to' | 'keep_provision_record' | 'reinspect_by'
+export const OBLIGATION_CODES: readonly ObligationCode[] = Object.freeze(['items_limited_to', 'keep_provision_record', 'reinspect_by'])
+
+export interface Obligation {
+  readonly code: ObligationCode
+  readonly items?: DataItem[]
+  /** RFC 3339 instant by which the obligation must be met. */
+  readonly until?: string
+  /** ISO 8601 duration for which a record must be kept. */
+  readonly retention?: string
+}
+
+export interface Decision {
+  readonly decision: 'allow' | 'deny'
+  readonly reasons: Reason[]
+  readonly obligations: Obligation[]
+  readonly policyVersion: string
+  /** The consent that permitted a third-party provision. */
+  readonly consentId?: string
+  /** The contract that covered an entrustment. */
+  readonly contractId?: string
+}
+
+const DAY_MS = 86_400_000
+
+function reason(code: ReasonCode, items?: DataItem[]): Reason {
+  const definition: { clause: string; law?: string } = REASONS[code]
+  return {
+    code,
+    clause: definition.clause,
+    ...(definition.law === undefined ? {} : { law: definition.law }),
+    ...(items === undefined ? {} : { items })
+  }
+}
+
+interface Verdict {
+  readonly denials: Reason[]
+  readonly grounds: Reason[]
+  readonly obligations: Obligation[]
+  consentId?: string
+  contractId?: string
+}
+
+function covers(granted: DataItem[], requested: DataItem[]): boolean {
+  return requested.every((item) => granted.includes(item))
+}
+
+function checkPurposeAnnounced(policy: PolicyDocument, request: DecisionRequest, verdict: Verdict): void {
+  if (!policy.purposes.some((p) => p.id === request.purpose)) verdict.denials.push(reason('purpose_not_in_notice'))
+}
+
+function decideJointUse(policy: PolicyDocument, request: DecisionRequest, verdict: Verdict): void {
+  if (request.jointUser === undefined || !policy.jointUse.jointUsers.includes(request.jointUser)) {
+    verdict.denials.push(reason('joint_user_unknown'))
+  }
+  if (!policy.jointUse.purposes.includes(request.purpose)) verdict.denials.push(reason('purpose_not_in_notice'))
+  verdict.grounds.push(reason('joint_use_announced'))
+}
+
+function decideEntrustment(policy: PolicyDocument, request: DecisionRequest, facts: Facts, now: Date, verdict: Verdict): void {
+  checkPurposeAnnounced(policy, request, verdict)
+  const contractor = facts.contractor
+  if (!contractor) {
+    verdict.denials.push(reason('contractor_unknown'))
+    return
+  }
+  const inForce = contractor.contracts.filter((c) => c.validFrom <= now && now <= c.validUntil)
+  const covering = inForce.find((c) => c.purposes.includes(request.purpose) && covers(c.dataItems, request.dataItems))
+  if (inForce.length === 0) {
+    verdict.denials.push(reason('contract_missing'))
+  } else if (covering === undefined) {
+    const forPurpose = inForce.filter((c) => c.purposes.includes(request.purpose))
+    if (forPurpose.length === 0) verdict.denials.push(reason('contract_purpose_not_covered'))
+    const candidates = forPurpose.length > 0 ? forPurpose : inForce
+    if (!candidates.some((c) => covers(c.dataItems, request.dataItems))) {
+      const uncovered = request.dataItems.filter((item) => !candidates.some((c) => c.dataItems.includes(item)))
+      verdict.denials.push(reason('contract_items_not_covered', uncovered.length > 0 ? uncovered : request.dataItems))
+    }
+  } else {
+    verdict.contractId = covering.id
+    verdict.grounds.push(reason('contract_in_force'))
+  }
+
+  const inspection = contractor.latestInspection
+  if (inspection === null) {
+    verdict.denials.push(reason('inspection_missing'))
+    return
+  }
+  const due = new Date(inspection.inspectedAt.getTime() + policy.contractorInspectionIntervalDays * DAY_MS)
+  if (inspection.result !== 'passed') verdict.denials.push(reason('inspection_failed'))
+  if (due < now) verdict.denials.push(reason('inspection_overdue'))
+  if (inspection.result === 'passed' && due >= now) {
+    verdict.grounds.push(reason('inspection_current'))
+    verdict.obligations.push({ code: 'reinspect_by', until: due.toISOString() })
+  }
+}
+
+function checkCategoryRules(category: RecipientCategoryEntry, request: DecisionRequest, verdict: Verdict): void {
+  if (!category.purposes.includes(request.purpose)) verdict.denials.push(reason('purpose_not_allowed'))
+  if (category.serviceCategories !== null && !category.serviceCategories.includes(request.serviceCategory)) {
+    verdict.denials.push(reason('service_category_not_allowed'))
+  }
+}
+
+function findConsent(request: DecisionRequest, facts: Facts, recipient: RecipientFacts, now: Date, verdict: Verdict): void {
+  const applicable = facts.consents.filter(
+    (c) =>
+      c.recipientCategory === recipient.category &&
+      (c.recipientId === null || c.recipientId === recipient.id) &&
+      c.obtainedAt <= now
+  )
+  const inEffect = applicable.filter((c) => c.withdrawnAt === null || c.withdrawnAt > now)
+  const sufficient = inEffect.find((c) => c.dataItems === null || covers(c.dataItems, request.dataItems))
+  if (sufficient !== undefined) {
+    verdict.consentId = sufficient.id
+    verdict.grounds.push(reason('consent_on_record'))
+  } else if (inEffect.length > 0) {
+    verdict.denials.push(reason('consent_items_not_covered'))
+  } else if (applicable.length > 0) {
+    verdict.denials.push(reason('consent_withdrawn'))
+  } else {
+    verdict.denials.push(reason('consent_missing'))
+  }
+}
+
+function decideThirdParty(policy: PolicyDocument, request: DecisionRequest, facts: Facts, now: Date, verdict: Verdict): void {
+  checkPurposeAnnounced(policy, request, verdict)
+  const sensitive = request.dataItems.filter((item) => policy.dataItems.find((d) => d.id === item)?.sensitive !== false)
+  if (sensitive.length > 0) verdict.denials.push(reason('sensitive_item', sensitive))
+  if (request.method === undefined || !policy.methods.some((m) => m.id === request.method)) {
+    verdict.denials.push(reason('method_not_allowed'))
+  }
+  if (facts.suspended) verdict.denials.push(reason('provision_suspended'))
+
+  const recipient = facts.recipient
+  if (!recipient) {
+    verdict.denials.push(reason('recipient_unknown'))
+    return
+  }
+  if (!recipient.active) verdict.denials.push(reason('recipient_inactive'))
+  const category = policy.recipientCategories.find((c) => c.id === recipient.category)
+  if (category === undefined) {
+    verdict.denials.push(reason('recipient_unknown'))
+    return
+  }
+  checkCategoryRules(category, request, verdict)
+  const unnecessary = request.dataItems.filter((item) => !sensitive.includes(item) && !category.necessaryItems.includes(item))
+  if (unnecessary.length > 0) verdict.denials.push(reason('items_not_necessary', unnecessary))
+  findConsent(request, facts, recipient, now, verdict)
+  verdict.obligations.push({ code: 'keep_provision_record', retention: policy.provisionRecordRetention })
+}
+
+function decideStatutoryException(policy: PolicyDocument, request: DecisionRequest, verdict: Verdict): void {
+  const exception = policy.exceptions.find((e) => e.basis === request.exception?.basis)
+  if (exception === undefined || !request.exception?.reference || !request.exception.approvedBy) {
+    // Unreachable through the HTTP schema; kept so that the engine alone still fails closed.
+    verdict.denials.push(reason('legal_obligation'))
+    return
+  }
+  verdict.grounds.push(reason(exception.basis))
+}
+
+/**
+ * Decides whether a hand-off is allowed under `policy` at `now`. Pure: no I/O, no clock.
+ * Default deny: an allow needs a ground and no violation; a deny lists every violated rule.
+ */
+export function decide(request: DecisionRequest, policy: PolicyDocument, facts: Facts, now: Date): Decision {
+  const verdict: Verdict = { denials: [], grounds: [], obligations: [] }
+  switch (request.channel) {
+    case 'joint_use':
+      decideJointUse(policy, request, verdict)
+      break
+    case 'entrustment':
+      decideEntrustment(policy, request, facts, now, verdict)
+      break
+    case 'third_party':
+      decideThirdParty(policy, request, facts, now, verdict)
+      break
+    case 'statutory_exception':
+      decideStatutoryException(policy, request, verdict)
+      break
+  }
+  const allowed = verdict.denials.length === 0 && verdict.grounds.length > 0
+  if (!allowed) {
+    return { decision: 'deny', reasons: dedupe(verdict.denials), obligations: [], policyVersion: policy.version }
+  }
+  return {
+    decision: 'allow',
+    reasons: verdict.grounds,
+    obligations: [{ code: 'items_limited_to', items: [...request.dataItems] }, ...verdict.obligations],
+    policyVersion: policy.version,
+    ...(verdict.consentId === undefined ? {} : { consentId: verdict.consentId }),
+    ...(verdict.contractId === undefined ? {} : { contractId: verdict.contractId })
+  }
+}
+
+function dedupe(reasons: Reason[]): Reason[] {
+  const seen = new Set<string>()
+  return reasons.filter((r) => (seen.has(r.code) ? false : (seen.add(r.code), true)))
+}
+
+/** The decision given when the calling system asks outside the channels or purposes it was granted. */
+export function denyOutsideClientScope(policy: PolicyDocument): Decision {
+  return { decision: 'deny', reasons: [reason('client_scope')], obligations: [], policyVersion: policy.version }
+}

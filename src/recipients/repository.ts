@@ -1,0 +1,76 @@
+import { randomUUID } from 'node:crypto'
+import type { Queryable } from '../db/database.js'
+import type { RecipientRow } from '../db/tables.js'
+import type { RecipientFacts } from '../policy/engine.js'
+import type { RecipientCategory } from '../policy/vocabulary.js'
+
+export interface Recipient extends RecipientFacts {
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+export function toRecipient(row: RecipientRow): Recipient {
+  return {
+    id: row.id,
+    category: row.category as RecipientCategory,
+    name: row.name,
+    address: row.address,
+    representative: row.representative,
+    active: row.active,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString()
+  }
+}
+
+export interface NewRecipient {
+  readonly category: RecipientCategory
+  readonly name: string
+  readonly address: string
+  readonly representative: string
+}
+
+export async function insertRecipient(db: Queryable, recipient: NewRecipient, now: Date): Promise<Recipient> {
+  const row = await db
+    .insertInto('recipients')
+    .values({ id: randomUUID(), ...recipient, active: true, created_at: now, updated_at: now })
+    .returningAll()
+    .executeTakeFirstOrThrow()
+  return toRecipient(row)
+}
+
+export async function listRecipients(
+  db: Queryable,
+  filter: { category?: RecipientCategory | undefined; active?: boolean | undefined }
+): Promise<Recipient[]> {
+  let query = db.selectFrom('recipients').selectAll()
+  if (filter.category !== undefined) query = query.where('category', '=', filter.category)
+  if (filter.active !== undefined) query = query.where('active', '=', filter.active)
+  const rows = await query.orderBy('created_at').orderBy('id').execute()
+  return rows.map(toRecipient)
+}
+
+/**
+ * @param lock take a share lock so that a decision in the caller's transaction cannot race a
+ *   deactivation of the same recipient.
+ */
+export async function findRecipient(db: Queryable, id: string, lock = false): Promise<Recipient | undefined> {
+  let query = db.selectFrom('recipients').selectAll().where('id', '=', id)
+  if (lock) query = query.forShare()
+  const row = await query.executeTakeFirst()
+  return row && toRecipient(row)
+}
+
+export async function updateRecipient(
+  db: Queryable,
+  id: string,
+  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'active'>>,
+  now: Date
+): Promise<Recipient | undefined> {
+  const row = await db
+    .updateTable('recipients')
+    .set({ ...changes, updated_at: now })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst()
+  return row && toRecipient(row)
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
+import pg from 'pg'
+import type { DestinationStream } from 'pino'
+import { buildApp } from '../src/app.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { Database } from '../src/db/database.js'
+import { createLogger } from '../src/logger.js'
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+
+/** The suite runs against PostgreSQL when DATABASE_URL is set, else against embedded PGlite. */
+export const DATABASE_URL = process.env.DATABASE_URL || undefined
+export const DATABASE_KIND = DATABASE_URL ? 'postgres' : 'pglite'
+
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
+
+/**
+ * A database of the test's own: a fresh schema on PostgreSQL (dropped afterwards) or a fresh
+ * in-memory PGlite. Nothing is shared between test files.
+ */
+export async function openTestDatabase(t: Teardown, poolSize = 10): Promise<{ database: Database; schema: string; reopen: () => Promise<Database> }> {
+  const schema = `t_${randomBytes(6).toString('hex')}`
+  const open = () => Database.open({ url: DATABASE_URL, dataDir: 'memory://', schema, poolSize })
+  const database = await open()
+  t.teardown(async () => {
+    if (DATABASE_URL) {
+      const client = new pg.Client({ connectionString: DATABASE_URL })
+      await client.connect()
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
+      await client.end()
+    }
+  })
+  return {
+    database,
+    schema,
+    // PGlite in memory cannot be opened twice; a second handle only exists on PostgreSQL.
+    reopen: () => (DATABASE_URL ? open() : Promise.resolve(database))
+  }
+}
+
+export interface TestApp {
+  readonly app: FastifyInstance
+  readonly database: Database
+  readonly config: Config
+  /** Injects with the bootstrap admin's token unless `token` says otherwise (null: none). */
+  request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>
+}
+
+export interface TestAppOptions {
+  readonly now?: () => Date
+  readonly config?: Partial<Config>
+  readonly logStream?: DestinationStream
+  readonly database?: Database
+}
+
+export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? (await openTestDatabase(t)).database
+  const config = loadConfig({}, { bootstrapAdminToken: ADMIN_TOKEN, logLevel: options.logStream ? 'info' : 'silent', rateLimitMax: 1_000_000, ...options.config })
+  const logger = createLogger(config, options.logStream ?? { write: () => {} })
+  const app = await buildApp({
+    config,
+    database,
+    logger,
+    closeDatabase: options.database === undefined,
+    ...(options.now ? { now: options.now } : {})
+  })
+  t.teardown(() => app.close())
+  return {
+    app,
+    database,
+    config,
+    request: ({ token = ADMIN_TOKEN, headers, ...rest }) =>
+      app.inject({ ...rest, headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers } }) as Promise<LightMyRequestResponse>
+  }
+}
+
+/** Registers a client with the given role and returns its token. */
+export async function createClient(
+  test: TestApp,
+  body: { name?: string; role: 'admin' | 'ops' | 'system'; channels?: string[]; purposes?: string[] }
+): Promise<{ id: string; token: string }> {
+  const res = await test.request({ method: 'POST', url: '/v1/clients', payload: { name: `${body.role} client`, ...body } })
+  if (res.statusCode !== 201) throw new Error(`client registration failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+/** Days from `base` (default now) as RFC 3339. */
+export function daysFrom(days: number, base = new Date()): string {
+  return new Date(base.getTime() + days * 86_400_000).toISOString()
+}
