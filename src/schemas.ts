@@ -42,7 +42,13 @@ export const Problem = Type.Object(
     status: Type.Integer(),
     detail: Type.Optional(Type.String()),
     code: Type.Optional(Type.String({ description: 'A stable machine-readable error code' })),
-    instance: Type.Optional(Type.String()),
+    instance: Type.Optional(Type.String({ description: 'The request id, as in X-Request-Id' })),
+    entry: Type.Optional(
+      Type.Object(
+        { id: Type.String(), chain: Type.Integer(), seq: Type.Integer(), hash: Type.String(), recordedAt: Type.String() },
+        { description: 'client_scope: the ledger entry that recorded the refused attempt' }
+      )
+    ),
     errors: Type.Optional(
       Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
         description: 'Validation errors, one per offending field'

@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, readdir, rename, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import type { DestinationStream } from 'pino'
@@ -17,13 +20,43 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
+const MIGRATIONS = new URL('../migrations/', import.meta.url)
+
+/**
+ * Starting PGlite runs initdb in WebAssembly, which takes seconds; a migrated copy is made once
+ * per migration set and shared through a temp file by every test process, so each test still
+ * gets a database of its own but starts from files instead of from scratch.
+ */
+let templatePromise: Promise<Blob> | undefined
+function pgliteTemplate(): Promise<Blob> {
+  templatePromise ??= (async () => {
+    const hash = createHash('sha256')
+    for (const name of (await readdir(MIGRATIONS)).sort()) hash.update(name).update(await readFile(new URL(name, MIGRATIONS)))
+    const file = path.join(tmpdir(), `shizenha-pglite-${hash.digest('hex').slice(0, 16)}.tar`)
+    try {
+      return new Blob([await readFile(file)])
+    } catch {
+      const database = await Database.open({ dataDir: 'memory://', schema: 'public', poolSize: 1 })
+      await database.migrateToLatestOrThrow()
+      const dump = await database.dumpPglite()
+      await database.close()
+      const partial = `${file}.${process.pid}`
+      await writeFile(partial, Buffer.from(await dump.arrayBuffer()))
+      await rename(partial, file)
+      return dump
+    }
+  })()
+  return templatePromise
+}
+
 /**
  * A database of the test's own: a fresh schema on PostgreSQL (dropped afterwards) or a fresh
  * in-memory PGlite. Nothing is shared between test files.
  */
 export async function openTestDatabase(t: Teardown, poolSize = 10): Promise<{ database: Database; schema: string; reopen: () => Promise<Database> }> {
-  const schema = `t_${randomBytes(6).toString('hex')}`
-  const open = () => Database.open({ url: DATABASE_URL, dataDir: 'memory://', schema, poolSize })
+  const schema = DATABASE_URL ? `t_${randomBytes(6).toString('hex')}` : 'public'
+  const template = DATABASE_URL ? undefined : await pgliteTemplate()
+  const open = () => Database.open({ url: DATABASE_URL, dataDir: 'memory://', schema, poolSize, pgliteTemplate: template })
   const database = await open()
   t.teardown(async () => {
     if (DATABASE_URL) {

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { PGlite } from '@electric-sql/pglite'
 import { FileMigrationProvider, Kysely, Migrator, sql, type Transaction } from 'kysely'
 import { openDialect, type DialectOptions } from './dialect.js'
 import type { Database as Tables } from './tables.js'
@@ -21,12 +22,13 @@ export class Database {
   private constructor(
     readonly db: Db,
     readonly kind: 'postgres' | 'pglite',
-    private readonly schema: string
+    private readonly schema: string,
+    private readonly pglite: PGlite | undefined
   ) {}
 
   static async open(options: DialectOptions): Promise<Database> {
-    const { dialect, kind } = await openDialect(options)
-    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema)
+    const { dialect, kind, pglite } = await openDialect(options)
+    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite)
     if (kind === 'postgres' && options.schema !== 'public') {
       await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(options.schema)}`.execute(database.db)
     }
@@ -73,6 +75,12 @@ export class Database {
   async isMigrated(): Promise<boolean> {
     const migrations = await this.migrator().getMigrations()
     return migrations.every((m) => m.executedAt !== undefined)
+  }
+
+  /** A dump of the embedded database's files, for starting copies of it; PGlite only. */
+  async dumpPglite(): Promise<Blob> {
+    if (!this.pglite) throw new Error('only an embedded database can be dumped')
+    return this.pglite.dumpDataDir('none')
   }
 
   async close(): Promise<void> {

@@ -19,11 +19,14 @@ export interface DialectOptions {
   readonly dataDir: string
   readonly schema: string
   readonly poolSize: number
+  /** A PGlite data directory dump to start from instead of running initdb (tests use it). */
+  readonly pgliteTemplate?: Blob | undefined
 }
 
 export interface OpenedDialect {
   readonly dialect: Dialect
   readonly kind: 'postgres' | 'pglite'
+  readonly pglite?: PGlite
 }
 
 export async function openDialect(options: DialectOptions): Promise<OpenedDialect> {
@@ -41,9 +44,12 @@ export async function openDialect(options: DialectOptions): Promise<OpenedDialec
     pool.on('error', () => {})
     return { dialect: new PostgresDialect({ pool }), kind: 'postgres' }
   }
-  const pglite = await PGlite.create(options.dataDir, { parsers: { [INT8_OID]: parseInt8 } })
+  const pglite = await PGlite.create(options.dataDir, {
+    parsers: { [INT8_OID]: parseInt8 },
+    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {})
+  })
   if (options.schema !== 'public') {
     await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"; SET search_path TO "${options.schema}"`)
   }
-  return { dialect: new PGliteDialect(pglite), kind: 'pglite' }
+  return { dialect: new PGliteDialect(pglite), kind: 'pglite', pglite }
 }

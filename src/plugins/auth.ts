@@ -17,7 +17,8 @@ declare module 'fastify' {
   }
 }
 
-const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{1,512})$/
+// The scheme is case-insensitive (RFC 9110 §11.1); the token itself is not.
+const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{1,512})$/i
 
 async function authenticate(fastify: FastifyInstance, request: FastifyRequest): Promise<Client> {
   const match = BEARER.exec(request.headers.authorization ?? '')
@@ -37,15 +38,19 @@ async function authenticate(fastify: FastifyInstance, request: FastifyRequest): 
 export default fp(
   async function auth(fastify: FastifyInstance) {
     fastify.decorateRequest('client', null)
-    fastify.addHook('onRequest', async (request) => {
-      // Unmatched URLs have no route config; the not-found handler answers them.
-      if (request.is404) return
+    async function authorize(request: FastifyRequest): Promise<void> {
       const access = request.routeOptions.config.access
       if (access === 'public') return
       const client = await authenticate(fastify, request)
       request.client = client
       if (access === undefined || !access.roles.includes(client.role)) throw new ForbiddenError()
+    }
+    // A route-level hook, appended after the rate limiter's own, so that failed authentication
+    // attempts count against the caller's limit too.
+    fastify.addHook('onRoute', (route) => {
+      const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
+      route.onRequest = [...existing, authorize] as typeof route.onRequest
     })
   },
-  { name: 'auth', dependencies: ['database'] }
+  { name: 'auth', dependencies: ['database', 'security'] }
 )

@@ -26,7 +26,15 @@ export default fp(
       crossOriginResourcePolicy: { policy: 'same-origin' }
     })
     if (config.corsOrigin !== undefined) {
-      await fastify.register(cors, { origin: config.corsOrigin.split(',').map((o) => o.trim()), methods: ['GET', 'POST', 'PATCH', 'DELETE'] })
+      // Preflights carry no credentials; the CORS plugin answers them itself.
+      fastify.addHook('onRoute', (route) => {
+        if (route.method === 'OPTIONS') route.config = { ...route.config, access: 'public' }
+      })
+      await fastify.register(cors, {
+        origin: config.corsOrigin.split(',').map((o) => o.trim()),
+        methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+        strictPreflight: false
+      })
     }
     await fastify.register(rateLimit, {
       global: true,
@@ -38,6 +46,8 @@ export default fp(
       errorResponseBuilder: (_request, context) =>
         new DomainError('rate_limited', 429, 'Too Many Requests', `rate limit exceeded; retry in ${context.after}`)
     })
+    // Only JSON bodies are accepted; without this, text/plain would reach validation as a string.
+    fastify.removeContentTypeParser('text/plain')
     fastify.addHook('onSend', async (_request, reply) => {
       reply.header('cache-control', reply.getHeader('cache-control') ?? 'no-store')
     })

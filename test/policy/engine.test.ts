@@ -1,0 +1,1081 @@
+/**
+ * Table-driven tests of the pure decision engine `decide(request, policy, facts, now)`.
+ *
+ * Every row names the request, the facts and the instant, and the decision expected under the
+ * first published notice: allow or deny, the exact set of reason codes with the clause each one
+ * cites (and the offending items where the reason is about items), and, for an allow, the exact
+ * obligations and the consent or contract that permitted it. The expectations follow
+ * shared/contract.md and shared/policy/privacy-notice.md, not the engine's code.
+ */
+import t, { type Test } from 'tap'
+import { deepFreeze, type PolicyDocument } from '../../src/policy/document.js'
+import {
+  decide,
+  denyOutsideClientScope,
+  type ConsentFacts,
+  type ContractFacts,
+  type ContractorFacts,
+  type Decision,
+  type DecisionRequest,
+  type Facts,
+  type InspectionFacts,
+  type Obligation,
+  type RecipientFacts
+} from '../../src/policy/engine.js'
+import { noticeV1 } from '../../src/policy/notice-v1.js'
+import { REASON_CODES, REASONS, type ReasonCode } from '../../src/policy/reasons.js'
+import {
+  DATA_ITEMS,
+  PURPOSES,
+  SERVICE_CATEGORIES,
+  type DataItem,
+  type ExceptionBasis,
+  type Method,
+  type Purpose,
+  type RecipientCategory,
+  type ServiceCategory
+} from '../../src/policy/vocabulary.js'
+
+// ---------------------------------------------------------------------------------------------
+// Time
+
+const NOW = new Date('2026-11-25T00:00:00Z')
+const DAY_MS = 86_400_000
+const INTERVAL_DAYS = 365
+const daysAgo = (days: number, extraMs = 0): Date => new Date(NOW.getTime() - days * DAY_MS - extraMs)
+const daysAhead = (days: number): Date => new Date(NOW.getTime() + days * DAY_MS)
+const msAgo = (ms: number): Date => new Date(NOW.getTime() - ms)
+const msAhead = (ms: number): Date => new Date(NOW.getTime() + ms)
+const plusInterval = (d: Date): string => new Date(d.getTime() + INTERVAL_DAYS * DAY_MS).toISOString()
+
+// ---------------------------------------------------------------------------------------------
+// The §II table of contract.md, written out here so that a change to the policy data shows up.
+
+interface CategoryRule {
+  readonly purpose: Purpose
+  /** `null`: any service category. */
+  readonly serviceCategory: ServiceCategory | null
+  readonly necessaryItems: DataItem[]
+}
+
+const SECTION_II: Record<RecipientCategory, CategoryRule> = {
+  insurer: {
+    purpose: 'brokerage',
+    serviceCategory: 'mutual_aid_insurance',
+    necessaryItems: ['name', 'name_kana', 'address', 'phone', 'date_of_birth', 'member_number', 'insurance_application']
+  },
+  travel_provider: {
+    purpose: 'brokerage',
+    serviceCategory: 'travel',
+    necessaryItems: ['name', 'name_kana', 'address', 'phone', 'date_of_birth', 'travel_booking']
+  },
+  financial_institution: {
+    purpose: 'billing',
+    serviceCategory: null,
+    necessaryItems: ['name', 'name_kana', 'member_number', 'bank_account', 'billing_amount']
+  },
+  credit_company: {
+    purpose: 'billing',
+    serviceCategory: null,
+    necessaryItems: ['name', 'name_kana', 'address', 'phone', 'date_of_birth', 'credit_card', 'billing_amount']
+  },
+  member_activity: {
+    purpose: 'member_activities',
+    serviceCategory: null,
+    necessaryItems: ['name', 'address', 'phone', 'activity_participation']
+  }
+}
+const CATEGORIES = Object.keys(SECTION_II) as RecipientCategory[]
+
+// ---------------------------------------------------------------------------------------------
+// Request builders
+
+const MEMBER = 'M-000123'
+
+/** `jointUser: null` leaves the field out. */
+function jointUse(purpose: Purpose, dataItems: DataItem[], jointUser: string | null = 'JCCU'): DecisionRequest {
+  return {
+    channel: 'joint_use',
+    memberId: MEMBER,
+    purpose,
+    serviceCategory: 'joint_purchasing',
+    dataItems,
+    ...(jointUser === null ? {} : { jointUser })
+  }
+}
+
+function entrust(overrides: Partial<DecisionRequest> = {}): DecisionRequest {
+  return {
+    channel: 'entrustment',
+    memberId: MEMBER,
+    purpose: 'delivery',
+    serviceCategory: 'joint_purchasing',
+    dataItems: ['name', 'address', 'phone'],
+    contractorId: 'K-1',
+    ...overrides
+  }
+}
+
+/** A third-party request that, by default, fits its category exactly. */
+function provide(category: RecipientCategory, overrides: Partial<DecisionRequest> = {}): DecisionRequest {
+  const rule = SECTION_II[category]
+  return {
+    channel: 'third_party',
+    memberId: MEMBER,
+    purpose: rule.purpose,
+    serviceCategory: rule.serviceCategory ?? 'joint_purchasing',
+    dataItems: [...rule.necessaryItems],
+    recipientId: recipientId(category),
+    method: 'electronic',
+    ...overrides
+  }
+}
+
+function statutory(basis: ExceptionBasis, dataItems: DataItem[]): DecisionRequest {
+  return {
+    channel: 'statutory_exception',
+    memberId: MEMBER,
+    purpose: 'urgent_contact',
+    serviceCategory: 'joint_purchasing',
+    dataItems,
+    exception: { basis, reference: 'Police Act 2(1) request no. 42', approvedBy: 'Dept. manager Sato' }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Facts builders
+
+const noFacts = (): Facts => ({ consents: [], suspended: false })
+
+function contract(overrides: Partial<ContractFacts> = {}): ContractFacts {
+  return {
+    id: 'C-1',
+    reference: 'OUT-2026-001',
+    validFrom: new Date('2026-01-01T00:00:00Z'),
+    validUntil: new Date('2027-12-31T23:59:59Z'),
+    purposes: ['delivery', 'billing'],
+    dataItems: ['name', 'address', 'phone', 'order_history'],
+    ...overrides
+  }
+}
+
+function inspection(inspectedAt: Date, result: 'passed' | 'failed' = 'passed'): InspectionFacts {
+  return { id: 'I-1', inspectedAt, result }
+}
+
+const RECENT_INSPECTION_AT = daysAgo(100)
+
+function contractor(overrides: Partial<ContractorFacts> = {}): ContractorFacts {
+  return {
+    id: 'K-1',
+    name: 'Kansai Logistics',
+    address: 'Osaka',
+    contracts: [contract()],
+    latestInspection: inspection(RECENT_INSPECTION_AT),
+    ...overrides
+  }
+}
+
+const entrustFacts = (c: ContractorFacts | null = contractor()): Facts => ({ contractor: c, consents: [], suspended: false })
+
+const recipientId = (category: RecipientCategory): string => `R-${category}`
+
+function recipient(category: RecipientCategory, overrides: Partial<RecipientFacts> = {}): RecipientFacts {
+  return {
+    id: recipientId(category),
+    category,
+    name: `${category} Co., Ltd.`,
+    address: 'Kobe',
+    representative: 'Tanaka',
+    active: true,
+    ...overrides
+  }
+}
+
+function consent(category: RecipientCategory, overrides: Partial<ConsentFacts> = {}): ConsentFacts {
+  return {
+    id: `CS-${category}`,
+    recipientCategory: category,
+    recipientId: null,
+    dataItems: null,
+    obtainedAt: daysAgo(30),
+    method: 'web',
+    withdrawnAt: null,
+    ...overrides
+  }
+}
+
+/** Third-party facts: by default the recipient is registered and active, a category-wide consent is on record. */
+function provideFacts(
+  category: RecipientCategory,
+  overrides: { recipient?: RecipientFacts | null; consents?: ConsentFacts[]; suspended?: boolean } = {}
+): Facts {
+  return {
+    recipient: overrides.recipient === undefined ? recipient(category) : overrides.recipient,
+    consents: overrides.consents ?? [consent(category)],
+    suspended: overrides.suspended ?? false
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expectations
+
+interface ExpectedReason {
+  readonly code: ReasonCode
+  readonly clause: string
+  readonly items?: DataItem[]
+}
+
+const r = (code: ReasonCode, clause: string, items?: DataItem[]): ExpectedReason =>
+  items === undefined ? { code, clause } : { code, clause, items }
+
+interface Expected {
+  readonly decision: 'allow' | 'deny'
+  readonly reasons: ExpectedReason[]
+  /** Exact obligations of an allow (order does not matter). */
+  readonly obligations?: Obligation[]
+  readonly consentId?: string
+  readonly contractId?: string
+}
+
+interface Case {
+  readonly name: string
+  readonly request: DecisionRequest
+  readonly facts: Facts
+  readonly now: Date
+  readonly expected: Expected
+}
+
+const deny = (...reasons: ExpectedReason[]): Expected => ({ decision: 'deny', reasons })
+
+const itemsLimitedTo = (items: DataItem[]): Obligation => ({ code: 'items_limited_to', items })
+const keepRecord: Obligation = { code: 'keep_provision_record', retention: 'P3Y' }
+const reinspectBy = (inspectedAt: Date): Obligation => ({ code: 'reinspect_by', until: plusInterval(inspectedAt) })
+
+function allowThirdParty(items: DataItem[], consentId: string): Expected {
+  return {
+    decision: 'allow',
+    reasons: [r('consent_on_record', '2(5)')],
+    obligations: [itemsLimitedTo(items), keepRecord],
+    consentId
+  }
+}
+
+function allowEntrustment(items: DataItem[], contractId: string, inspectedAt: Date): Expected {
+  return {
+    decision: 'allow',
+    reasons: [r('contract_in_force', '2(4)'), r('inspection_current', '2(4)')],
+    obligations: [itemsLimitedTo(items), reinspectBy(inspectedAt)],
+    contractId
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joint use (2(2))
+
+const ALL_ITEMS: DataItem[] = [...DATA_ITEMS]
+
+const jointUseCases: Case[] = [
+  ...PURPOSES.map(
+    (purpose): Case => ({
+      name: `JCCU, ${purpose}, every item incl. health_care`,
+      request: jointUse(purpose, [...ALL_ITEMS]),
+      facts: noFacts(),
+      now: NOW,
+      expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo([...ALL_ITEMS])] }
+    })
+  ),
+  {
+    name: 'JCCU, health_care alone',
+    request: jointUse('welfare_procedures', ['health_care']),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo(['health_care'])] }
+  },
+  {
+    name: 'JCCU, with a suspension and no consent on record (joint use needs neither)',
+    request: jointUse('billing', ['name', 'bank_account']),
+    facts: { consents: [], suspended: true },
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo(['name', 'bank_account'])] }
+  },
+  {
+    name: 'another joint user',
+    request: jointUse('ordering', ['name', 'address'], 'Zenrosai'),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'))
+  },
+  {
+    name: 'joint user spelled in lower case is not JCCU',
+    request: jointUse('ordering', ['name'], 'jccu'),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'))
+  },
+  {
+    name: 'no joint user named',
+    request: jointUse('ordering', ['name'], null),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Entrustment (2(3), 2(4))
+
+const DEFAULT_ENTRUST_ITEMS: DataItem[] = ['name', 'address', 'phone']
+
+const entrustmentCases: Case[] = [
+  {
+    name: 'contract in force covers purpose and items, inspection passed 100 days ago',
+    request: entrust(),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'contract lists sensitive health_care: entrustment covers what its contract lists',
+    request: entrust({ purpose: 'welfare_procedures', serviceCategory: 'welfare', dataItems: ['name', 'health_care'] }),
+    facts: entrustFacts(
+      contractor({ contracts: [contract({ id: 'C-care', purposes: ['welfare_procedures'], dataItems: ['name', 'address', 'health_care'] })] })
+    ),
+    now: NOW,
+    expected: allowEntrustment(['name', 'health_care'], 'C-care', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'the covering contract in force is chosen over an expired one',
+    request: entrust(),
+    facts: entrustFacts(
+      contractor({
+        contracts: [
+          contract({ id: 'C-old', validFrom: new Date('2024-01-01T00:00:00Z'), validUntil: new Date('2025-12-31T23:59:59Z') }),
+          contract({ id: 'C-new' })
+        ]
+      })
+    ),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-new', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'contract becoming valid exactly now is in force',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ validFrom: NOW })] })),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'inspection exactly 365 days ago is still current',
+    request: entrust(),
+    facts: entrustFacts(contractor({ latestInspection: inspection(daysAgo(365)) })),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', daysAgo(365))
+  },
+  {
+    name: 'unknown contractor',
+    request: entrust({ contractorId: 'K-404' }),
+    facts: entrustFacts(null),
+    now: NOW,
+    expected: deny(r('contractor_unknown', '2(3)'))
+  },
+  {
+    name: 'contractor without any contract',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [] })),
+    now: NOW,
+    expected: deny(r('contract_missing', '2(4)'))
+  },
+  {
+    name: 'contract expired',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ validUntil: daysAgo(1) })] })),
+    now: NOW,
+    expected: deny(r('contract_missing', '2(4)'))
+  },
+  {
+    name: 'contract expired one millisecond ago',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ validUntil: msAgo(1) })] })),
+    now: NOW,
+    expected: deny(r('contract_missing', '2(4)'))
+  },
+  {
+    name: 'contract not yet valid',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ validFrom: daysAhead(10), validUntil: daysAhead(400) })] })),
+    now: NOW,
+    expected: deny(r('contract_missing', '2(4)'))
+  },
+  {
+    name: 'contract in force does not cover the purpose',
+    request: entrust({ purpose: 'survey' }),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: deny(r('contract_purpose_not_covered', '2(4)'))
+  },
+  {
+    name: 'contract in force does not cover some items',
+    request: entrust({ dataItems: ['name', 'email', 'address', 'bank_account'] }),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: deny(r('contract_items_not_covered', '2(4)', ['email', 'bank_account']))
+  },
+  {
+    name: 'contract in force does not cover sensitive health_care',
+    request: entrust({ dataItems: ['name', 'health_care'] }),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: deny(r('contract_items_not_covered', '2(4)', ['health_care']))
+  },
+  {
+    name: 'contract covers neither purpose nor items',
+    request: entrust({ purpose: 'survey', dataItems: ['name', 'email'] }),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: deny(r('contract_purpose_not_covered', '2(4)'), r('contract_items_not_covered', '2(4)', ['email']))
+  },
+  {
+    name: 'one contract covers the purpose, another the items: neither covers both',
+    request: entrust({ dataItems: ['name', 'email'] }),
+    facts: entrustFacts(
+      contractor({
+        contracts: [
+          contract({ id: 'C-purpose', purposes: ['delivery'], dataItems: ['name'] }),
+          contract({ id: 'C-items', purposes: ['survey'], dataItems: ['name', 'email'] })
+        ]
+      })
+    ),
+    now: NOW,
+    expected: deny(r('contract_items_not_covered', '2(4)', ['email']))
+  },
+  {
+    name: 'never inspected',
+    request: entrust(),
+    facts: entrustFacts(contractor({ latestInspection: null })),
+    now: NOW,
+    expected: deny(r('inspection_missing', '2(4)'))
+  },
+  {
+    name: 'latest inspection failed',
+    request: entrust(),
+    facts: entrustFacts(contractor({ latestInspection: inspection(daysAgo(10), 'failed') })),
+    now: NOW,
+    expected: deny(r('inspection_failed', '2(4)'))
+  },
+  {
+    name: 'latest inspection passed 366 days ago',
+    request: entrust(),
+    facts: entrustFacts(contractor({ latestInspection: inspection(daysAgo(366)) })),
+    now: NOW,
+    expected: deny(r('inspection_overdue', '2(4)'))
+  },
+  {
+    name: 'latest inspection passed 365 days and 1 ms ago',
+    request: entrust(),
+    facts: entrustFacts(contractor({ latestInspection: inspection(daysAgo(365, 1)) })),
+    now: NOW,
+    expected: deny(r('inspection_overdue', '2(4)'))
+  },
+  {
+    name: 'latest inspection failed and is overdue',
+    request: entrust(),
+    facts: entrustFacts(contractor({ latestInspection: inspection(daysAgo(400), 'failed') })),
+    now: NOW,
+    expected: deny(r('inspection_failed', '2(4)'), r('inspection_overdue', '2(4)'))
+  },
+  {
+    name: 'several failures: contract expired and never inspected',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ validUntil: daysAgo(1) })], latestInspection: null })),
+    now: NOW,
+    expected: deny(r('contract_missing', '2(4)'), r('inspection_missing', '2(4)'))
+  },
+  {
+    name: 'several failures: purpose and items not covered, inspection failed and overdue',
+    request: entrust({ purpose: 'survey', dataItems: ['name', 'household'] }),
+    facts: entrustFacts(contractor({ latestInspection: inspection(daysAgo(500), 'failed') })),
+    now: NOW,
+    expected: deny(
+      r('contract_purpose_not_covered', '2(4)'),
+      r('contract_items_not_covered', '2(4)', ['household']),
+      r('inspection_failed', '2(4)'),
+      r('inspection_overdue', '2(4)')
+    )
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Third-party provision (§II with 2(5))
+
+/** Purposes each category may not use (every other purpose of §I). */
+const otherPurposes = (category: RecipientCategory): Purpose[] => PURPOSES.filter((p) => p !== SECTION_II[category].purpose)
+
+const thirdPartyAllowCases: Case[] = CATEGORIES.flatMap((category): Case[] => {
+  const rule = SECTION_II[category]
+  const serviceCategories: ServiceCategory[] = rule.serviceCategory === null ? [...SERVICE_CATEGORIES] : [rule.serviceCategory]
+  return serviceCategories.map(
+    (serviceCategory): Case => ({
+      name: `${category}: ${rule.purpose} / ${serviceCategory}, exactly the necessary items, consent on record`,
+      request: provide(category, { serviceCategory }),
+      facts: provideFacts(category),
+      now: NOW,
+      expected: allowThirdParty([...rule.necessaryItems], `CS-${category}`)
+    })
+  )
+})
+
+const thirdPartyCategoryRuleCases: Case[] = [
+  // One purpose outside the category's own for each category (the first and last others), and
+  // every other purpose for the insurer.
+  ...CATEGORIES.flatMap((category) => {
+    const others = otherPurposes(category)
+    const picks = category === 'insurer' ? others : [others[0]!, others[others.length - 1]!]
+    return picks.map(
+      (purpose): Case => ({
+        name: `${category}: purpose ${purpose} is not its own`,
+        request: provide(category, { purpose }),
+        facts: provideFacts(category),
+        now: NOW,
+        expected: deny(r('purpose_not_allowed', 'II'))
+      })
+    )
+  }),
+  // Every other service category for the two categories tied to one.
+  ...(['insurer', 'travel_provider'] as const).flatMap((category) =>
+    SERVICE_CATEGORIES.filter((s) => s !== SECTION_II[category].serviceCategory).map(
+      (serviceCategory): Case => ({
+        name: `${category}: service category ${serviceCategory} is not its own`,
+        request: provide(category, { serviceCategory }),
+        facts: provideFacts(category),
+        now: NOW,
+        expected: deny(r('service_category_not_allowed', 'II'))
+      })
+    )
+  ),
+  {
+    name: 'insurer: a subset of the necessary items is allowed',
+    request: provide('insurer', { dataItems: ['name', 'address', 'insurance_application'] }),
+    facts: provideFacts('insurer'),
+    now: NOW,
+    expected: allowThirdParty(['name', 'address', 'insurance_application'], 'CS-insurer')
+  },
+  {
+    name: 'insurer: bank_account is not a necessary item',
+    request: provide('insurer', { dataItems: ['name', 'bank_account'] }),
+    facts: provideFacts('insurer'),
+    now: NOW,
+    expected: deny(r('items_not_necessary', 'II', ['bank_account']))
+  },
+  {
+    name: 'financial_institution: email and order_history are not necessary items',
+    request: provide('financial_institution', { dataItems: ['name', 'email', 'bank_account', 'order_history'] }),
+    facts: provideFacts('financial_institution'),
+    now: NOW,
+    expected: deny(r('items_not_necessary', 'II', ['email', 'order_history']))
+  },
+  {
+    name: 'member_activity: name_kana is not a necessary item',
+    request: provide('member_activity', { dataItems: ['name', 'name_kana'] }),
+    facts: provideFacts('member_activity'),
+    now: NOW,
+    expected: deny(r('items_not_necessary', 'II', ['name_kana']))
+  },
+  {
+    name: 'travel_provider: insurance_application is necessary for insurers only',
+    request: provide('travel_provider', { dataItems: ['name', 'insurance_application'] }),
+    facts: provideFacts('travel_provider'),
+    now: NOW,
+    expected: deny(r('items_not_necessary', 'II', ['insurance_application']))
+  },
+  ...CATEGORIES.map(
+    (category): Case => ({
+      name: `${category}: sensitive health_care never leaves through third-party provision`,
+      request: provide(category, { dataItems: ['name', 'health_care'] }),
+      facts: provideFacts(category),
+      now: NOW,
+      expected: deny(r('sensitive_item', '2(5)', ['health_care']))
+    })
+  ),
+  {
+    name: 'method missing',
+    request: provide('insurer', { method: undefined }),
+    facts: provideFacts('insurer'),
+    now: NOW,
+    expected: deny(r('method_not_allowed', 'II'))
+  },
+  {
+    name: 'method outside §II (fax)',
+    request: provide('insurer', { method: 'fax' as Method }),
+    facts: provideFacts('insurer'),
+    now: NOW,
+    expected: deny(r('method_not_allowed', 'II'))
+  },
+  {
+    name: 'by document is allowed as well as electronic',
+    request: provide('credit_company', { method: 'document' }),
+    facts: provideFacts('credit_company'),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II.credit_company.necessaryItems], 'CS-credit_company')
+  }
+]
+
+const thirdPartyRecipientCases: Case[] = [
+  {
+    name: 'unknown recipient',
+    request: provide('insurer', { recipientId: 'R-404' }),
+    facts: provideFacts('insurer', { recipient: null }),
+    now: NOW,
+    expected: deny(r('recipient_unknown', 'II'))
+  },
+  {
+    name: 'inactive recipient',
+    request: provide('travel_provider'),
+    facts: provideFacts('travel_provider', { recipient: recipient('travel_provider', { active: false }) }),
+    now: NOW,
+    expected: deny(r('recipient_inactive', 'II'))
+  }
+]
+
+const thirdPartyConsentCases: Case[] = [
+  {
+    name: 'no consent on record',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [] }),
+    now: NOW,
+    expected: deny(r('consent_missing', '2(5)'))
+  },
+  {
+    name: 'consent withdrawn yesterday',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { withdrawnAt: daysAgo(1) })] }),
+    now: NOW,
+    expected: deny(r('consent_withdrawn', '2(5)'))
+  },
+  {
+    name: 'consent withdrawn exactly now',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { withdrawnAt: NOW })] }),
+    now: NOW,
+    expected: deny(r('consent_withdrawn', '2(5)'))
+  },
+  {
+    name: 'consent withdrawn with effect in the future is still in effect',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { withdrawnAt: msAhead(1) })] }),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II.insurer.necessaryItems], 'CS-insurer')
+  },
+  {
+    name: 'consent obtained in the future is not on record yet',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { obtainedAt: msAhead(1) })] }),
+    now: NOW,
+    expected: deny(r('consent_missing', '2(5)'))
+  },
+  {
+    name: 'consent obtained exactly now',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { obtainedAt: NOW })] }),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II.insurer.necessaryItems], 'CS-insurer')
+  },
+  {
+    name: 'consent for another category only',
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution', { consents: [consent('credit_company')] }),
+    now: NOW,
+    expected: deny(r('consent_missing', '2(5)'))
+  },
+  {
+    name: 'consent for another category naming this recipient id',
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution', {
+      consents: [consent('credit_company', { recipientId: recipientId('financial_institution') })]
+    }),
+    now: NOW,
+    expected: deny(r('consent_missing', '2(5)'))
+  },
+  {
+    name: 'consent for a specific other recipient of the same category',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { recipientId: 'R-other-insurer' })] }),
+    now: NOW,
+    expected: deny(r('consent_missing', '2(5)'))
+  },
+  {
+    name: 'consent for this specific recipient',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { consents: [consent('insurer', { id: 'CS-this', recipientId: recipientId('insurer') })] }),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II.insurer.necessaryItems], 'CS-this')
+  },
+  {
+    name: 'consent listing items that do not cover the request',
+    request: provide('credit_company'),
+    facts: provideFacts('credit_company', { consents: [consent('credit_company', { dataItems: ['name', 'credit_card'] })] }),
+    now: NOW,
+    expected: deny(r('consent_items_not_covered', '2(5)'))
+  },
+  {
+    name: 'consent listing exactly the requested items',
+    request: provide('credit_company', { dataItems: ['name', 'credit_card', 'billing_amount'] }),
+    facts: provideFacts('credit_company', {
+      consents: [consent('credit_company', { id: 'CS-listed', dataItems: ['billing_amount', 'credit_card', 'name'] })]
+    }),
+    now: NOW,
+    expected: allowThirdParty(['name', 'credit_card', 'billing_amount'], 'CS-listed')
+  },
+  {
+    name: 'a withdrawn consent and a later one in effect: the one in effect permits',
+    request: provide('member_activity'),
+    facts: provideFacts('member_activity', {
+      consents: [
+        consent('member_activity', { id: 'CS-old', obtainedAt: daysAgo(400), withdrawnAt: daysAgo(200) }),
+        consent('member_activity', { id: 'CS-new', obtainedAt: daysAgo(100) })
+      ]
+    }),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II.member_activity.necessaryItems], 'CS-new')
+  },
+  {
+    name: 'a withdrawn consent covering the items and one in effect that does not',
+    request: provide('member_activity'),
+    facts: provideFacts('member_activity', {
+      consents: [
+        consent('member_activity', { id: 'CS-old', withdrawnAt: daysAgo(1) }),
+        consent('member_activity', { id: 'CS-narrow', dataItems: ['name'] })
+      ]
+    }),
+    now: NOW,
+    expected: deny(r('consent_items_not_covered', '2(5)'))
+  },
+  {
+    name: 'provision suspended at the member’s request',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { suspended: true }),
+    now: NOW,
+    expected: deny(r('provision_suspended', '2(5)'))
+  }
+]
+
+const thirdPartyMultipleCases: Case[] = [
+  {
+    name: 'sensitive item, suspended and no consent: all reported',
+    request: provide('insurer', { dataItems: ['name', 'health_care'] }),
+    facts: provideFacts('insurer', { consents: [], suspended: true }),
+    now: NOW,
+    expected: deny(r('sensitive_item', '2(5)', ['health_care']), r('provision_suspended', '2(5)'), r('consent_missing', '2(5)'))
+  },
+  {
+    name: 'unknown recipient, sensitive item, no method and suspended: all reported',
+    request: provide('insurer', { recipientId: 'R-404', dataItems: ['health_care'], method: undefined }),
+    facts: provideFacts('insurer', { recipient: null, consents: [], suspended: true }),
+    now: NOW,
+    expected: deny(
+      r('recipient_unknown', 'II'),
+      r('sensitive_item', '2(5)', ['health_care']),
+      r('method_not_allowed', 'II'),
+      r('provision_suspended', '2(5)')
+    )
+  },
+  {
+    name: 'inactive, wrong purpose and service category, unnecessary items, consent withdrawn: all reported',
+    request: provide('insurer', { purpose: 'billing', serviceCategory: 'housing', dataItems: ['name', 'bank_account', 'email'] }),
+    facts: provideFacts('insurer', {
+      recipient: recipient('insurer', { active: false }),
+      consents: [consent('insurer', { withdrawnAt: daysAgo(3) })]
+    }),
+    now: NOW,
+    expected: deny(
+      r('recipient_inactive', 'II'),
+      r('purpose_not_allowed', 'II'),
+      r('service_category_not_allowed', 'II'),
+      r('items_not_necessary', 'II', ['bank_account', 'email']),
+      r('consent_withdrawn', '2(5)')
+    )
+  },
+  {
+    name: 'wrong purpose and consent items not covered',
+    request: provide('financial_institution', { purpose: 'delivery' }),
+    facts: provideFacts('financial_institution', { consents: [consent('financial_institution', { dataItems: ['name'] })] }),
+    now: NOW,
+    expected: deny(r('purpose_not_allowed', 'II'), r('consent_items_not_covered', '2(5)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Statutory exceptions (2(5)a, 2(5)b)
+
+const statutoryCases: Case[] = [
+  {
+    name: 'legal obligation',
+    request: statutory('legal_obligation', ['name', 'address']),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('legal_obligation', '2(5)a')], obligations: [itemsLimitedTo(['name', 'address'])] }
+  },
+  {
+    name: 'vital interest',
+    request: statutory('vital_interest', ['name', 'phone']),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('vital_interest', '2(5)b')], obligations: [itemsLimitedTo(['name', 'phone'])] }
+  },
+  {
+    name: 'legal obligation with health_care',
+    request: statutory('legal_obligation', ['name', 'health_care']),
+    facts: noFacts(),
+    now: NOW,
+    expected: {
+      decision: 'allow',
+      reasons: [r('legal_obligation', '2(5)a')],
+      obligations: [itemsLimitedTo(['name', 'health_care'])]
+    }
+  },
+  {
+    name: 'vital interest with health_care, member suspended third-party provision and gave no consent',
+    request: statutory('vital_interest', ['name', 'date_of_birth', 'health_care']),
+    facts: { consents: [], suspended: true },
+    now: NOW,
+    expected: {
+      decision: 'allow',
+      reasons: [r('vital_interest', '2(5)b')],
+      obligations: [itemsLimitedTo(['name', 'date_of_birth', 'health_care'])]
+    }
+  }
+]
+
+const TABLES: Record<string, Case[]> = {
+  joint_use: jointUseCases,
+  entrustment: entrustmentCases,
+  'third_party: each category allowed': thirdPartyAllowCases,
+  'third_party: category rules': thirdPartyCategoryRuleCases,
+  'third_party: recipient': thirdPartyRecipientCases,
+  'third_party: consent and suspension': thirdPartyConsentCases,
+  'third_party: several failures': thirdPartyMultipleCases,
+  statutory_exception: statutoryCases
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assertions
+
+const sortedCodes = (codes: readonly string[]): string[] => [...codes].sort()
+const sortedItems = (items: readonly DataItem[] | undefined): DataItem[] | undefined => (items === undefined ? undefined : [...items].sort())
+const byCode = <T extends { code: string }>(list: readonly T[]): T[] => [...list].sort((a, b) => a.code.localeCompare(b.code))
+
+function normaliseObligations(list: readonly Obligation[]): Obligation[] {
+  return byCode(list.map((o) => (o.items === undefined ? o : { ...o, items: sortedItems(o.items) })))
+}
+
+/** Runs `decide` on frozen copies of the inputs, twice, and checks purity on the way. */
+function run(t: Test, request: DecisionRequest, policy: PolicyDocument, facts: Facts, now: Date): Decision {
+  const frozenRequest = deepFreeze(structuredClone(request))
+  const frozenFacts = deepFreeze(structuredClone(facts))
+  const frozenNow = deepFreeze(new Date(now.getTime()))
+  const first = decide(frozenRequest, policy, frozenFacts, frozenNow)
+  const second = decide(frozenRequest, policy, frozenFacts, frozenNow)
+  t.strictSame(second, first, 'deciding twice gives the same decision')
+  t.strictSame(frozenRequest, request, 'the request is unchanged')
+  t.strictSame(frozenFacts, facts, 'the facts are unchanged')
+  t.equal(frozenNow.getTime(), now.getTime(), 'now is unchanged')
+  return first
+}
+
+function checkDecision(t: Test, decision: Decision, expected: Expected, policy: PolicyDocument): void {
+  t.equal(decision.decision, expected.decision, 'decision')
+  t.strictSame(
+    sortedCodes(decision.reasons.map((x) => x.code)),
+    sortedCodes(expected.reasons.map((x) => x.code)),
+    'exactly these reason codes'
+  )
+  t.equal(new Set(decision.reasons.map((x) => x.code)).size, decision.reasons.length, 'no reason is given twice')
+  t.equal(decision.policyVersion, noticeV1.version, 'policyVersion is the notice’s version')
+  t.equal(decision.policyVersion, policy.version, 'policyVersion is the policy’s version')
+
+  for (const want of expected.reasons) {
+    const got = decision.reasons.find((x) => x.code === want.code)
+    if (got === undefined) continue // already failed above
+    t.equal(got.clause, want.clause, `${want.code} cites clause ${want.clause}`)
+    t.strictSame(sortedItems(got.items), sortedItems(want.items), `${want.code} items`)
+  }
+  for (const got of decision.reasons) {
+    const definition: { clause: string; law?: string } = REASONS[got.code]
+    t.equal(got.clause, definition.clause, `${got.code}: clause is REASONS[code].clause`)
+    t.equal(got.law, definition.law, `${got.code}: law is REASONS[code].law`)
+    t.ok(got.clause.length > 0, `${got.code} names a clause`)
+  }
+
+  if (expected.decision === 'deny') {
+    t.strictSame(decision.obligations, [], 'a deny has no obligations')
+    t.ok(decision.reasons.length > 0, 'a deny gives at least one reason')
+    t.equal(decision.consentId, undefined, 'a deny names no consent')
+    t.equal(decision.contractId, undefined, 'a deny names no contract')
+  } else {
+    t.strictSame(normaliseObligations(decision.obligations), normaliseObligations(expected.obligations ?? []), 'exactly these obligations')
+    t.equal(decision.consentId, expected.consentId, 'consentId')
+    t.equal(decision.contractId, expected.contractId, 'contractId')
+  }
+}
+
+function runTable(t: Test, cases: readonly Case[], policy: PolicyDocument): void {
+  for (const row of cases) {
+    t.test(row.name, async (t) => {
+      const decision = run(t, row.request, policy, row.facts, row.now)
+      checkDecision(t, decision, row.expected, policy)
+    })
+  }
+}
+
+for (const [name, cases] of Object.entries(TABLES)) {
+  t.test(name, async (t) => runTable(t, cases, noticeV1))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A policy whose notice announces fewer purposes: purpose_not_in_notice (2(1)).
+
+const narrowPolicy: PolicyDocument = deepFreeze({
+  ...noticeV1,
+  purposes: noticeV1.purposes.filter((p) => p.id === 'billing' || p.id === 'brokerage'),
+  jointUse: { ...noticeV1.jointUse, purposes: ['billing'] as Purpose[] }
+})
+
+const narrowPolicyCases: Case[] = [
+  {
+    name: 'joint use for an announced purpose',
+    request: jointUse('billing', ['name', 'bank_account']),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo(['name', 'bank_account'])] }
+  },
+  {
+    name: 'joint use for a purpose the notice does not announce',
+    request: jointUse('delivery', ['name']),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('purpose_not_in_notice', '2(1)'))
+  },
+  {
+    name: 'joint use with another party for an unannounced purpose',
+    request: jointUse('survey', ['name'], 'Zenrosai'),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'), r('purpose_not_in_notice', '2(1)'))
+  },
+  {
+    name: 'entrustment for an unannounced purpose its contract covers',
+    request: entrust(),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: deny(r('purpose_not_in_notice', '2(1)'))
+  },
+  {
+    name: 'entrustment to an unknown contractor for an unannounced purpose',
+    request: entrust(),
+    facts: entrustFacts(null),
+    now: NOW,
+    expected: deny(r('purpose_not_in_notice', '2(1)'), r('contractor_unknown', '2(3)'))
+  },
+  {
+    name: 'entrustment for an announced purpose its contract covers',
+    request: entrust({ purpose: 'billing' }),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'third party for the category’s own purpose, which the notice does not announce',
+    request: provide('member_activity'),
+    facts: provideFacts('member_activity'),
+    now: NOW,
+    expected: deny(r('purpose_not_in_notice', '2(1)'))
+  },
+  {
+    name: 'third party for an announced purpose',
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution'),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II.financial_institution.necessaryItems], 'CS-financial_institution')
+  }
+]
+
+t.test('purpose_not_in_notice under a policy announcing fewer purposes', async (t) => {
+  runTable(t, narrowPolicyCases, narrowPolicy)
+  t.test('is produced', async (t) => {
+    const codes = narrowPolicyCases.flatMap((c) => decide(c.request, narrowPolicy, c.facts, c.now).reasons.map((x) => x.code))
+    t.ok(codes.includes('purpose_not_in_notice'), 'purpose_not_in_notice is produced')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// Client scope (2(9))
+
+t.test('denyOutsideClientScope', async (t) => {
+  const decision = denyOutsideClientScope(noticeV1)
+  t.equal(decision.decision, 'deny')
+  t.strictSame(
+    decision.reasons.map((x) => x.code),
+    ['client_scope']
+  )
+  t.equal(decision.reasons[0]?.clause, '2(9)')
+  t.equal(decision.reasons[0]?.clause, REASONS.client_scope.clause)
+  t.strictSame(decision.obligations, [])
+  t.equal(decision.policyVersion, noticeV1.version)
+  t.equal(decision.consentId, undefined)
+  t.equal(decision.contractId, undefined)
+  t.strictSame(denyOutsideClientScope(noticeV1), decision, 'pure')
+})
+
+// ---------------------------------------------------------------------------------------------
+// Statutory exception without its record: the engine alone still fails closed.
+
+t.test('statutory exception lacking reference or approver is denied', async (t) => {
+  const base = statutory('legal_obligation', ['name'])
+  const incomplete: DecisionRequest[] = [
+    { ...base, exception: { basis: 'legal_obligation', reference: '', approvedBy: 'Dept. manager Sato' } },
+    { ...base, exception: { basis: 'vital_interest', reference: 'ref', approvedBy: '' } },
+    { channel: 'statutory_exception', memberId: MEMBER, purpose: 'urgent_contact', serviceCategory: 'joint_purchasing', dataItems: ['name'] }
+  ]
+  for (const request of incomplete) {
+    const decision = decide(request, noticeV1, noFacts(), NOW)
+    t.equal(decision.decision, 'deny')
+    t.strictSame(decision.obligations, [])
+    t.ok(decision.reasons.length > 0, 'names a reason')
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// Coverage: every reason code has a row that produces it.
+
+t.test('every reason code is produced by some row', async (t) => {
+  const allRows = Object.values(TABLES).flat()
+  const produced = new Set<ReasonCode>()
+  for (const row of allRows) {
+    for (const reason of decide(row.request, noticeV1, row.facts, row.now).reasons) produced.add(reason.code)
+  }
+  const expectedFromRows = new Set<ReasonCode>(allRows.flatMap((row) => row.expected.reasons.map((x) => x.code)))
+  const notFromNoticeV1: ReasonCode[] = ['client_scope', 'purpose_not_in_notice']
+  const wanted = REASON_CODES.filter((code) => !notFromNoticeV1.includes(code))
+
+  t.strictSame(sortedCodes([...produced]), sortedCodes(wanted), 'the table produces every code but client_scope and purpose_not_in_notice')
+  t.strictSame(sortedCodes([...expectedFromRows]), sortedCodes(wanted), 'the table expects every code but client_scope and purpose_not_in_notice')
+
+  const everywhere = new Set<ReasonCode>(produced)
+  for (const row of narrowPolicyCases) {
+    for (const reason of decide(row.request, narrowPolicy, row.facts, row.now).reasons) everywhere.add(reason.code)
+  }
+  for (const reason of denyOutsideClientScope(noticeV1).reasons) everywhere.add(reason.code)
+  t.strictSame(sortedCodes([...everywhere]), sortedCodes(REASON_CODES), 'with the narrow policy and client scope, every code')
+})
+
+t.test('the tables are well formed', async (t) => {
+  const allRows = [...Object.values(TABLES).flat(), ...narrowPolicyCases]
+  const names = allRows.map((row) => row.name)
+  t.equal(new Set(names).size, names.length, 'row names are unique')
+  for (const row of allRows) {
+    for (const reason of row.expected.reasons) {
+      t.equal(reason.clause, REASONS[reason.code].clause, `${row.name}: expected clause of ${reason.code} matches REASONS`)
+    }
+  }
+  t.ok(noticeV1.version.length > 0, 'noticeV1 has a version')
+})
