@@ -71,7 +71,6 @@ function appendDecision(
   action: DecisionAction,
   idempotencyKey?: string
 ): EntryRef {
-  decisionsTotal.inc({ channel: request.channel, decision: decision.decision, action })
   return ledger.append(
     {
       kind: 'decision',
@@ -95,10 +94,16 @@ async function decideLocked(tx: Tx, ledger: LedgerWriter, ctx: DecisionContext, 
   return { ...presentDecision(decision, ctx.language), entry }
 }
 
+/** Counted only once committed, so the metric never shows a decision the ledger lacks. */
+function countDecision(request: DecisionRequest, decision: 'allow' | 'deny', action: DecisionAction): void {
+  decisionsTotal.inc({ channel: request.channel, decision, action })
+}
+
 async function recordScopeViolation(ctx: DecisionContext, request: DecisionRequest, action: DecisionAction): Promise<never> {
   const entry = await withLedger(ctx.database, ctx.log, [request.memberId], async (_tx, ledger) =>
     appendDecision(ledger, ctx, request, denyOutsideClientScope(ctx.policy), null, action)
   )
+  countDecision(request, 'deny', action)
   throw new ClientScopeError(entry as unknown as Record<string, unknown>)
 }
 
@@ -107,7 +112,7 @@ export async function checkDecision(ctx: DecisionContext, request: DecisionReque
   if (!withinClientScope(ctx.client, 'check', request)) return recordScopeViolation(ctx, request, 'check')
   const facts = await loadFacts(ctx.database.db, request)
   const decision = decide(request, ctx.policy, facts, ctx.now)
-  decisionsTotal.inc({ channel: request.channel, decision: decision.decision, action: 'check' })
+  countDecision(request, decision.decision, 'check')
   return presentDecision(decision, ctx.language)
 }
 
@@ -123,7 +128,7 @@ export interface TransferOutcome {
  */
 export async function recordTransfer(ctx: DecisionContext, request: DecisionRequest, idempotencyKey?: string): Promise<TransferOutcome> {
   if (!withinClientScope(ctx.client, 'transfer', request)) return recordScopeViolation(ctx, request, 'transfer')
-  return withLedger(ctx.database, ctx.log, [request.memberId], async (tx, ledger) => {
+  const outcome = await withLedger(ctx.database, ctx.log, [request.memberId], async (tx, ledger): Promise<TransferOutcome> => {
     if (idempotencyKey !== undefined) {
       const earlier = await claimIdempotencyKey(tx, ctx.client.id, idempotencyKey, requestHash(request), ctx.now)
       if (earlier) return { statusCode: earlier.statusCode, body: earlier.body as RecordedDecision, replayed: true }
@@ -133,6 +138,8 @@ export async function recordTransfer(ctx: DecisionContext, request: DecisionRequ
     if (idempotencyKey !== undefined) await storeIdempotentResponse(tx, ctx.client.id, idempotencyKey, { statusCode, body })
     return { statusCode, body, replayed: false }
   })
+  if (!outcome.replayed) countDecision(request, outcome.body.decision, 'transfer')
+  return outcome
 }
 
 /**
@@ -140,7 +147,7 @@ export async function recordTransfer(ctx: DecisionContext, request: DecisionRequ
  * when the commit fails, none are and the whole batch answers 503.
  */
 export async function recordBatch(ctx: DecisionContext, requests: DecisionRequest[]): Promise<RecordedDecision[]> {
-  return withLedger(
+  const results = await withLedger(
     ctx.database,
     ctx.log,
     requests.map((r) => r.memberId),
@@ -158,4 +165,6 @@ export async function recordBatch(ctx: DecisionContext, requests: DecisionReques
       return results
     }
   )
+  results.forEach((result, index) => countDecision(requests[index]!, result.decision, 'transfer'))
+  return results
 }

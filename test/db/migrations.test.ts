@@ -1,0 +1,68 @@
+import { sql, type Kysely } from 'kysely'
+import t from 'tap'
+import { noticeV1 } from '../../src/policy/notice-v1.js'
+import { PolicyTamperedError, recordPolicyVersions } from '../../src/policy/repository.js'
+import { DATABASE_URL, openTestDatabase } from '../helper.js'
+
+async function tables(db: Kysely<any>): Promise<string[]> {
+  const result = await sql<{ table_name: string }>`
+    SELECT table_name FROM information_schema.tables
+    WHERE table_schema = current_schema() AND table_name NOT LIKE 'kysely_%' ORDER BY table_name`.execute(db)
+  return result.rows.map((r) => r.table_name)
+}
+
+t.test('migrations go up, all the way down, and up again', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  t.ok(await database.isMigrated())
+  const upTables = await tables(database.db)
+  t.ok(upTables.includes('ledger_entries') && upTables.includes('consents'), 'the tables exist')
+
+  await database.migrateDownOrThrow()
+  await database.migrateDownOrThrow()
+  t.notOk(await database.isMigrated())
+  t.same(await tables(database.db), [], 'down removes every table it created')
+
+  await database.migrateToLatestOrThrow()
+  t.same(await tables(database.db), upTables, 'up again restores the same tables')
+  const heads = await database.db.selectFrom('ledger_heads').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  t.equal(Number(heads.n), 16, 'every chain has its head again')
+})
+
+t.test('migrating twice is a no-op', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  await database.migrateToLatestOrThrow()
+  t.ok(await database.isMigrated())
+})
+
+t.test('two processes starting at once migrate once (advisory lock)', { skip: !DATABASE_URL && 'needs PostgreSQL: PGlite has one connection' }, async (t) => {
+  const { database: first, reopen } = await openTestDatabase(t)
+  const second = await reopen()
+  const third = await reopen()
+  t.teardown(async () => {
+    await first.close()
+    await second.close()
+    await third.close()
+  })
+  await Promise.all([first.migrateToLatestOrThrow(), second.migrateToLatestOrThrow(), third.migrateToLatestOrThrow()])
+  t.ok(await first.isMigrated())
+  const heads = await first.db.selectFrom('ledger_heads').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  t.equal(Number(heads.n), 16, 'the seed rows were inserted exactly once')
+})
+
+t.test('a published policy version can never be edited', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const now = new Date()
+  await recordPolicyVersions(database.db, [noticeV1], now)
+  await recordPolicyVersions(database.db, [noticeV1], now)
+  const edited = { ...noticeV1, contractorInspectionIntervalDays: 730 }
+  await t.rejects(recordPolicyVersions(database.db, [edited], now), PolicyTamperedError)
+  const stored = await database.db.selectFrom('policy_versions').select(['version', 'document']).execute()
+  t.equal(stored.length, 1)
+  t.equal((stored[0]!.document as { contractorInspectionIntervalDays: number }).contractorInspectionIntervalDays, 365)
+})
