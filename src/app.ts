@@ -15,7 +15,7 @@ import operationRoutes from './operations/routes.js'
 import auth from './plugins/auth.js'
 import databasePlugin from './plugins/database.js'
 import docs from './plugins/docs.js'
-import errors from './plugins/errors.js'
+import errors, { frameworkErrorHandler } from './plugins/errors.js'
 import security from './plugins/security.js'
 import validation from './plugins/validation.js'
 import recipientRoutes from './recipients/routes.js'
@@ -47,7 +47,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
-    return503OnClosing: true
+    return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await fastify.register(validation)

@@ -10,7 +10,8 @@ const ConfigSchema = Type.Object({
   /** Postgres schema to work in; lets tests and tenants share one database. */
   databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
   dataDir: Type.String({ minLength: 1 }),
-  bootstrapAdminToken: Type.Optional(Type.String({ minLength: 16 })),
+  /** Bearer-token characters only (RFC 6750), or no client could ever present it. */
+  bootstrapAdminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[A-Za-z0-9._~+/=-]+$' })),
   logLevel: LogLevel,
   rateLimitMax: Type.Integer({ minimum: 1 }),
   rateLimitWindowMs: Type.Integer({ minimum: 1000 }),
@@ -20,6 +21,21 @@ const ConfigSchema = Type.Object({
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
+
+const ENV_NAMES: Record<keyof Config, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  databaseUrl: 'DATABASE_URL',
+  databaseSchema: 'DATABASE_SCHEMA',
+  dataDir: 'DATA_DIR',
+  bootstrapAdminToken: 'BOOTSTRAP_ADMIN_TOKEN',
+  logLevel: 'LOG_LEVEL',
+  rateLimitMax: 'RATE_LIMIT_MAX',
+  rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
+  idempotencyTtlHours: 'IDEMPOTENCY_TTL_HOURS',
+  corsOrigin: 'CORS_ORIGIN',
+  databasePoolSize: 'DATABASE_POOL_SIZE'
+}
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError'
@@ -62,8 +78,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   }
   const firstError = Value.Errors(ConfigSchema, candidate)[0]
   if (firstError !== undefined) {
-    const field = firstError.instancePath.replace(/^\//, '') || firstError.keyword
-    throw new ConfigError(`invalid configuration: ${field} ${firstError.message}`)
+    const field = firstError.instancePath.replace(/^\//, '')
+    throw new ConfigError(`invalid configuration: ${ENV_NAMES[field as keyof Config] ?? field} ${firstError.message}`)
   }
   return Object.freeze(candidate as Config)
 }

@@ -49,26 +49,36 @@ function pgliteTemplate(): Promise<Blob> {
   return templatePromise
 }
 
+async function adminQuery(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL })
+  await client.connect()
+  try {
+    await client.query(text)
+  } finally {
+    await client.end()
+  }
+}
+
 /**
- * A database of the test's own: a fresh schema on PostgreSQL (dropped afterwards) or a fresh
- * in-memory PGlite. Nothing is shared between test files.
+ * A database of the test's own: a fresh database on the PostgreSQL server (dropped afterwards)
+ * or a fresh in-memory PGlite. A database rather than a schema: Kysely's migrator reads the
+ * whole catalog, which races with other test files dropping their schemas.
  */
-export async function openTestDatabase(t: Teardown, poolSize = 10): Promise<{ database: Database; schema: string; reopen: () => Promise<Database> }> {
-  const schema = DATABASE_URL ? `t_${randomBytes(6).toString('hex')}` : 'public'
+export async function openTestDatabase(t: Teardown, poolSize = 10): Promise<{ database: Database; reopen: () => Promise<Database> }> {
+  let url: string | undefined
+  if (DATABASE_URL) {
+    const name = `t_${randomBytes(6).toString('hex')}`
+    await adminQuery(`CREATE DATABASE "${name}"`)
+    t.teardown(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+    const parsed = new URL(DATABASE_URL)
+    parsed.pathname = `/${name}`
+    url = parsed.toString()
+  }
   const template = DATABASE_URL ? undefined : await pgliteTemplate()
-  const open = () => Database.open({ url: DATABASE_URL, dataDir: 'memory://', schema, poolSize, pgliteTemplate: template })
+  const open = () => Database.open({ url, dataDir: 'memory://', schema: 'public', poolSize, pgliteTemplate: template })
   const database = await open()
-  t.teardown(async () => {
-    if (DATABASE_URL) {
-      const client = new pg.Client({ connectionString: DATABASE_URL })
-      await client.connect()
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)
-      await client.end()
-    }
-  })
   return {
     database,
-    schema,
     // PGlite in memory cannot be opened twice; a second handle only exists on PostgreSQL.
     reopen: () => (DATABASE_URL ? open() : Promise.resolve(database))
   }

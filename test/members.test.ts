@@ -1,19 +1,9 @@
 import t from 'tap'
+import { assertDenied, assertProblem, billing, codes, consentBody, createRecipient, grantConsent, UNKNOWN_ID } from './fixtures.js'
 import { buildTestApp, daysFrom, type TestApp } from './helper.js'
 
-const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000'
 const MEMBER = 'M-000123'
 const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff]/
-
-type Asserts = Pick<typeof t, 'equal' | 'match' | 'type' | 'ok'>
-
-interface Reason {
-  code: string
-  clause: string
-  message: string
-}
-
-const codes = (body: { reasons: Reason[] }) => body.reasons.map((r) => r.code).sort()
 
 /** The five §II categories with their purpose, a service category §II allows, and the necessary items (policy v1). */
 const CATEGORIES = [
@@ -48,51 +38,6 @@ const CATEGORIES = [
     items: ['name', 'address', 'phone', 'activity_participation']
   }
 ] as const
-
-async function createRecipient(test: TestApp, category = 'financial_institution') {
-  const res = await test.request({
-    method: 'POST',
-    url: '/v1/recipients',
-    payload: { category, name: `${category} partner`, address: '1-2-3 Aoi, Shizuoka', representative: 'Taro Daihyo' }
-  })
-  if (res.statusCode !== 201) throw new Error(`recipient registration failed: ${res.statusCode} ${res.body}`)
-  return res.json() as { id: string }
-}
-
-function consentBody(overrides: Record<string, unknown> = {}) {
-  return { recipientCategory: 'financial_institution', obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'form-2024-0001', ...overrides }
-}
-
-async function grant(test: TestApp, memberId: string, overrides: Record<string, unknown> = {}) {
-  const res = await test.request({ method: 'POST', url: `/v1/members/${memberId}/consents`, payload: consentBody(overrides) })
-  if (res.statusCode !== 201) throw new Error(`consent failed: ${res.statusCode} ${res.body}`)
-  return res.json() as { id: string }
-}
-
-function bankCheck(recipientId: string, overrides: Record<string, unknown> = {}) {
-  return {
-    channel: 'third_party',
-    memberId: MEMBER,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'bank_account', 'billing_amount'],
-    recipientId,
-    method: 'electronic',
-    ...overrides
-  }
-}
-
-function assertProblem(t: Asserts, res: { statusCode: number; headers: Record<string, unknown>; json: () => any }, status: number, label = '') {
-  const prefix = label ? `${label}: ` : ''
-  t.equal(res.statusCode, status, `${prefix}status ${status}`)
-  t.match(String(res.headers['content-type']), /^application\/problem\+json/, `${prefix}problem+json content type`)
-  const body = res.json()
-  t.equal(body.status, status, `${prefix}problem status member`)
-  t.type(body.type, 'string', `${prefix}problem type`)
-  t.type(body.title, 'string', `${prefix}problem title`)
-  t.type(body.detail, 'string', `${prefix}problem detail`)
-  return body
-}
 
 async function ledgerEntries(test: TestApp, query = '') {
   const res = await test.request({ method: 'GET', url: `/v1/ledger${query}` })
@@ -145,8 +90,8 @@ t.test('consents', async (t) => {
   t.test('withdraw: 200 withdrawn, twice 409, unknown 404', async (t) => {
     const test = await buildTestApp(t)
     const recipient = await createRecipient(test)
-    const consent = await grant(test, MEMBER)
-    const allowed = await test.request({ method: 'POST', url: '/v1/checks', payload: bankCheck(recipient.id) })
+    const consent = await grantConsent(test, MEMBER)
+    const allowed = await test.request({ method: 'POST', url: '/v1/checks', payload: billing(MEMBER, recipient.id) })
     t.equal(allowed.json().decision, 'allow', 'allowed while the consent is in effect')
 
     const res = await test.request({
@@ -163,7 +108,7 @@ t.test('consents', async (t) => {
     const list = await test.request({ method: 'GET', url: `/v1/members/${MEMBER}/consents` })
     t.match(list.json().consents, [{ id: consent.id, status: 'withdrawn' }])
 
-    const denied = await test.request({ method: 'POST', url: '/v1/checks', payload: bankCheck(recipient.id) })
+    const denied = await test.request({ method: 'POST', url: '/v1/checks', payload: billing(MEMBER, recipient.id) })
     t.equal(denied.json().decision, 'deny')
     t.same(codes(denied.json()), ['consent_withdrawn'])
 
@@ -174,7 +119,7 @@ t.test('consents', async (t) => {
     assertProblem(t, unknown, 404)
 
     // Another member's consent id is not found under this member.
-    const other = await grant(test, 'M-000456')
+    const other = await grantConsent(test, 'M-000456')
     const wrongMember = await test.request({ method: 'POST', url: `/v1/members/${MEMBER}/consents/${other.id}/withdraw`, payload: {} })
     assertProblem(t, wrongMember, 404)
 
@@ -184,13 +129,13 @@ t.test('consents', async (t) => {
 
   t.test('withdraw with an empty body works', async (t) => {
     const test = await buildTestApp(t)
-    const consent = await grant(test, MEMBER)
+    const consent = await grantConsent(test, MEMBER)
     const res = await test.request({ method: 'POST', url: `/v1/members/${MEMBER}/consents/${consent.id}/withdraw` })
     t.equal(res.statusCode, 200)
     t.match(res.json(), { id: consent.id, status: 'withdrawn', withdrawalReason: null })
     t.ok(!Number.isNaN(Date.parse(res.json().withdrawnAt)), 'withdrawnAt defaults to now')
 
-    const second = await grant(test, MEMBER)
+    const second = await grantConsent(test, MEMBER)
     const withEmptyObject = await test.request({ method: 'POST', url: `/v1/members/${MEMBER}/consents/${second.id}/withdraw`, payload: {} })
     t.equal(withEmptyObject.statusCode, 200)
     t.equal(withEmptyObject.json().status, 'withdrawn')
@@ -198,7 +143,7 @@ t.test('consents', async (t) => {
 
   t.test('invalid consents are 400 and write nothing', async (t) => {
     const test = await buildTestApp(t)
-    const insurer = await createRecipient(test, 'insurer')
+    const insurer = await createRecipient(test, { category: 'insurer' })
     const cases: [string, Record<string, unknown>][] = [
       ['unknown recipientCategory', { recipientCategory: 'pharmacy' }],
       ['recipientId of another category', { recipientCategory: 'financial_institution', recipientId: insurer.id }],
@@ -226,8 +171,8 @@ t.test('suspensions', async (t) => {
   t.test('suspend denies third_party with provision_suspended; lifting restores it', async (t) => {
     const test = await buildTestApp(t)
     const recipient = await createRecipient(test)
-    await grant(test, MEMBER)
-    const before = await test.request({ method: 'POST', url: '/v1/checks', payload: bankCheck(recipient.id) })
+    await grantConsent(test, MEMBER)
+    const before = await test.request({ method: 'POST', url: '/v1/checks', payload: billing(MEMBER, recipient.id) })
     t.equal(before.json().decision, 'allow', 'allowed before the suspension')
 
     const res = await test.request({
@@ -241,15 +186,12 @@ t.test('suspensions', async (t) => {
     t.match(suspension, { memberId: MEMBER, reason: 'member asked to stop provision', liftedAt: null })
     t.match(suspension.entry.hash, /^[0-9a-f]{64}$/)
 
-    const suspended = await test.request({ method: 'POST', url: '/v1/checks', payload: bankCheck(recipient.id) })
-    t.equal(suspended.statusCode, 200)
-    t.equal(suspended.json().decision, 'deny')
-    t.same(codes(suspended.json()), ['provision_suspended'])
-    t.equal(suspended.json().reasons[0].clause, '2(5)')
+    const suspended = await test.request({ method: 'POST', url: '/v1/checks', payload: billing(MEMBER, recipient.id) })
+    assertDenied(t, suspended, ['provision_suspended'], '2(5)')
 
-    const otherMember = await grant(test, 'M-000456')
+    const otherMember = await grantConsent(test, 'M-000456')
     t.ok(otherMember.id, 'consent for another member')
-    const unaffected = await test.request({ method: 'POST', url: '/v1/checks', payload: bankCheck(recipient.id, { memberId: 'M-000456' }) })
+    const unaffected = await test.request({ method: 'POST', url: '/v1/checks', payload: billing('M-000456', recipient.id) })
     t.equal(unaffected.json().decision, 'allow', 'another member is not suspended')
 
     const lifted = await test.request({ method: 'DELETE', url: `/v1/members/${MEMBER}/suspensions/${suspension.id}` })
@@ -257,7 +199,7 @@ t.test('suspensions', async (t) => {
     t.equal(lifted.json().id, suspension.id)
     t.ok(!Number.isNaN(Date.parse(lifted.json().liftedAt)), 'liftedAt is set')
 
-    const after = await test.request({ method: 'POST', url: '/v1/checks', payload: bankCheck(recipient.id) })
+    const after = await test.request({ method: 'POST', url: '/v1/checks', payload: billing(MEMBER, recipient.id) })
     t.equal(after.json().decision, 'allow', 'allowed again once lifted')
     t.same(codes(after.json()), ['consent_on_record'])
 
@@ -279,7 +221,7 @@ t.test('third-party provision for each §II category', async (t) => {
   for (const c of CATEGORIES) {
     t.test(c.category, async (t) => {
       const test = await buildTestApp(t)
-      const recipient = await createRecipient(test, c.category)
+      const recipient = await createRecipient(test, { category: c.category })
       const check = {
         channel: 'third_party',
         memberId: MEMBER,
@@ -291,12 +233,9 @@ t.test('third-party provision for each §II category', async (t) => {
       }
 
       const withoutConsent = await test.request({ method: 'POST', url: '/v1/checks', payload: check })
-      t.equal(withoutConsent.statusCode, 200)
-      t.equal(withoutConsent.json().decision, 'deny')
-      t.same(codes(withoutConsent.json()), ['consent_missing'])
-      t.equal(withoutConsent.json().reasons[0].clause, '2(5)')
+      assertDenied(t, withoutConsent, ['consent_missing'], '2(5)')
 
-      const consent = await grant(test, MEMBER, { recipientCategory: c.category, recipientId: recipient.id, dataItems: [...c.items] })
+      const consent = await grantConsent(test, MEMBER, { recipientCategory: c.category, recipientId: recipient.id, dataItems: [...c.items] })
 
       const res = await test.request({ method: 'POST', url: '/v1/checks', payload: check })
       t.equal(res.statusCode, 200)
@@ -323,7 +262,7 @@ t.test('third-party provision for each §II category', async (t) => {
 t.test('Accept-Language picks the message language; English by default', async (t) => {
   const test = await buildTestApp(t)
   const recipient = await createRecipient(test)
-  const check = bankCheck(recipient.id)
+  const check = billing(MEMBER, recipient.id)
 
   const byDefault = await test.request({ method: 'POST', url: '/v1/checks', payload: check })
   const english = await test.request({ method: 'POST', url: '/v1/checks', payload: check, headers: { 'accept-language': 'en' } })
@@ -350,7 +289,7 @@ t.test('Accept-Language picks the message language; English by default', async (
   t.equal(unknown.json().reasons[0].message, en, 'an unsupported language falls back to English')
 
   // Allow messages follow the header too.
-  await grant(test, MEMBER)
+  await grantConsent(test, MEMBER)
   const allowJa = await test.request({ method: 'POST', url: '/v1/checks', payload: check, headers: { 'accept-language': 'ja' } })
   const allowEn = await test.request({ method: 'POST', url: '/v1/checks', payload: check })
   t.equal(allowJa.json().decision, 'allow')

@@ -1,5 +1,6 @@
 import t from 'tap'
 import { purgeIdempotencyKeys } from '../src/decisions/idempotency.js'
+import { jointUse } from './fixtures.js'
 import { buildTestApp, openTestDatabase } from './helper.js'
 
 t.test('health, readiness and metrics need no token', async (t) => {
@@ -11,11 +12,7 @@ t.test('health, readiness and metrics need no token', async (t) => {
   t.equal(ready.statusCode, 200)
   t.equal(ready.json().status, 'ready')
 
-  const transfer = await test.request({
-    method: 'POST',
-    url: '/v1/transfers',
-    payload: { channel: 'joint_use', memberId: 'M-METRICS', purpose: 'ordering', serviceCategory: 'joint_purchasing', dataItems: ['name'], jointUser: 'JCCU' }
-  })
+  const transfer = await test.request({ method: 'POST', url: '/v1/transfers', payload: { ...jointUse('M-METRICS'), dataItems: ['name'] } })
   t.equal(transfer.statusCode, 201)
   const metrics = await test.request({ method: 'GET', url: '/metrics', token: null })
   t.equal(metrics.statusCode, 200)

@@ -47,6 +47,14 @@ t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, a
   })
   t.equal(created.status, 201)
   const { id } = (await created.json()) as { id: string }
+
+  const rival = await startServer({ DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN }).then(
+    () => t.fail('a second process must not open the same embedded database'),
+    (err: Error) => err.message
+  )
+  t.match(rival, /exited with 1/)
+  t.match(rival, /in use by process/)
+
   first.child.kill('SIGTERM')
   t.equal(await first.exited, 0, 'SIGTERM closes gracefully')
 

@@ -1,18 +1,18 @@
 import t from 'tap'
-import { buildTestApp, daysFrom, type TestApp } from './helper.js'
+import { assertProblem, consentBody, UNKNOWN_ID } from './fixtures.js'
+import { buildTestApp, type TestApp } from './helper.js'
 
 type Asserts = Pick<typeof t, 'equal' | 'match' | 'type' | 'ok' | 'notOk' | 'same'>
 type Response = Awaited<ReturnType<TestApp['request']>>
 
-const UNREGISTERED_ID = '00000000-0000-4000-8000-000000000000'
 const LEAKS = ['stack', 'SELECT', 'INSERT', 'at /']
 
 const BASE = { memberId: 'M-000123', purpose: 'billing', serviceCategory: 'joint_purchasing', dataItems: ['name', 'billing_amount'] }
 
 /** A valid request of each channel; the cases below break one thing each. */
 const VALID = {
-  third_party: { channel: 'third_party', ...BASE, recipientId: UNREGISTERED_ID, method: 'electronic' },
-  entrustment: { channel: 'entrustment', ...BASE, contractorId: UNREGISTERED_ID },
+  third_party: { channel: 'third_party', ...BASE, recipientId: UNKNOWN_ID, method: 'electronic' },
+  entrustment: { channel: 'entrustment', ...BASE, contractorId: UNKNOWN_ID },
   joint_use: { channel: 'joint_use', ...BASE, jointUser: 'JCCU' },
   statutory_exception: {
     channel: 'statutory_exception',
@@ -38,9 +38,9 @@ const DECISION_CASES: [string, Record<string, unknown>, string][] = [
   ['memberId of 65 characters', { ...VALID.joint_use, memberId: 'M'.repeat(65) }, 'memberId'],
   ['empty memberId', { ...VALID.joint_use, memberId: '' }, 'memberId'],
   ['malformed recipientId', { ...VALID.third_party, recipientId: 'not-a-uuid' }, 'recipientId'],
-  ['contractorId on third_party', { ...VALID.third_party, contractorId: UNREGISTERED_ID }, 'contractorId'],
+  ['contractorId on third_party', { ...VALID.third_party, contractorId: UNKNOWN_ID }, 'contractorId'],
   ['jointUser on entrustment', { ...VALID.entrustment, jointUser: 'JCCU' }, 'jointUser'],
-  ['recipientId on joint_use', { ...VALID.joint_use, recipientId: UNREGISTERED_ID }, 'recipientId'],
+  ['recipientId on joint_use', { ...VALID.joint_use, recipientId: UNKNOWN_ID }, 'recipientId'],
   ['exception on third_party', { ...VALID.third_party, exception: VALID.statutory_exception.exception }, 'exception'],
   ['third_party without recipientId', without(VALID.third_party, 'recipientId'), 'recipientId'],
   ['third_party without method', without(VALID.third_party, 'method'), 'method'],
@@ -66,17 +66,6 @@ const DECISION_CASES: [string, Record<string, unknown>, string][] = [
   ['unknown extra property', { ...VALID.joint_use, priority: 'high' }, 'priority'],
   ['dataItems not an array', { ...VALID.joint_use, dataItems: 'name' }, 'dataItems']
 ]
-
-function assertProblem(t: Asserts, res: Response, status: number, label: string) {
-  t.equal(res.statusCode, status, `${label}: status ${status}`)
-  t.match(String(res.headers['content-type']), /^application\/problem\+json/, `${label}: problem+json content type`)
-  const body = res.json()
-  t.equal(body.status, status, `${label}: status member`)
-  t.type(body.type, 'string', `${label}: type`)
-  t.type(body.title, 'string', `${label}: title`)
-  t.type(body.detail, 'string', `${label}: detail`)
-  return body
-}
 
 function assertValidationProblem(t: Asserts, res: Response, field: string, label: string) {
   const body = assertProblem(t, res, 400, label)
@@ -174,7 +163,7 @@ t.test('bad input on POST /v1/recipients', async (t) => {
     ['missing representative', without(valid, 'representative'), 'representative'],
     ['name not a string', { ...valid, name: 42 }, 'name'],
     ['unknown extra property', { ...valid, active: false }, 'active'],
-    ['client-chosen id', { ...valid, id: UNREGISTERED_ID }, 'id']
+    ['client-chosen id', { ...valid, id: UNKNOWN_ID }, 'id']
   ]
   for (const [name, body, field] of cases) {
     const res = await test.request({ method: 'POST', url: '/v1/recipients', payload: body })
@@ -196,7 +185,7 @@ t.test('bad input on POST /v1/recipients', async (t) => {
 
 t.test('bad input on POST /v1/members/{memberId}/consents', async (t) => {
   const test = await buildTestApp(t)
-  const valid = { recipientCategory: 'financial_institution', obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'form-2024-0001' }
+  const valid = consentBody()
   const responses: Response[] = []
   const cases: [string, string, Record<string, unknown>, string][] = [
     ['wrong recipientCategory', 'M-000123', { ...valid, recipientCategory: 'pharmacy' }, 'recipientCategory'],

@@ -23,12 +23,13 @@ export class Database {
     readonly db: Db,
     readonly kind: 'postgres' | 'pglite',
     private readonly schema: string,
-    private readonly pglite: PGlite | undefined
+    private readonly pglite: PGlite | undefined,
+    private readonly release: (() => Promise<void>) | undefined
   ) {}
 
   static async open(options: DialectOptions): Promise<Database> {
-    const { dialect, kind, pglite } = await openDialect(options)
-    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite)
+    const { dialect, kind, pglite, release } = await openDialect(options)
+    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release)
     if (kind === 'postgres' && options.schema !== 'public') {
       await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(options.schema)}`.execute(database.db)
     }
@@ -85,5 +86,6 @@ export class Database {
 
   async close(): Promise<void> {
     await this.db.destroy()
+    await this.release?.()
   }
 }

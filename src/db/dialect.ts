@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { PostgresDialect, type Dialect } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
+import { lockDataDir } from './data-dir-lock.js'
 
 const INT8_OID = 20
 
@@ -27,6 +28,8 @@ export interface OpenedDialect {
   readonly dialect: Dialect
   readonly kind: 'postgres' | 'pglite'
   readonly pglite?: PGlite
+  /** Releases what the dialect holds beyond its connections (the data directory's lock). */
+  readonly release?: () => Promise<void>
 }
 
 export async function openDialect(options: DialectOptions): Promise<OpenedDialect> {
@@ -44,12 +47,20 @@ export async function openDialect(options: DialectOptions): Promise<OpenedDialec
     pool.on('error', () => {})
     return { dialect: new PostgresDialect({ pool }), kind: 'postgres' }
   }
-  const pglite = await PGlite.create(options.dataDir, {
-    parsers: { [INT8_OID]: parseInt8 },
-    ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {})
-  })
-  if (options.schema !== 'public') {
-    await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"; SET search_path TO "${options.schema}"`)
+  const inMemory = options.dataDir.startsWith('memory://')
+  const release = inMemory ? undefined : await lockDataDir(options.dataDir)
+  let pglite: PGlite
+  try {
+    pglite = await PGlite.create(options.dataDir, {
+      parsers: { [INT8_OID]: parseInt8 },
+      ...(options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {})
+    })
+    if (options.schema !== 'public') {
+      await pglite.exec(`CREATE SCHEMA IF NOT EXISTS "${options.schema}"; SET search_path TO "${options.schema}"`)
+    }
+  } catch (err) {
+    await release?.()
+    throw err
   }
-  return { dialect: new PGliteDialect(pglite), kind: 'pglite', pglite }
+  return { dialect: new PGliteDialect(pglite), kind: 'pglite', pglite, ...(release ? { release } : {}) }
 }

@@ -4,7 +4,7 @@ import { Type } from 'typebox'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
 import { policyInForce } from '../policy/registry.js'
 import { preferredLanguage } from './presenter.js'
-import { DecisionRequestSchema, DecisionSchema, type DecisionRequestBody } from './schemas.js'
+import { DecisionRef, DecisionRequestSchema, type DecisionRequestBody } from './schemas.js'
 import { checkDecision, recordBatch, recordTransfer, type DecisionContext } from './service.js'
 
 const tags = ['Decisions']
@@ -20,7 +20,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   function context(request: FastifyRequest): DecisionContext {
     const now = fastify.now()
     const language = preferredLanguage(request.headers['accept-language'])
-    return { database: fastify.database, log: request.log, client: request.client!, policy: policyInForce(now), now, language }
+    return { database: fastify.database, log: request.log, client: request.client!, policy: policyInForce(now), now, clock: fastify.now, language }
   }
 
   fastify.post(
@@ -33,7 +33,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'Always 200 for a valid request. Nothing is written, except an attempt outside the client’s scope (403, recorded).',
         tags,
         body: DecisionRequestSchema,
-        response: { 200: DecisionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
+        response: { 200: DecisionRef, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
       }
     },
     async (request, reply) => {
@@ -58,11 +58,11 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         headers: IdempotencyHeaders,
         body: DecisionRequestSchema,
         response: {
-          201: { ...DecisionSchema, description: 'Allowed and recorded' },
+          201: { description: 'Allowed and recorded', content: { 'application/json': { schema: DecisionRef } } },
           403: {
             description: 'Denied and recorded (a Decision), or outside the client’s scope (a problem with code client_scope)',
             content: {
-              'application/json': { schema: DecisionSchema },
+              'application/json': { schema: DecisionRef },
               'application/problem+json': { schema: Type.Ref('Problem') }
             }
           },
@@ -91,7 +91,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         body: Type.Object({ items: Type.Array(DecisionRequestSchema, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
         response: {
-          200: Type.Object({ results: Type.Array(DecisionSchema) }),
+          200: Type.Object({ results: Type.Array(DecisionRef) }),
           ...problems(...AUTHENTICATED_PROBLEMS, 413, 415, 503)
         }
       }

@@ -97,7 +97,10 @@ export const DecisionSchema = Type.Object(
     ),
     consentId: Type.Optional(Uuid),
     contractId: Type.Optional(Uuid),
-    entry: Type.Optional(EntrySchema)
+    entry: Type.Optional({ ...EntrySchema, description: 'On /v1/transfers: the ledger entry that recorded the decision' })
   },
-
+  { $id: 'Decision', description: 'An allow or deny, with the clauses of the notice that decide it' }
 )
+
+/** A reference to the shared Decision schema, so the OpenAPI document describes it once. */
+export const DecisionRef = Type.Unsafe<Static<typeof DecisionSchema>>(Type.Ref('Decision'))

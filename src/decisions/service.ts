@@ -18,7 +18,9 @@ export interface DecisionContext {
   readonly log: FastifyBaseLogger
   readonly client: Client
   readonly policy: PolicyDocument
+  /** When the request arrived; recorded decisions take the time after their lock instead. */
   readonly now: Date
+  readonly clock: () => Date
   readonly language: Language
 }
 
@@ -100,8 +102,8 @@ function countDecision(request: DecisionRequest, decision: 'allow' | 'deny', act
 }
 
 async function recordScopeViolation(ctx: DecisionContext, request: DecisionRequest, action: DecisionAction): Promise<never> {
-  const entry = await withLedger(ctx.database, ctx.log, [request.memberId], async (_tx, ledger) =>
-    appendDecision(ledger, ctx, request, denyOutsideClientScope(ctx.policy), null, action)
+  const entry = await withLedger(ctx.database, ctx.log, [request.memberId], ctx.clock, async (_tx, ledger, now) =>
+    appendDecision(ledger, { ...ctx, now }, request, denyOutsideClientScope(ctx.policy), null, action)
   )
   countDecision(request, 'deny', action)
   throw new ClientScopeError(entry as unknown as Record<string, unknown>)
@@ -128,12 +130,12 @@ export interface TransferOutcome {
  */
 export async function recordTransfer(ctx: DecisionContext, request: DecisionRequest, idempotencyKey?: string): Promise<TransferOutcome> {
   if (!withinClientScope(ctx.client, 'transfer', request)) return recordScopeViolation(ctx, request, 'transfer')
-  const outcome = await withLedger(ctx.database, ctx.log, [request.memberId], async (tx, ledger): Promise<TransferOutcome> => {
+  const outcome = await withLedger(ctx.database, ctx.log, [request.memberId], ctx.clock, async (tx, ledger, now): Promise<TransferOutcome> => {
     if (idempotencyKey !== undefined) {
-      const earlier = await claimIdempotencyKey(tx, ctx.client.id, idempotencyKey, requestHash(request), ctx.now)
+      const earlier = await claimIdempotencyKey(tx, ctx.client.id, idempotencyKey, requestHash(request), now)
       if (earlier) return { statusCode: earlier.statusCode, body: earlier.body as RecordedDecision, replayed: true }
     }
-    const body = await decideLocked(tx, ledger, ctx, request, 'transfer', idempotencyKey)
+    const body = await decideLocked(tx, ledger, { ...ctx, now }, request, 'transfer', idempotencyKey)
     const statusCode = body.decision === 'allow' ? 201 : 403
     if (idempotencyKey !== undefined) await storeIdempotentResponse(tx, ctx.client.id, idempotencyKey, { statusCode, body })
     return { statusCode, body, replayed: false }
@@ -151,15 +153,17 @@ export async function recordBatch(ctx: DecisionContext, requests: DecisionReques
     ctx.database,
     ctx.log,
     requests.map((r) => r.memberId),
-    async (tx, ledger) => {
+    ctx.clock,
+    async (tx, ledger, now) => {
+      const locked = { ...ctx, now }
       const results: RecordedDecision[] = []
       for (const request of requests) {
         if (withinClientScope(ctx.client, 'transfer', request)) {
-          results.push(await decideLocked(tx, ledger, ctx, request, 'transfer'))
+          results.push(await decideLocked(tx, ledger, locked, request, 'transfer'))
         } else {
           const decision = denyOutsideClientScope(ctx.policy)
-          const entry = appendDecision(ledger, ctx, request, decision, null, 'transfer')
-          results.push({ ...presentDecision(decision, ctx.language), entry })
+          const entry = appendDecision(ledger, locked, request, decision, null, 'transfer')
+          results.push({ ...presentDecision(decision, locked.language), entry })
         }
       }
       return results

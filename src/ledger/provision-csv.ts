@@ -26,7 +26,9 @@ export function provisionRecordsCsv(records: ProvisionRecord[]): string {
   return (
     BOM +
     stringify([COLUMNS.map(([header]) => header), ...records.map((record) => COLUMNS.map(([, value]) => value(record)))], {
-      record_delimiter: '\r\n'
+      record_delimiter: '\r\n',
+      // A recipient name like =HYPERLINK(…) must stay text when a member opens the file in Excel.
+      escape_formulas: true
     })
   )
 }

@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Queryable } from '../db/database.js'
+import type { Db, Queryable } from '../db/database.js'
 import type { LedgerEntryRow } from '../db/tables.js'
 import { CHAIN_COUNT } from './hashing.js'
 import { ChainVerifier, type VerifyFailure } from './verify.js'
@@ -72,18 +72,30 @@ export interface VerifyReport {
   readonly firstFailure?: VerifyFailure
 }
 
-/** Streams every chain in seq order through the verifier; stops at the first failure. */
-export async function verifyLedger(db: Queryable): Promise<VerifyReport> {
+/**
+ * Streams every chain in seq order through the verifier and stops at the first failure. Runs in
+ * one repeatable-read snapshot, so heads and entries are seen as of the same moment while
+ * appends go on.
+ */
+export function verifyLedger(db: Db): Promise<VerifyReport> {
+  return db.transaction().setIsolationLevel('repeatable read').execute((tx) => verifySnapshot(tx))
+}
+
+async function verifySnapshot(db: Queryable): Promise<VerifyReport> {
   const chains: VerifyReport['chains'] = []
   let entriesChecked = 0
   const heads = await db.selectFrom('ledger_heads').select(['chain', 'seq', 'hash']).orderBy('chain').execute()
+  const unexpectedHead = heads.find((h) => h.chain < 0 || h.chain >= CHAIN_COUNT)
+  if (unexpectedHead) {
+    return { ok: false, entriesChecked, chains, firstFailure: { entryId: null, chain: unexpectedHead.chain, seq: unexpectedHead.seq, problem: 'a head exists for a chain outside the ledger' } }
+  }
   for (let chain = 0; chain < CHAIN_COUNT; chain += 1) {
     const verifier = new ChainVerifier(chain)
     let after = 0
     for (;;) {
       const rows = await db
         .selectFrom('ledger_entries')
-        .select(['id', 'seq', 'content', 'hash', 'prev_hash', 'member_id', 'kind', 'channel', 'decision', 'client_id', sql<string>`to_json(recorded_at)#>>'{}'`.as('recorded_at_text')])
+        .select(['id', 'seq', 'content', 'hash', 'prev_hash', 'member_id', 'kind', 'channel', 'decision', 'client_id', 'recipient_id', 'contractor_id', sql<string>`to_json(recorded_at)#>>'{}'`.as('recorded_at_text')])
         .where('chain', '=', chain)
         .where('seq', '>', after)
         .orderBy('seq')
@@ -102,8 +114,10 @@ export async function verifyLedger(db: Queryable): Promise<VerifyReport> {
               memberId: row.member_id,
               kind: row.kind,
               clientId: row.client_id,
-              ...(row.channel === null ? {} : { channel: row.channel }),
-              ...(row.decision === null ? {} : { decision: row.decision })
+              channel: row.channel,
+              decision: row.decision,
+              recipientId: row.recipient_id,
+              contractorId: row.contractor_id
             }
           }) ?? sameInstant(content.recordedAt, row.recorded_at_text, row.id, chain, row.seq)
         entriesChecked += 1
@@ -113,9 +127,21 @@ export async function verifyLedger(db: Queryable): Promise<VerifyReport> {
       if (rows.length < VERIFY_PAGE) break
     }
     const head = heads.find((h) => h.chain === chain)
-    const headFailure = head ? verifier.checkHead(head) : null
+    const headFailure = head
+      ? verifier.checkHead(head)
+      : { entryId: null, chain, seq: 0, problem: 'the chain has no head' }
     if (headFailure) return { ok: false, entriesChecked, chains, firstFailure: headFailure }
     chains.push({ chain, length: verifier.length, headHash: verifier.headHash })
+  }
+  // Rows outside the walked chains (a forged chain or seq) would otherwise go unseen.
+  const total = await db.selectFrom('ledger_entries').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  if (Number(total.n) !== entriesChecked) {
+    return {
+      ok: false,
+      entriesChecked,
+      chains,
+      firstFailure: { entryId: null, chain: -1, seq: 0, problem: `${Number(total.n) - entriesChecked} entries lie outside every chain` }
+    }
   }
   return { ok: true, entriesChecked, chains }
 }

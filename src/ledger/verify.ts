@@ -43,7 +43,7 @@ export class ChainVerifier {
     if (content.prevHash !== this.previousHash) return fail('prevHash does not match the previous entry')
     if (entryHash(content) !== entry.hash) return fail('the content does not match its hash')
     for (const [column, value] of Object.entries(entry.columns ?? {})) {
-      if (value !== content[column]) return fail(`the stored ${column} differs from the hashed content`)
+      if (value !== (content[column] ?? null)) return fail(`the stored ${column} differs from the hashed content`)
     }
     this.previousHash = entry.hash
     this.expectedSeq += 1

@@ -69,8 +69,14 @@ export class LedgerWriter {
     const id = randomUUID()
     const seq = head.seq + 1
     const recordedAt = now.toISOString()
+    // The columns kept beside the content for filtering are in the content too, so that verify
+    // can prove the filters see what was hashed.
     const content = plainJson({
       ...draft.body,
+      channel: draft.channel,
+      decision: draft.decision,
+      recipientId: draft.recipientId,
+      contractorId: draft.contractorId,
       id,
       chain,
       seq,

@@ -55,7 +55,7 @@ function withStatus<T extends { withdrawnAt: string | null }>(consent: T) {
 const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   function context(request: FastifyRequest): MemberContext {
     const now = fastify.now()
-    return { database: fastify.database, log: request.log, client: request.client!, policy: policyInForce(now), now }
+    return { database: fastify.database, log: request.log, client: request.client!, policy: policyInForce(now), now, clock: fastify.now }
   }
 
   fastify.post(

@@ -23,7 +23,10 @@ export interface MemberContext {
   readonly log: FastifyBaseLogger
   readonly client: Client
   readonly policy: PolicyDocument
+  /** When the request arrived, for checking what the clerk entered. */
   readonly now: Date
+  /** Read again once the member's chain is locked, for what is recorded. */
+  readonly clock: () => Date
 }
 
 function notInFuture(value: string, field: string, now: Date): void {
@@ -54,8 +57,8 @@ async function validateConsent(ctx: MemberContext, input: NewConsent): Promise<v
 
 export async function grantConsent(ctx: MemberContext, memberId: string, input: NewConsent): Promise<{ consent: Consent; entry: EntryRef }> {
   await validateConsent(ctx, input)
-  return withLedger(ctx.database, ctx.log, [memberId], async (tx, ledger) => {
-    const consent = await insertConsent(tx, memberId, input, ctx.now)
+  return withLedger(ctx.database, ctx.log, [memberId], ctx.clock, async (tx, ledger, now) => {
+    const consent = await insertConsent(tx, memberId, input, now)
     const entry = ledger.append(
       {
         kind: 'consent_granted',
@@ -64,7 +67,7 @@ export async function grantConsent(ctx: MemberContext, memberId: string, input: 
         recipientId: consent.recipientId ?? undefined,
         body: { consent, policyVersion: ctx.policy.version }
       },
-      ctx.now
+      now
     )
     return { consent, entry }
   })
@@ -77,8 +80,8 @@ export async function withdrawConsent(
   input: { withdrawnAt?: string | undefined; reason?: string | undefined }
 ): Promise<{ consent: Consent; entry: EntryRef }> {
   if (input.withdrawnAt !== undefined) notInFuture(input.withdrawnAt, 'withdrawnAt', ctx.now)
-  const withdrawnAt = input.withdrawnAt === undefined ? ctx.now : new Date(input.withdrawnAt)
-  return withLedger(ctx.database, ctx.log, [memberId], async (tx, ledger) => {
+  return withLedger(ctx.database, ctx.log, [memberId], ctx.clock, async (tx, ledger, now) => {
+    const withdrawnAt = input.withdrawnAt === undefined ? now : new Date(input.withdrawnAt)
     const existing = await findConsentForUpdate(tx, memberId, consentId)
     if (!existing) throw new NotFoundError('consent')
     if (existing.withdrawnAt !== null) throw new ConflictError('consent_already_withdrawn', 'this consent was already withdrawn')
@@ -94,7 +97,7 @@ export async function withdrawConsent(
         recipientId: consent.recipientId ?? undefined,
         body: { consentId, withdrawnAt: consent.withdrawnAt, withdrawalReason: consent.withdrawalReason }
       },
-      ctx.now
+      now
     )
     return { consent, entry }
   })
@@ -106,22 +109,22 @@ export async function suspendProvision(
   input: { reason: string; requestedAt: string }
 ): Promise<{ suspension: Suspension; entry: EntryRef }> {
   notInFuture(input.requestedAt, 'requestedAt', ctx.now)
-  return withLedger(ctx.database, ctx.log, [memberId], async (tx, ledger) => {
-    const suspension = await insertSuspension(tx, memberId, input, ctx.now)
-    const entry = ledger.append({ kind: 'suspension_created', memberId, clientId: ctx.client.id, body: { suspension } }, ctx.now)
+  return withLedger(ctx.database, ctx.log, [memberId], ctx.clock, async (tx, ledger, now) => {
+    const suspension = await insertSuspension(tx, memberId, input, now)
+    const entry = ledger.append({ kind: 'suspension_created', memberId, clientId: ctx.client.id, body: { suspension } }, now)
     return { suspension, entry }
   })
 }
 
 export async function liftSuspension(ctx: MemberContext, memberId: string, suspensionId: string): Promise<{ suspension: Suspension; entry: EntryRef }> {
-  return withLedger(ctx.database, ctx.log, [memberId], async (tx, ledger) => {
+  return withLedger(ctx.database, ctx.log, [memberId], ctx.clock, async (tx, ledger, now) => {
     const existing = await findSuspensionForUpdate(tx, memberId, suspensionId)
     if (!existing) throw new NotFoundError('suspension')
     if (existing.liftedAt !== null) throw new ConflictError('suspension_already_lifted', 'this suspension was already lifted')
-    const suspension = await markSuspensionLifted(tx, suspensionId, ctx.now)
+    const suspension = await markSuspensionLifted(tx, suspensionId, now)
     const entry = ledger.append(
       { kind: 'suspension_lifted', memberId, clientId: ctx.client.id, body: { suspensionId, liftedAt: suspension.liftedAt } },
-      ctx.now
+      now
     )
     return { suspension, entry }
   })

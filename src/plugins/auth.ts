@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { findActiveClientByTokenHash, type Client } from '../clients/repository.js'
-import { hashToken, sameHash } from '../clients/tokens.js'
+import { resolveClient } from '../clients/authenticate.js'
+import type { Client } from '../clients/repository.js'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
 import type { Role } from '../policy/vocabulary.js'
 
@@ -17,18 +17,10 @@ declare module 'fastify' {
   }
 }
 
-// The scheme is case-insensitive (RFC 9110 §11.1); the token itself is not.
-const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{1,512})$/i
-
 async function authenticate(fastify: FastifyInstance, request: FastifyRequest): Promise<Client> {
-  const match = BEARER.exec(request.headers.authorization ?? '')
-  if (!match?.[1]) throw new UnauthorizedError()
-  const tokenHash = hashToken(match[1])
-  const client = await findActiveClientByTokenHash(fastify.database.db, tokenHash)
-  // The lookup is by hash, so timing says nothing about the token; the compare is belt and braces.
-  if (!client || !sameHash(client.tokenHash, tokenHash)) throw new UnauthorizedError()
-  const { tokenHash: _drop, ...rest } = client
-  return rest
+  const client = await resolveClient(fastify.database, request)
+  if (!client) throw new UnauthorizedError()
+  return client
 }
 
 /**

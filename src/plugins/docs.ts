@@ -1,8 +1,13 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import { DecisionSchema } from '../decisions/schemas.js'
 import { Problem } from '../schemas.js'
+
+const DOCS_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; " +
+  "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 
 export const OPENAPI_INFO = {
   title: 'Co-op Shizenha data-sharing authorization service',
@@ -17,6 +22,7 @@ export const OPENAPI_INFO = {
 export default fp(
   async function docs(fastify: FastifyInstance) {
     fastify.addSchema(Problem)
+    fastify.addSchema(DecisionSchema)
     await fastify.register(swagger, {
       openapi: {
         openapi: '3.1.0',
@@ -44,9 +50,18 @@ export default fp(
         return { schema: transformed as typeof schema, url }
       }
     })
-    // The reference page and its assets are as public as the document they show.
+    // The reference page and its assets are as public as the document they show, and as a page
+    // it needs its own scripts, styles and the document itself, which the API's CSP forbids.
     fastify.addHook('onRoute', (route) => {
-      if (route.url === '/docs' || route.url.startsWith('/docs/')) route.config = { ...route.config, access: 'public' }
+      if (route.url !== '/docs' && !route.url.startsWith('/docs/')) return
+      route.config = { ...route.config, access: 'public' }
+      const existing = route.onSend === undefined ? [] : Array.isArray(route.onSend) ? route.onSend : [route.onSend]
+      route.onSend = [
+        ...existing,
+        async (_request: FastifyRequest, reply: FastifyReply) => {
+          reply.header('content-security-policy', DOCS_CSP)
+        }
+      ] as typeof route.onSend
     })
     await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, uiHooks: {} })
     fastify.get(

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { DomainError } from '../errors.js'
+import { resolveClient } from '../clients/authenticate.js'
+import { DomainError, UnauthorizedError } from '../errors.js'
 import type { ProblemBody } from '../schemas.js'
 
 const PROBLEM_TYPE_BASE = 'https://shizenha.example/problems/'
@@ -38,7 +39,14 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; title: string; detail: 
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, title: 'Bad Request', detail: 'the Content-Length does not match the body' },
   FST_ERR_CTP_INVALID_TYPE: { status: 400, title: 'Bad Request', detail: 'the Content-Type header is invalid' },
   FST_ERR_BAD_URL: { status: 400, title: 'Bad Request', detail: 'the URL is malformed' },
-  FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Bad Request', detail: 'the request is malformed' }
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Bad Request', detail: 'the request is malformed' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, title: 'URI Too Long', detail: 'a path parameter is too long' }
+}
+
+/** Errors Fastify raises before routing (a malformed URL, an over-long parameter). */
+export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const known = (error.code && FRAMEWORK_ERRORS[error.code]) || { status: 400, title: 'Bad Request', detail: 'the request is malformed' }
+  void sendProblem(reply, { ...known, code: 'malformed_request', instance: request.id })
 }
 
 export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type'> & { code: string }): FastifyReply {
@@ -89,9 +97,14 @@ export default fp(
       }
       return sendProblem(reply, { ...problem, instance: request.id })
     })
-    fastify.setNotFoundHandler((request, reply) =>
-      sendProblem(reply, { status: 404, title: 'Not Found', code: 'route_not_found', detail: 'no such route', instance: request.id })
-    )
+    fastify.setNotFoundHandler(async (request, reply) => {
+      // Under /v1 even a wrong path needs a token, so the API's shape cannot be probed anonymously.
+      if (request.url.startsWith('/v1') && !(await resolveClient(fastify.database, request))) {
+        const error = new UnauthorizedError()
+        return sendProblem(reply, { status: error.status, title: error.title, code: error.code, detail: error.message, instance: request.id })
+      }
+      return sendProblem(reply, { status: 404, title: 'Not Found', code: 'route_not_found', detail: 'no such route', instance: request.id })
+    })
   },
   { name: 'errors' }
 )

@@ -3,18 +3,9 @@ import helmet from '@fastify/helmet'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { createHash } from 'node:crypto'
+import { resolveClient } from '../clients/authenticate.js'
 import { DomainError } from '../errors.js'
 
-/**
- * The limit is per caller: a token names one client, so its hash keys the bucket without a
- * database lookup and before authentication; callers without a token share their IP's bucket.
- */
-function rateLimitKey(request: FastifyRequest): string {
-  const authorization = request.headers.authorization
-  if (authorization) return `token:${createHash('sha256').update(authorization).digest('hex').slice(0, 32)}`
-  return `ip:${request.ip}`
-}
 
 /** Headers fit for a JSON API, CORS only when configured, and a per-client rate limit. */
 export default fp(
@@ -22,7 +13,8 @@ export default fp(
     const { config } = fastify
     await fastify.register(helmet, {
       global: true,
-      contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      // Nothing the API returns is a page; /docs sets its own policy (plugins/docs.ts).
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
       crossOriginResourcePolicy: { policy: 'same-origin' }
     })
     if (config.corsOrigin !== undefined) {
@@ -40,7 +32,12 @@ export default fp(
       global: true,
       max: config.rateLimitMax,
       timeWindow: config.rateLimitWindowMs,
-      keyGenerator: rateLimitKey,
+      // Per client once the token is known; callers without a valid token share their IP's
+      // bucket, so guessing tokens is limited too.
+      keyGenerator: async (request: FastifyRequest) => {
+        const client = await resolveClient(fastify.database, request)
+        return client ? `client:${client.id}` : `ip:${request.ip}`
+      },
       // Probes and documents are cheap and must keep answering while a client is throttled.
       allowList: (request) => request.routeOptions.config.access === 'public',
       errorResponseBuilder: (_request, context) =>

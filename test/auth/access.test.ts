@@ -1,7 +1,8 @@
 import t from 'tap'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { channel } from 'node:diagnostics_channel'
-import type { FastifyInstance, HTTPMethods, LightMyRequestResponse, RouteOptions } from 'fastify'
+import type { FastifyInstance, HTTPMethods, RouteOptions } from 'fastify'
+import { consentBody, contractBody, inspectionBody, isProblem, recipientBody, statutoryException } from '../fixtures.js'
 import { ADMIN_TOKEN, buildTestApp, createClient, daysFrom, type TestApp, type TestAppOptions } from '../helper.js'
 
 /**
@@ -68,14 +69,7 @@ function fillPath(url: string): string {
     .replace(/\*/g, 'index.css')
 }
 
-const exceptionRequest = {
-  channel: 'statutory_exception',
-  memberId: 'M-000001',
-  purpose: 'billing',
-  serviceCategory: 'joint_purchasing',
-  dataItems: ['name', 'address'],
-  exception: { basis: 'legal_obligation', reference: 'court order 2026-17', approvedBy: 'privacy manager' }
-}
+const exceptionRequest = statutoryException('M-000001')
 
 /**
  * Bodies that pass validation for the routes that take one, so that a permitted caller reaches
@@ -84,28 +78,17 @@ const exceptionRequest = {
  */
 const BODIES: Record<string, unknown> = {
   'POST /v1/clients': { name: 'matrix client', role: 'system', channels: ['joint_use'] },
-  'POST /v1/recipients': { category: 'financial_institution', name: 'Matrix Bank', address: '1-1 Chiyoda, Tokyo', representative: 'A. President' },
+  'POST /v1/recipients': recipientBody({ name: 'Matrix Bank' }),
   'PATCH /v1/recipients/:id': { active: false },
   'POST /v1/contractors': { name: 'Matrix Logistics', address: '2-2 Minato, Tokyo' },
-  'POST /v1/contractors/:id/contracts': {
-    reference: 'C-1',
-    signedAt: daysFrom(-10),
-    validFrom: daysFrom(-10),
-    validUntil: daysFrom(300),
-    purposes: ['delivery'],
-    dataItems: ['name', 'address']
-  },
-  'POST /v1/contractors/:id/inspections': { inspectedAt: daysFrom(-5), result: 'passed', inspector: 'I. Inspector' },
-  'POST /v1/members/:memberId/consents': { recipientCategory: 'financial_institution', obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'EV-1' },
+  'POST /v1/contractors/:id/contracts': contractBody(),
+  'POST /v1/contractors/:id/inspections': inspectionBody(),
+  'POST /v1/members/:memberId/consents': consentBody(),
   'POST /v1/members/:memberId/consents/:consentId/withdraw': { reason: 'asked' },
   'POST /v1/members/:memberId/suspensions': { reason: 'member asked', requestedAt: daysFrom(-1) },
   'POST /v1/checks': exceptionRequest,
   'POST /v1/transfers': exceptionRequest,
   'POST /v1/transfers/batch': { items: [exceptionRequest] }
-}
-
-function isProblem(res: LightMyRequestResponse): boolean {
-  return String(res.headers['content-type'] ?? '').startsWith('application/problem+json')
 }
 
 /** The access the contract ("Clients and roles", "Operations") gives each of its routes. */

@@ -1,8 +1,8 @@
 import t from 'tap'
 import { createHash, randomUUID } from 'node:crypto'
-import type { LightMyRequestResponse } from 'fastify'
 import { BOOTSTRAP_ADMIN_ID } from '../../src/clients/repository.js'
-import { ADMIN_TOKEN, buildTestApp, createClient, daysFrom, type TestApp } from '../helper.js'
+import { billing, createRecipient, grantConsent, isProblem, jointUse, memberEntries, statutoryException } from '../fixtures.js'
+import { ADMIN_TOKEN, buildTestApp, createClient } from '../helper.js'
 
 interface LedgerEntry {
   id: string
@@ -15,65 +15,8 @@ interface LedgerEntry {
   reasons?: { code: string }[]
 }
 
-function isProblem(res: LightMyRequestResponse): boolean {
-  return String(res.headers['content-type'] ?? '').startsWith('application/problem+json')
-}
-
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex')
-}
-
-async function ledgerFor(test: TestApp, memberId: string): Promise<LedgerEntry[]> {
-  const res = await test.request({ method: 'GET', url: `/v1/ledger?memberId=${memberId}&limit=500` })
-  if (res.statusCode !== 200) throw new Error(`ledger query failed: ${res.statusCode} ${res.body}`)
-  return (res.json() as { entries: LedgerEntry[] }).entries
-}
-
-async function registerRecipient(test: TestApp): Promise<string> {
-  const res = await test.request({
-    method: 'POST',
-    url: '/v1/recipients',
-    payload: { category: 'financial_institution', name: 'Shizenha Bank', address: '1-1 Chiyoda, Tokyo', representative: 'B. Banker' }
-  })
-  if (res.statusCode !== 201) throw new Error(`recipient registration failed: ${res.statusCode} ${res.body}`)
-  return res.json().id as string
-}
-
-async function grantConsent(test: TestApp, memberId: string, recipientId: string): Promise<string> {
-  const res = await test.request({
-    method: 'POST',
-    url: `/v1/members/${memberId}/consents`,
-    payload: { recipientCategory: 'financial_institution', recipientId, obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'EV-2026-001' }
-  })
-  if (res.statusCode !== 201) throw new Error(`consent failed: ${res.statusCode} ${res.body}`)
-  return res.json().entry.id as string
-}
-
-function billing(memberId: string, recipientId: string) {
-  return {
-    channel: 'third_party',
-    memberId,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'bank_account', 'billing_amount'],
-    recipientId,
-    method: 'electronic'
-  }
-}
-
-function jointUse(memberId: string) {
-  return { channel: 'joint_use', memberId, purpose: 'billing', serviceCategory: 'joint_purchasing', dataItems: ['name', 'address'], jointUser: 'JCCU' }
-}
-
-function exception(memberId: string) {
-  return {
-    channel: 'statutory_exception',
-    memberId,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'address'],
-    exception: { basis: 'legal_obligation', reference: 'tax office inquiry 17', approvedBy: 'privacy manager' }
-  }
 }
 
 t.test('a client token is shown once, stored only hashed, and revoked at once', async (t) => {
@@ -153,7 +96,7 @@ t.test('a client token is shown once, stored only hashed, and revoked at once', 
   const after = await test.request({ method: 'GET', url: '/v1/policy', token: created.token })
   t.equal(after.statusCode, 401, 'the very next request with the revoked token is 401')
   t.ok(isProblem(after), '401 is problem+json')
-  const transfer = await test.request({ method: 'POST', url: '/v1/checks', token: created.token, payload: jointUse('M-000001') })
+  const transfer = await test.request({ method: 'POST', url: '/v1/checks', token: created.token, payload: jointUse('M-000001', 'billing') })
   t.equal(transfer.statusCode, 401, 'and so is a check')
   const again = await test.request({ method: 'DELETE', url: `/v1/clients/${created.id}` })
   t.equal(again.statusCode, 200, 'revoking twice is harmless')
@@ -177,25 +120,25 @@ t.test('a client token is shown once, stored only hashed, and revoked at once', 
 t.test('a system client is limited to its channels and purposes, and every attempt is recorded', async (t) => {
   const test = await buildTestApp(t)
   const member = 'M-200001'
-  const recipientId = await registerRecipient(test)
-  const consentEntry = await grantConsent(test, member, recipientId)
+  const recipientId = (await createRecipient(test)).id
+  const consentEntry = (await grantConsent(test, member, { recipientId })).entry.id
   const system = await createClient(test, { name: 'billing system', role: 'system', channels: ['third_party'], purposes: ['billing'] })
   const expectedClient = new Map<string, string>([[consentEntry, BOOTSTRAP_ADMIN_ID]])
 
-  const before = (await ledgerFor(test, member)).length
+  const before = (await memberEntries<LedgerEntry>(test, member)).length
   const check = await test.request({ method: 'POST', url: '/v1/checks', token: system.token, payload: billing(member, recipientId) })
   t.equal(check.statusCode, 200, 'an in-scope check is 200')
   t.equal(check.json().decision, 'allow', 'and is decided on its merits (consent on record)')
-  t.equal((await ledgerFor(test, member)).length, before, 'an in-scope check writes nothing')
+  t.equal((await memberEntries<LedgerEntry>(test, member)).length, before, 'an in-scope check writes nothing')
 
   const transfer = await test.request({ method: 'POST', url: '/v1/transfers', token: system.token, payload: billing(member, recipientId) })
   t.equal(transfer.statusCode, 201, 'an in-scope transfer is allowed and recorded')
   expectedClient.set(transfer.json().entry.id, system.id)
 
   const outside = [
-    ['channel joint_use', jointUse(member)],
+    ['channel joint_use', jointUse(member, 'billing')],
     ['purpose ordering', { ...billing(member, recipientId), purpose: 'ordering' }],
-    ['channel statutory_exception', exception(member)]
+    ['channel statutory_exception', statutoryException(member)]
   ] as const
   const attempts: { url: string; what: string; entryId: string | undefined }[] = []
   for (const url of ['/v1/checks', '/v1/transfers']) {
@@ -220,7 +163,7 @@ t.test('a system client is limited to its channels and purposes, and every attem
   }
 
   // Every attempt is a ledger row: deny, client_scope first, by this client.
-  const entries = await ledgerFor(test, member)
+  const entries = await memberEntries<LedgerEntry>(test, member)
   const scopeRows = entries.filter((e) => e.kind === 'decision' && e.reasons?.[0]?.code === 'client_scope')
   t.equal(scopeRows.length, attempts.length, 'one ledger row per out-of-scope attempt')
   for (const row of scopeRows) {
@@ -241,15 +184,15 @@ t.test('a system client is limited to its channels and purposes, and every attem
 t.test('in a batch, items outside the scope are denied with client_scope and the rest decided normally', async (t) => {
   const test = await buildTestApp(t)
   const member = 'M-300001'
-  const recipientId = await registerRecipient(test)
-  await grantConsent(test, member, recipientId)
+  const recipientId = (await createRecipient(test)).id
+  await grantConsent(test, member, { recipientId })
   const system = await createClient(test, { name: 'billing system', role: 'system', channels: ['third_party'], purposes: ['billing'] })
 
   const res = await test.request({
     method: 'POST',
     url: '/v1/transfers/batch',
     token: system.token,
-    payload: { items: [billing(member, recipientId), jointUse(member), { ...billing(member, recipientId), purpose: 'ordering' }, billing('M-300002', recipientId)] }
+    payload: { items: [billing(member, recipientId), jointUse(member, 'billing'), { ...billing(member, recipientId), purpose: 'ordering' }, billing('M-300002', recipientId)] }
   })
   t.equal(res.statusCode, 200, 'the batch is answered')
   const results = (res.json() as { results: { decision: string; reasons: { code: string }[]; entry?: { id: string } }[] }).results
@@ -265,7 +208,7 @@ t.test('in a batch, items outside the scope are denied with client_scope and the
   t.notOk(results[3]?.reasons.some((r) => r.code === 'client_scope'), 'and not for scope')
   for (const [i, result] of results.entries()) t.type(result.entry?.id, 'string', `item ${i} is recorded`)
 
-  const entries = [...(await ledgerFor(test, member)), ...(await ledgerFor(test, 'M-300002'))]
+  const entries = [...(await memberEntries<LedgerEntry>(test, member)), ...(await memberEntries<LedgerEntry>(test, 'M-300002'))]
   for (const result of results) {
     const entry = entries.find((e) => e.id === result.entry?.id)
     t.ok(entry, `entry ${result.entry?.id} is in the ledger`)
@@ -277,10 +220,10 @@ t.test('in a batch, items outside the scope are denied with client_scope and the
 t.test('ops may record statutory exceptions only; checks are unrestricted', async (t) => {
   const test = await buildTestApp(t)
   const member = 'M-400001'
-  const recipientId = await registerRecipient(test)
+  const recipientId = (await createRecipient(test)).id
   const ops = await createClient(test, { name: 'ops desk', role: 'ops' })
 
-  const statutory = await test.request({ method: 'POST', url: '/v1/transfers', token: ops.token, payload: exception(member) })
+  const statutory = await test.request({ method: 'POST', url: '/v1/transfers', token: ops.token, payload: statutoryException(member) })
   t.equal(statutory.statusCode, 201, 'ops records a statutory exception')
   t.equal(statutory.json().decision, 'allow')
   const statutoryId = statutory.json().entry?.id as string
@@ -291,11 +234,11 @@ t.test('ops may record statutory exceptions only; checks are unrestricted', asyn
   t.equal(thirdParty.json().code, 'client_scope', 'with code client_scope')
   t.type(thirdParty.json().entry?.id, 'string', 'naming the recorded entry')
 
-  const joint = await test.request({ method: 'POST', url: '/v1/transfers', token: ops.token, payload: jointUse(member) })
+  const joint = await test.request({ method: 'POST', url: '/v1/transfers', token: ops.token, payload: jointUse(member, 'billing') })
   t.equal(joint.statusCode, 403, 'a joint_use transfer by ops is refused')
   t.equal(joint.json().code, 'client_scope')
 
-  const batch = await test.request({ method: 'POST', url: '/v1/transfers/batch', token: ops.token, payload: { items: [exception(member), jointUse(member)] } })
+  const batch = await test.request({ method: 'POST', url: '/v1/transfers/batch', token: ops.token, payload: { items: [statutoryException(member), jointUse(member, 'billing')] } })
   t.equal(batch.statusCode, 200)
   const results = batch.json().results as { decision: string; reasons: { code: string }[] }[]
   t.equal(results[0]?.decision, 'allow', 'the statutory item is allowed')
@@ -306,7 +249,7 @@ t.test('ops may record statutory exceptions only; checks are unrestricted', asyn
   t.equal(check.json().decision, 'deny', 'and the check is decided on its merits')
   t.equal(check.json().reasons.some((r: { code: string }) => r.code === 'client_scope'), false, 'not for scope')
 
-  const entries = await ledgerFor(test, member)
+  const entries = await memberEntries<LedgerEntry>(test, member)
   t.equal(entries.length, 5, 'statutory, two refused transfers and two batch items are recorded; the check is not')
   for (const entry of entries) t.equal(entry.clientId, ops.id, `entry ${entry.id} carries the ops clientId`)
   t.ok(entries.some((e) => e.id === statutoryId), 'the statutory entry is listed')

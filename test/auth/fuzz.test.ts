@@ -1,6 +1,5 @@
 import t from 'tap'
 import fc from 'fast-check'
-import { sql } from 'kysely'
 import type { LightMyRequestResponse } from 'fastify'
 import {
   CHANNELS,
@@ -12,6 +11,7 @@ import {
   RECIPIENT_CATEGORIES,
   SERVICE_CATEGORIES
 } from '../../src/policy/vocabulary.js'
+import { addContract, addInspection, countEntries, createContractor, createRecipient, grantConsent } from '../fixtures.js'
 import { ADMIN_TOKEN, buildTestApp, createClient, daysFrom, type TestApp } from '../helper.js'
 
 /**
@@ -43,31 +43,12 @@ async function fixture(t: Parameters<typeof buildTestApp>[0]): Promise<Fixture> 
   const test = await buildTestApp(t)
   // Unrestricted callers only: an out-of-scope 403 is recorded by design and is tested elsewhere.
   const system = await createClient(test, { name: 'fuzz system', role: 'system' })
-  const recipient = await test.request({
-    method: 'POST',
-    url: '/v1/recipients',
-    payload: { category: 'financial_institution', name: 'Fuzz Bank', address: 'Kobe', representative: 'F. Uzz' }
-  })
-  const contractor = await test.request({ method: 'POST', url: '/v1/contractors', payload: { name: 'Fuzz Delivery', address: 'Kyoto' } })
-  const contractorId = contractor.json().id as string
-  await test.request({
-    method: 'POST',
-    url: `/v1/contractors/${contractorId}/contracts`,
-    payload: { reference: 'F-1', signedAt: daysFrom(-30), validFrom: daysFrom(-30), validUntil: daysFrom(300), purposes: ['delivery'], dataItems: ['name', 'address', 'phone'] }
-  })
-  await test.request({ method: 'POST', url: `/v1/contractors/${contractorId}/inspections`, payload: { inspectedAt: daysFrom(-10), result: 'passed', inspector: 'I' } })
-  const recipientId = recipient.json().id as string
-  await test.request({
-    method: 'POST',
-    url: '/v1/members/M-000001/consents',
-    payload: { recipientCategory: 'financial_institution', recipientId, obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'E' }
-  })
+  const recipientId = (await createRecipient(test, { name: 'Fuzz Bank' })).id
+  const contractorId = (await createContractor(test, 'Fuzz Delivery')).id
+  await addContract(test, contractorId)
+  await addInspection(test, contractorId)
+  await grantConsent(test, 'M-000001', { recipientId })
   return { test, tokens: [ADMIN_TOKEN, system.token], recipientId, contractorId }
-}
-
-async function ledgerCount(test: TestApp): Promise<number> {
-  const { rows } = await sql<{ n: string | number }>`SELECT count(*) AS n FROM ledger_entries`.execute(test.database.db)
-  return Number(rows[0]?.n)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,9 +222,9 @@ function checkInvariants(sent: Sent): void {
 }
 
 async function send(f: Fixture, route: Sent['route'], options: { method: 'GET' | 'POST'; url: string; token: string; headers?: Record<string, string>; payload?: string; items?: number }): Promise<Sent> {
-  const before = await ledgerCount(f.test)
+  const before = await countEntries(f.test)
   const res = await f.test.request({ method: options.method, url: options.url, token: options.token, headers: options.headers ?? {}, ...(options.payload === undefined ? {} : { payload: options.payload }) })
-  const added = (await ledgerCount(f.test)) - before
+  const added = (await countEntries(f.test)) - before
   const sent: Sent = { route, res, added, ...(options.items === undefined ? {} : { items: options.items }) }
   checkInvariants(sent)
   return sent

@@ -1,20 +1,10 @@
 import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
+import { billing, consentBody, countEntries, isProblem, jointUse, recipientBody } from '../fixtures.js'
 import { ADMIN_TOKEN, buildTestApp, createClient, daysFrom, type TestApp } from '../helper.js'
 
-function isProblem(res: LightMyRequestResponse): boolean {
-  return String(res.headers['content-type'] ?? '').startsWith('application/problem+json')
-}
-
-const validCheck = {
-  channel: 'joint_use',
-  memberId: 'M-000001',
-  purpose: 'ordering',
-  serviceCategory: 'joint_purchasing',
-  dataItems: ['name', 'address'],
-  jointUser: 'JCCU'
-}
+const validCheck = jointUse('M-000001')
 
 async function post(test: TestApp, url: string, contentType: string, payload: string | Buffer, token: string | null = ADMIN_TOKEN) {
   return test.request({ method: 'POST', url, token, headers: { 'content-type': contentType }, payload })
@@ -96,8 +86,7 @@ t.test('hostile bodies are refused with problem+json and leave nothing behind', 
   }
 
   // None of this reached the ledger or the registries.
-  const ledger = await test.database.db.selectFrom('ledger_entries').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()
-  t.equal(Number(ledger.n), 0, 'no ledger entry was written')
+  t.equal(await countEntries(test), 0, 'no ledger entry was written')
   const recipients = await test.database.db.selectFrom('recipients').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()
   t.equal(Number(recipients.n), 0, 'no recipient was registered')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype is untouched at the end')
@@ -252,26 +241,14 @@ t.test('the log carries no token and no member id, and one line per request by r
 
   const system = (await send({ method: 'POST', url: '/v1/clients', payload: { name: 'log system', role: 'system' } })).json() as { id: string; token: string }
   const scoped = (await send({ method: 'POST', url: '/v1/clients', payload: { name: 'log scoped', role: 'system', channels: ['third_party'] } })).json() as { token: string }
-  const recipient = (await send({
-    method: 'POST',
-    url: '/v1/recipients',
-    payload: { category: 'financial_institution', name: 'Log Bank', address: 'Osaka', representative: 'R' }
-  })).json() as { id: string }
+  const recipient = (await send({ method: 'POST', url: '/v1/recipients', payload: recipientBody({ name: 'Log Bank' }) })).json() as { id: string }
   const consent = await send({
     method: 'POST',
     url: `/v1/members/${m(0)}/consents`,
-    payload: { recipientCategory: 'financial_institution', recipientId: recipient.id, obtainedAt: daysFrom(-1), method: 'web', evidenceRef: `form for ${m(0)}` }
+    payload: consentBody({ recipientId: recipient.id, method: 'web', evidenceRef: `form for ${m(0)}` })
   })
   t.equal(consent.statusCode, 201, 'consent recorded')
-  const transfer = (memberId: string) => ({
-    channel: 'third_party',
-    memberId,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'bank_account'],
-    recipientId: recipient.id,
-    method: 'electronic'
-  })
+  const transfer = (memberId: string) => ({ ...billing(memberId, recipient.id), dataItems: ['name', 'bank_account'] })
   const expectations: [string, InjectOptions & { token?: string | null }, number][] = [
     ['list consents', { method: 'GET', url: `/v1/members/${m(0)}/consents` }, 200],
     ['allowed transfer', { method: 'POST', url: '/v1/transfers', token: system.token, payload: transfer(m(0)), headers: { 'idempotency-key': `key-${m(0)}` } }, 201],

@@ -2,38 +2,17 @@ import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import t from 'tap'
+import { billing, countEntries, jointUse, type Tap } from '../fixtures.js'
 import { buildTestApp, openTestDatabase, type TestApp } from '../helper.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
-
-/** Allowed without any setup: joint use with JCCU. */
-function jointUse(memberId: string) {
-  return { channel: 'joint_use', memberId, purpose: 'delivery', serviceCategory: 'joint_purchasing', dataItems: ['name', 'address'], jointUser: 'JCCU' }
-}
 
 /** Denied without any setup: a well-formed recipient id that names nobody. */
 function unknownRecipient(memberId: string) {
-  return {
-    channel: 'third_party',
-    memberId,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'bank_account'],
-    recipientId: randomUUID(),
-    method: 'electronic'
-  }
+  return { ...billing(memberId, randomUUID()), dataItems: ['name', 'bank_account'] }
 }
 
+/** Even i: a joint use, allowed without any setup; odd i: a denied third-party provision. */
 function transfer(test: TestApp, i: number, memberId: string): Promise<LightMyRequestResponse> {
-  return test.request({ method: 'POST', url: '/v1/transfers', payload: i % 2 === 0 ? jointUse(memberId) : unknownRecipient(memberId) })
-}
-
-async function countEntries(test: TestApp, memberId?: string): Promise<number> {
-  const query =
-    memberId === undefined
-      ? sql<{ n: number | string }>`SELECT count(*) AS n FROM ledger_entries`
-      : sql<{ n: number | string }>`SELECT count(*) AS n FROM ledger_entries WHERE member_id = ${memberId}`
-  return Number((await query.execute(test.database.db)).rows[0]!.n)
+  return test.request({ method: 'POST', url: '/v1/transfers', payload: i % 2 === 0 ? jointUse(memberId, 'delivery') : unknownRecipient(memberId) })
 }
 
 /** Every chain is 1..N without gaps or duplicates, and its head is at N. */

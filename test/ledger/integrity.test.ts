@@ -7,9 +7,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import t from 'tap'
+import { billing, countEntries, createRecipient, grantConsent, jointUse, type Tap } from '../fixtures.js'
 import { buildTestApp, daysFrom, type TestApp } from '../helper.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const VERIFIER = path.join(ROOT, 'scripts', 'verify-ledger-export.mjs')
@@ -21,11 +20,6 @@ function auditorHash(entry: Record<string, unknown>): string {
   return createHash('sha256').update(canonicalize(content)!, 'utf8').digest('hex')
 }
 
-async function countEntries(test: TestApp): Promise<number> {
-  const { rows } = await sql<{ n: number | string }>`SELECT count(*) AS n FROM ledger_entries`.execute(test.database.db)
-  return Number(rows[0]!.n)
-}
-
 async function verify(test: TestApp): Promise<Record<string, any>> {
   const res = await test.request({ method: 'GET', url: '/v1/ledger/verify' })
   if (res.statusCode !== 200) throw new Error(`verify answered ${res.statusCode} ${res.body}`)
@@ -34,23 +28,15 @@ async function verify(test: TestApp): Promise<Record<string, any>> {
 
 /** A small ledger of every kind: decisions (allow and deny), consents, a suspension. */
 async function populate(test: TestApp): Promise<void> {
-  const rec = await test.request({
-    method: 'POST',
-    url: '/v1/recipients',
-    payload: { category: 'financial_institution', name: 'Bank', address: 'Tokyo', representative: 'Rep' }
-  })
-  const bank = rec.json().id
+  const bank = (await createRecipient(test)).id
   const post = (url: string, payload: Record<string, unknown>) => test.request({ method: 'POST', url, payload })
   for (let i = 0; i < 12; i += 1) {
     const member = `M-${i % 5}`
-    if (i < 5) {
-      const consent = await post(`/v1/members/${member}/consents`, { recipientCategory: 'financial_institution', obtainedAt: daysFrom(-1), method: 'web', evidenceRef: `e-${i}` })
-      if (consent.statusCode !== 201) throw new Error(consent.body)
-    }
-    const billing = { channel: 'third_party', memberId: member, purpose: 'billing', serviceCategory: 'joint_purchasing', dataItems: ['name', 'bank_account'], recipientId: bank, method: 'electronic' }
-    await post('/v1/transfers', billing)
-    await post('/v1/transfers', { ...billing, dataItems: ['health_care'] }) // deny
-    await post('/v1/transfers', { channel: 'joint_use', memberId: member, purpose: 'delivery', serviceCategory: 'joint_purchasing', dataItems: ['address'], jointUser: 'JCCU' })
+    if (i < 5) await grantConsent(test, member, { method: 'web', evidenceRef: `e-${i}` })
+    const allowed = { ...billing(member, bank), dataItems: ['name', 'bank_account'] }
+    await post('/v1/transfers', allowed)
+    await post('/v1/transfers', { ...allowed, dataItems: ['health_care'] }) // deny
+    await post('/v1/transfers', { ...jointUse(member, 'delivery'), dataItems: ['address'] })
   }
   const suspension = await post('/v1/members/M-0/suspensions', { reason: 'asked', requestedAt: daysFrom(0) })
   await test.request({ method: 'DELETE', url: `/v1/members/M-0/suspensions/${suspension.json().id}` })

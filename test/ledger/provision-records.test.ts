@@ -1,16 +1,10 @@
 import { parse } from 'csv-parse/sync'
-import type { LightMyRequestResponse } from 'fastify'
 import t from 'tap'
+import { addContract, addInspection, billing as billingRequest, createContractor, createRecipient, grantConsent, jointUse } from '../fixtures.js'
 import { buildTestApp, createClient, daysFrom, type TestApp } from '../helper.js'
 
 const YEAR3_MS = 3 * 365.25 * 86_400_000
 const DAY_MS = 86_400_000
-
-async function created(res: Promise<LightMyRequestResponse>, what: string): Promise<Record<string, any>> {
-  const r = await res
-  if (r.statusCode !== 201) throw new Error(`${what}: ${r.statusCode} ${r.body}`)
-  return r.json()
-}
 
 function post(test: TestApp, url: string, payload: Record<string, unknown>, token?: string) {
   return test.request({ method: 'POST', url, payload, ...(token ? { token } : {}) })
@@ -22,39 +16,21 @@ t.test('provision records list only the member’s allowed third-party transfers
   const other = 'M-000999'
 
   const bankInput = { category: 'financial_institution', name: '静岡自然派信用金庫', address: '静岡県静岡市葵区1-2-3', representative: '山田 花子' }
-  const bank = await created(post(test, '/v1/recipients', bankInput), 'bank')
+  const bank = await createRecipient(test, bankInput)
   const insurerInput = { category: 'insurer', name: 'Kyosai Mutual, Inc.', address: '4-5-6 Shiba, "Minato", Tokyo', representative: 'Ichiro Suzuki' }
-  const insurer = await created(post(test, '/v1/recipients', insurerInput), 'insurer')
+  const insurer = await createRecipient(test, insurerInput)
 
   const bankConsentInput = { recipientCategory: 'financial_institution', recipientId: bank.id, obtainedAt: daysFrom(-10), method: 'paper', evidenceRef: 'form-2026-001' }
-  const bankConsent = await created(post(test, `/v1/members/${member}/consents`, bankConsentInput), 'bank consent')
+  const bankConsent = await grantConsent(test, member, bankConsentInput)
   const insurerConsentInput = { recipientCategory: 'insurer', obtainedAt: daysFrom(-3), method: 'web', evidenceRef: 'web-session-42' }
-  const insurerConsent = await created(post(test, `/v1/members/${member}/consents`, insurerConsentInput), 'insurer consent')
-  await created(post(test, `/v1/members/${other}/consents`, { ...bankConsentInput, evidenceRef: 'other' }), 'other consent')
+  const insurerConsent = await grantConsent(test, member, insurerConsentInput)
+  await grantConsent(test, other, { ...bankConsentInput, evidenceRef: 'other' })
 
-  const contractor = await created(post(test, '/v1/contractors', { name: 'Delivery Co.', address: 'Osaka' }), 'contractor')
-  await created(
-    post(test, `/v1/contractors/${contractor.id}/contracts`, {
-      reference: 'C-1',
-      signedAt: daysFrom(-30),
-      validFrom: daysFrom(-30),
-      validUntil: daysFrom(300),
-      purposes: ['delivery'],
-      dataItems: ['name', 'address', 'phone']
-    }),
-    'contract'
-  )
-  await created(post(test, `/v1/contractors/${contractor.id}/inspections`, { inspectedAt: daysFrom(-5), result: 'passed', inspector: 'Audit' }), 'inspection')
+  const contractor = await createContractor(test)
+  await addContract(test, contractor.id)
+  await addInspection(test, contractor.id)
 
-  const billing = {
-    channel: 'third_party',
-    memberId: member,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'bank_account', 'billing_amount'],
-    recipientId: bank.id,
-    method: 'electronic'
-  }
+  const billing = billingRequest(member, bank.id)
   const brokerage = {
     channel: 'third_party',
     memberId: member,
@@ -72,7 +48,7 @@ t.test('provision records list only the member’s allowed third-party transfers
   t.equal(second.statusCode, 201, 'brokerage to the insurer is allowed')
 
   // Everything else that must stay out.
-  t.equal((await post(test, '/v1/transfers', { channel: 'joint_use', memberId: member, purpose: 'ordering', serviceCategory: 'joint_purchasing', dataItems: ['name'], jointUser: 'JCCU' })).statusCode, 201, 'joint use allowed')
+  t.equal((await post(test, '/v1/transfers', { ...jointUse(member), dataItems: ['name'] })).statusCode, 201, 'joint use allowed')
   t.equal((await post(test, '/v1/transfers', { channel: 'entrustment', memberId: member, purpose: 'delivery', serviceCategory: 'joint_purchasing', dataItems: ['name', 'address'], contractorId: contractor.id })).statusCode, 201, 'entrustment allowed')
   t.equal((await post(test, '/v1/transfers', { channel: 'statutory_exception', memberId: member, purpose: 'membership_records', serviceCategory: 'other_living', dataItems: ['name'], exception: { basis: 'legal_obligation', reference: 'court order 1', approvedBy: 'manager' } })).statusCode, 201, 'statutory exception allowed')
   t.equal((await post(test, '/v1/transfers', { ...billing, dataItems: ['name', 'health_care'] })).statusCode, 403, 'a denied third-party transfer')

@@ -2,20 +2,11 @@ import { randomUUID } from 'node:crypto'
 import type { LightMyRequestResponse } from 'fastify'
 import { sql } from 'kysely'
 import t from 'tap'
+import { billing, consentBody, countEntries, createRecipient, grantConsent, jointUse, memberEntries, type EntryRef, type Tap } from '../fixtures.js'
 import { buildTestApp, createClient, daysFrom, type TestApp } from '../helper.js'
-
-type Tap = Parameters<Parameters<typeof t.test>[0]>[0]
 
 const PROBLEM_JSON = /^application\/problem\+json/
 const HEX64 = /^[0-9a-f]{64}$/
-
-interface EntryRef {
-  id: string
-  chain: number
-  seq: number
-  hash: string
-  recordedAt: string
-}
 
 interface DecisionBody {
   decision: 'allow' | 'deny'
@@ -25,66 +16,8 @@ interface DecisionBody {
   entry: EntryRef
 }
 
-/** A bank with a member's consent: the canonical allowed third-party transfer. */
-async function registerRecipient(test: TestApp, category = 'financial_institution', name = 'Shizenha Shinkin Bank'): Promise<string> {
-  const res = await test.request({
-    method: 'POST',
-    url: '/v1/recipients',
-    payload: { category, name, address: '1-2-3 Marunouchi, Chiyoda-ku, Tokyo', representative: 'Hanako Yamada' }
-  })
-  if (res.statusCode !== 201) throw new Error(`recipient registration failed: ${res.statusCode} ${res.body}`)
-  return res.json().id
-}
-
-async function grantConsent(test: TestApp, memberId: string, recipientCategory = 'financial_institution'): Promise<{ id: string; entry: EntryRef }> {
-  const res = await test.request({
-    method: 'POST',
-    url: `/v1/members/${memberId}/consents`,
-    payload: { recipientCategory, obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: `paper-form-${memberId}` }
-  })
-  if (res.statusCode !== 201) throw new Error(`consent failed: ${res.statusCode} ${res.body}`)
-  return res.json()
-}
-
-function billing(memberId: string, recipientId: string) {
-  return {
-    channel: 'third_party',
-    memberId,
-    purpose: 'billing',
-    serviceCategory: 'joint_purchasing',
-    dataItems: ['name', 'bank_account', 'billing_amount'],
-    recipientId,
-    method: 'electronic'
-  }
-}
-
-function jointUse(memberId: string) {
-  return { channel: 'joint_use', memberId, purpose: 'ordering', serviceCategory: 'joint_purchasing', dataItems: ['name', 'address'], jointUser: 'JCCU' }
-}
-
-async function countEntries(test: TestApp): Promise<number> {
-  const { rows } = await sql<{ n: number | string }>`SELECT count(*) AS n FROM ledger_entries`.execute(test.database.db)
-  return Number(rows[0]!.n)
-}
-
 async function getEntry(test: TestApp, id: string): Promise<LightMyRequestResponse> {
   return test.request({ method: 'GET', url: `/v1/ledger/${id}` })
-}
-
-async function memberEntries(test: TestApp, memberId: string): Promise<Record<string, any>[]> {
-  const all: Record<string, any>[] = []
-  let cursor: string | null = null
-  do {
-    const res: LightMyRequestResponse = await test.request({
-      method: 'GET',
-      url: `/v1/ledger?memberId=${memberId}&limit=500${cursor ? `&cursor=${cursor}` : ''}`
-    })
-    if (res.statusCode !== 200) throw new Error(`ledger listing failed: ${res.statusCode} ${res.body}`)
-    const page = res.json()
-    all.push(...page.entries)
-    cursor = page.nextCursor
-  } while (cursor)
-  return all
 }
 
 /**
@@ -122,7 +55,7 @@ async function assertRecorded(t: Tap, test: TestApp, res: LightMyRequestResponse
 
 t.test('every 201 and every 403 of POST /v1/transfers is in the ledger', async (t) => {
   const test = await buildTestApp(t)
-  const bank = await registerRecipient(test)
+  const bank = (await createRecipient(test)).id
   await grantConsent(test, 'M-allowed')
 
   const before = await countEntries(test)
@@ -168,7 +101,7 @@ t.test('every 201 and every 403 of POST /v1/transfers is in the ledger', async (
 
 t.test('a deny body carries its entry; an attempt outside the client scope is a recorded 403 too', async (t) => {
   const test = await buildTestApp(t)
-  const bank = await registerRecipient(test)
+  const bank = (await createRecipient(test)).id
   const deny = await test.request({ method: 'POST', url: '/v1/transfers', payload: billing('M-0001', bank) })
   t.equal(deny.statusCode, 403)
   const body = deny.json()
@@ -205,7 +138,7 @@ t.test('a deny body carries its entry; an attempt outside the client scope is a 
 
 t.test('idempotency', async (t) => {
   const test = await buildTestApp(t)
-  const bank = await registerRecipient(test)
+  const bank = (await createRecipient(test)).id
   await grantConsent(test, 'M-idem')
 
   t.test('same key and body: identical answer, no second row (allow)', async (t) => {
@@ -292,7 +225,7 @@ t.test('idempotency', async (t) => {
 
 t.test('batch', async (t) => {
   const test = await buildTestApp(t)
-  const bank = await registerRecipient(test)
+  const bank = (await createRecipient(test)).id
   await grantConsent(test, 'M-b1')
 
   const items = [
@@ -345,7 +278,7 @@ t.test('batch', async (t) => {
 
 t.test('consents and suspensions are ledger entries and decide later transfers', async (t) => {
   const test = await buildTestApp(t)
-  const bank = await registerRecipient(test)
+  const bank = (await createRecipient(test)).id
   const member = 'M-consent'
 
   const consent = await grantConsent(test, member)
@@ -429,7 +362,7 @@ t.test('fail closed: when the ledger cannot append, nothing is allowed', async (
 
   t.test('an insert trigger that raises', async (t) => {
     const test = await buildTestApp(t)
-    const bank = await registerRecipient(test)
+    const bank = (await createRecipient(test)).id
     await grantConsent(test, 'M-closed')
     const payload = billing('M-closed', bank)
     t.equal((await test.request({ method: 'POST', url: '/v1/transfers', payload })).statusCode, 201, 'the transfer is allowed while the ledger works')
@@ -454,7 +387,7 @@ t.test('fail closed: when the ledger cannot append, nothing is allowed', async (
     const grant = await test.request({
       method: 'POST',
       url: '/v1/members/M-closed/consents',
-      payload: { recipientCategory: 'insurer', obtainedAt: daysFrom(-1), method: 'web', evidenceRef: 'web-1' }
+      payload: consentBody({ recipientCategory: 'insurer', method: 'web', evidenceRef: 'web-1' })
     })
     t.equal(grant.statusCode, 503, 'a consent that cannot be recorded is not registered either')
     const consents = (await test.request({ method: 'GET', url: '/v1/members/M-closed/consents' })).json().consents
@@ -478,7 +411,7 @@ t.test('fail closed: when the ledger cannot append, nothing is allowed', async (
 
   t.test('a CHECK (false) NOT VALID constraint', async (t) => {
     const test = await buildTestApp(t)
-    const bank = await registerRecipient(test)
+    const bank = (await createRecipient(test)).id
     await grantConsent(test, 'M-closed')
     const payload = billing('M-closed', bank)
     t.equal((await test.request({ method: 'POST', url: '/v1/transfers', payload })).statusCode, 201)

@@ -1,0 +1,33 @@
+import type { FastifyRequest } from 'fastify'
+import type { Database } from '../db/database.js'
+import { findActiveClientByTokenHash, type Client } from './repository.js'
+import { hashToken, sameHash } from './tokens.js'
+
+// The scheme is case-insensitive (RFC 9110 §11.1); the token itself is not.
+const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{1,512}) *$/i
+
+const resolved = new WeakMap<FastifyRequest, Promise<Client | null>>()
+
+async function lookUp(database: Database, request: FastifyRequest): Promise<Client | null> {
+  const token = BEARER.exec(request.headers.authorization ?? '')?.[1]
+  if (!token) return null
+  const tokenHash = hashToken(token)
+  const client = await findActiveClientByTokenHash(database.db, tokenHash)
+  // The lookup is by hash, so timing says nothing about the token; the compare is belt and braces.
+  if (!client || !sameHash(client.tokenHash, tokenHash)) return null
+  const { tokenHash: _stored, ...rest } = client
+  return rest
+}
+
+/**
+ * The client a request's bearer token names, or null. Looked up once per request, so the rate
+ * limiter (which runs first) and authorization share one database round trip.
+ */
+export function resolveClient(database: Database, request: FastifyRequest): Promise<Client | null> {
+  let pending = resolved.get(request)
+  if (!pending) {
+    pending = lookUp(database, request)
+    resolved.set(request, pending)
+  }
+  return pending
+}
