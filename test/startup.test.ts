@@ -29,14 +29,31 @@ function startServer(env: Record<string, string>): Promise<Started> {
     child.stdout!.on('data', onData)
     child.stderr!.on('data', onData)
     exited.then((code) => reject(new Error(`server exited with ${code}: ${output}`)))
+    // A server that never listens must fail the test, not hang the suite.
+    setTimeout(() => child.kill('SIGKILL'), 120_000).unref()
   })
+}
+
+/** SIGTERM, then SIGKILL if the process has not gone within five seconds. */
+async function stop(server: Started): Promise<void> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return
+  server.child.kill('SIGTERM')
+  const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000)
+  await server.exited
+  clearTimeout(timer)
 }
 
 t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, answers /readyz, and keeps its data', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-start-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const servers: Started[] = []
+  // Stop every server before its files go, or a server could hang on a vanished data directory.
+  t.teardown(async () => {
+    await Promise.all(servers.map(stop))
+    await rm(dataDir, { recursive: true, force: true })
+  })
 
   const first = await startServer({ DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN })
+  servers.push(first)
   const ready = await fetch(`${first.url}/readyz`)
   t.equal(ready.status, 200)
   t.same(await ready.json(), { status: 'ready', database: 'pglite' })
@@ -59,7 +76,7 @@ t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, a
   t.equal(await first.exited, 0, 'SIGTERM closes gracefully')
 
   const second = await startServer({ DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN })
-  t.teardown(() => second.child.kill('SIGTERM'))
+  servers.push(second)
   const again = await fetch(`${second.url}/v1/recipients/${id}`, { headers: { authorization: `Bearer ${ADMIN}` } })
   t.equal(again.status, 200, 'the recipient survived the restart')
   t.equal(((await again.json()) as { name: string }).name, 'こくみん共済')

@@ -29,7 +29,6 @@ const RUNS = Object.fromEntries(
   Object.entries({ checks: 50, transfers: 50, batch: 30, recipients: 30, consents: 40, ledger: 50 }).map(([k, n]) => [k, Math.ceil(n * SCALE)])
 ) as Record<'checks' | 'transfers' | 'batch' | 'recipients' | 'consents' | 'ledger', number>
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 type Body = Record<string, unknown>
 
 interface Fixture {
