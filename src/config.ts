@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { TOKEN_CHARACTERS } from './clients/tokens.js'
 
 const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
@@ -11,7 +12,7 @@ const ConfigSchema = Type.Object({
   databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
   dataDir: Type.String({ minLength: 1 }),
   /** Bearer-token characters only (RFC 6750), or no client could ever present it. */
-  bootstrapAdminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: '^[A-Za-z0-9._~+/=-]+$' })),
+  bootstrapAdminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: `^[${TOKEN_CHARACTERS}]+$` })),
   logLevel: LogLevel,
   rateLimitMax: Type.Integer({ minimum: 1 }),
   rateLimitWindowMs: Type.Integer({ minimum: 1000 }),

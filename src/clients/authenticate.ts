@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify'
 import type { Database } from '../db/database.js'
 import { findActiveClientByTokenHash, type Client } from './repository.js'
-import { hashToken, sameHash } from './tokens.js'
+import { TOKEN_CHARACTERS, hashToken, sameHash } from './tokens.js'
 
 // The scheme is case-insensitive (RFC 9110 §11.1); the token itself is not.
-const BEARER = /^Bearer +([A-Za-z0-9._~+/=-]{1,512}) *$/i
+const BEARER = new RegExp(`^Bearer +([${TOKEN_CHARACTERS}]{1,512}) *$`, 'i')
 
 const resolved = new WeakMap<FastifyRequest, Promise<Client | null>>()
 

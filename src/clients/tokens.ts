@@ -1,5 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
+/** The characters a bearer token may have (RFC 6750 b64token). */
+export const TOKEN_CHARACTERS = 'A-Za-z0-9._~+/=-'
+
 /** 32 random bytes, so a token cannot be guessed; the prefix makes a leaked one easy to grep for. */
 export function generateToken(): string {
   return `shz_${randomBytes(32).toString('base64url')}`

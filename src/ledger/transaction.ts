@@ -6,8 +6,9 @@ import { LedgerWriter } from './writer.js'
 /**
  * Runs `work` in one transaction with the given members' chains locked, then writes what it
  * appended. `work` gets the time read after the lock: an act committed before the lock was
- * granted is then always earlier than the decision, never after it. Domain errors pass through (and roll back); any other failure, the commit's
- * included, becomes a 503 so the caller can never read an unrecorded act as done.
+ * granted is then always earlier than the decision, never after it. Domain errors pass through
+ * (and roll back); any other failure, the commit's included, becomes a 503 so the caller can
+ * never read an unrecorded act as done.
  */
 export async function withLedger<T>(
   database: Database,

@@ -31,22 +31,22 @@ function issueMessage(issue: ValidationIssue): string {
 }
 
 /** Fastify's own client errors, with wording that never echoes the body back. */
-const FRAMEWORK_ERRORS: Record<string, { status: number; title: string; detail: string }> = {
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', detail: 'the body must be application/json' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, title: 'Content Too Large', detail: 'the body is larger than the limit' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, title: 'Bad Request', detail: 'the body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'Bad Request', detail: 'the body is not valid JSON' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, title: 'Bad Request', detail: 'the Content-Length does not match the body' },
-  FST_ERR_CTP_INVALID_TYPE: { status: 400, title: 'Bad Request', detail: 'the Content-Type header is invalid' },
-  FST_ERR_BAD_URL: { status: 400, title: 'Bad Request', detail: 'the URL is malformed' },
-  FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Bad Request', detail: 'the request is malformed' },
-  FST_ERR_MAX_PARAM_LENGTH: { status: 414, title: 'URI Too Long', detail: 'a path parameter is too long' }
+const FRAMEWORK_ERRORS: Record<string, { status: number; title: string; detail: string; code: string }> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, title: 'Unsupported Media Type', detail: 'the body must be application/json', code: 'unsupported_media_type' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, title: 'Content Too Large', detail: 'the body is larger than the limit', code: 'malformed_request' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, title: 'Bad Request', detail: 'the body is empty', code: 'malformed_request' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, title: 'Bad Request', detail: 'the body is not valid JSON', code: 'malformed_request' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, title: 'Bad Request', detail: 'the Content-Length does not match the body', code: 'malformed_request' },
+  FST_ERR_CTP_INVALID_TYPE: { status: 400, title: 'Bad Request', detail: 'the Content-Type header is invalid', code: 'malformed_request' },
+  FST_ERR_BAD_URL: { status: 400, title: 'Bad Request', detail: 'the URL is malformed', code: 'malformed_request' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, title: 'Bad Request', detail: 'the request is malformed', code: 'malformed_request' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, title: 'URI Too Long', detail: 'a path parameter is too long', code: 'malformed_request' }
 }
 
 /** Errors Fastify raises before routing (a malformed URL, an over-long parameter). */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const known = (error.code && FRAMEWORK_ERRORS[error.code]) || { status: 400, title: 'Bad Request', detail: 'the request is malformed' }
-  void sendProblem(reply, { ...known, code: 'malformed_request', instance: request.id })
+  const known = (error.code && FRAMEWORK_ERRORS[error.code]) || FRAMEWORK_ERRORS.FST_ERR_ASYNC_CONSTRAINT!
+  void sendProblem(reply, { ...known, instance: request.id })
 }
 
 export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type'> & { code: string }): FastifyReply {
@@ -69,14 +69,11 @@ function toProblem(error: FastifyError, request: FastifyRequest): Omit<ProblemBo
       errors: (error.validation as unknown as ValidationIssue[])
         // An if/then rule reports its `then` failures on their own; the `if` line adds nothing.
         .filter((issue) => issue.keyword !== 'if')
-        .map((issue) => ({
-        path: issuePath(error.validationContext, issue),
-        message: issueMessage(issue)
-      }))
+        .map((issue) => ({ path: issuePath(error.validationContext, issue), message: issueMessage(issue) }))
     }
   }
   const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined
-  if (known) return { ...known, code: known.status === 415 ? 'unsupported_media_type' : 'malformed_request' }
+  if (known) return known
   if (error.statusCode === 429) {
     return { status: 429, title: 'Too Many Requests', code: 'rate_limited', detail: 'too many requests; retry after the time in Retry-After' }
   }
