@@ -64,3 +64,17 @@ export class ClientScopeError extends DomainError {
     super('client_scope', 403, 'Forbidden', 'this client may not use this channel or purpose; the attempt was recorded', { entry })
   }
 }
+
+/** A value PostgreSQL refused (SQLSTATE class 22): the same request can never succeed. */
+export class ValueOutOfRangeError extends InvalidRequestError {
+  constructor() {
+    super('value_out_of_range', 'a value in the request cannot be stored (out of range or malformed)')
+  }
+}
+
+/** The database cannot be reached or cannot work now; nothing was changed, and a retry may succeed. */
+export class DatabaseUnavailableError extends DomainError {
+  constructor() {
+    super('database_unavailable', 503, 'Service Unavailable', 'the database is unavailable; nothing was changed; retry later', {})
+  }
+}

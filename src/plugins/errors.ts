@@ -1,7 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveClient } from '../clients/authenticate.js'
-import { DomainError, UnauthorizedError } from '../errors.js'
+import { classifyDatabaseError } from '../db/errors.js'
+import { DatabaseUnavailableError, DomainError, UnauthorizedError, ValueOutOfRangeError } from '../errors.js'
 import type { ProblemBody } from '../schemas.js'
 
 const PROBLEM_TYPE_BASE = 'https://shizenha.example/problems/'
@@ -79,6 +80,11 @@ function toProblem(error: FastifyError, request: FastifyRequest): Omit<ProblemBo
   }
   if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
     return { status: error.statusCode ?? 400, title: 'Bad Request', code: 'malformed_request', detail: 'the request is malformed' }
+  }
+  const failure = classifyDatabaseError(error)
+  if (failure !== 'internal') {
+    request.log.warn({ err: error }, failure === 'unavailable' ? 'database unavailable' : 'database refused a value')
+    return toProblem((failure === 'unavailable' ? new DatabaseUnavailableError() : new ValueOutOfRangeError()) as unknown as FastifyError, request)
   }
   request.log.error({ err: error }, 'unhandled error')
   return { status: 500, title: 'Internal Server Error', code: 'internal_error', detail: 'an internal error occurred' }
