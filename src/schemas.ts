@@ -29,8 +29,9 @@ export const ReasonCode = StringEnum(REASON_CODES)
 export const ObligationCode = StringEnum(OBLIGATION_CODES)
 
 export const MemberId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', minLength: 1, maxLength: 64, description: 'The member number' })
-export const Uuid = Type.String({ format: 'uuid', maxLength: 36 })
-export const Timestamp = Type.String({ format: 'date-time', maxLength: 40, description: 'RFC 3339 with offset' })
+/** Accepted in any letter case, handled in lower case from validation on (plugins/validation.ts). */
+export const Uuid = Type.String({ format: 'uuid', maxLength: 36, 'x-lowercase': true, description: 'A UUID; any letter case is accepted and answered in lower case' })
+export const Timestamp = Type.String({ format: 'date-time', maxLength: 40, description: 'RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00', examples: ['2026-04-01T10:00:00+09:00'] })
 /** Free text a clerk types: bounded, never empty. */
 export const Text = (maxLength = 500) => Type.String({ minLength: 1, maxLength })
 export const DataItems = Type.Array(DataItem, { minItems: 1, maxItems: 64, uniqueItems: true })

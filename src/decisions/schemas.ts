@@ -41,7 +41,11 @@ export const DecisionRequestSchema = Type.Object(
     channel: Channel,
     memberId: MemberId,
     purpose: Purpose,
-    serviceCategory: ServiceCategory,
+    serviceCategory: Type.Optional({
+      ...ServiceCategory,
+      description:
+        'The scope of goods and services (※), where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).'
+    }),
     dataItems: DataItems,
     recipientId: Type.Optional({ ...Uuid, description: 'third_party: a registered recipient' }),
     contractorId: Type.Optional({ ...Uuid, description: 'entrustment: a registered contractor' }),

@@ -65,85 +65,102 @@ export async function findEntry(db: Queryable, id: string): Promise<LedgerEntry 
 
 const VERIFY_PAGE = 1000
 
+export interface ChainReport {
+  readonly chain: number
+  readonly ok: boolean
+  /** Entries that verified, from seq 1 up to the first that did not. */
+  readonly length: number
+  /** The hash of the last entry that verified (64 zeros for none). */
+  readonly headHash: string
+  readonly failure?: VerifyFailure
+}
+
 export interface VerifyReport {
   readonly ok: boolean
   readonly entriesChecked: number
-  readonly chains: { chain: number; length: number; headHash: string }[]
+  readonly chains: ChainReport[]
+  /** The first failure, in chain order; every chain's own is in `chains`. */
   readonly firstFailure?: VerifyFailure
 }
 
 /**
- * Streams every chain in seq order through the verifier and stops at the first failure. Runs in
- * one repeatable-read snapshot, so heads and entries are seen as of the same moment while
- * appends go on.
+ * Streams every chain in seq order through the verifier. A broken chain stops at its first bad
+ * entry, but the other chains are still checked: one break must not hide tampering elsewhere.
+ * Runs in one repeatable-read snapshot, so heads and entries are seen as of the same moment
+ * while appends go on.
  */
 export function verifyLedger(db: Db): Promise<VerifyReport> {
   return db.transaction().setIsolationLevel('repeatable read').execute((tx) => verifySnapshot(tx))
 }
 
+async function verifyChain(db: Queryable, chain: number, head: { seq: number; hash: string } | undefined): Promise<{ report: ChainReport; checked: number }> {
+  const verifier = new ChainVerifier(chain)
+  let checked = 0
+  let after = 0
+  const done = (failure: VerifyFailure | null) => ({
+    report: { chain, ok: failure === null, length: verifier.length, headHash: verifier.headHash, ...(failure ? { failure } : {}) },
+    checked
+  })
+  for (;;) {
+    const rows = await db
+      .selectFrom('ledger_entries')
+      .select(['id', 'seq', 'content', 'hash', 'prev_hash', 'member_id', 'kind', 'channel', 'decision', 'client_id', 'recipient_id', 'contractor_id', sql<string>`to_json(recorded_at)#>>'{}'`.as('recorded_at_text')])
+      .where('chain', '=', chain)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .limit(VERIFY_PAGE)
+      .execute()
+    for (const row of rows) {
+      const content = row.content as Record<string, unknown>
+      checked += 1
+      const failure =
+        verifier.check({
+          content,
+          hash: row.hash,
+          columns: {
+            id: row.id,
+            seq: row.seq,
+            prevHash: row.prev_hash,
+            memberId: row.member_id,
+            kind: row.kind,
+            clientId: row.client_id,
+            channel: row.channel,
+            decision: row.decision,
+            recipientId: row.recipient_id,
+            contractorId: row.contractor_id
+          }
+        }) ?? sameInstant(content.recordedAt, row.recorded_at_text, row.id, chain, row.seq)
+      if (failure) return done(failure)
+      after = row.seq
+    }
+    if (rows.length < VERIFY_PAGE) break
+  }
+  return done(head ? verifier.checkHead(head) : { entryId: null, chain, seq: 0, problem: 'the chain has no head' })
+}
+
 async function verifySnapshot(db: Queryable): Promise<VerifyReport> {
-  const chains: VerifyReport['chains'] = []
+  const chains: ChainReport[] = []
   let entriesChecked = 0
   const heads = await db.selectFrom('ledger_heads').select(['chain', 'seq', 'hash']).orderBy('chain').execute()
-  const unexpectedHead = heads.find((h) => h.chain < 0 || h.chain >= CHAIN_COUNT)
-  if (unexpectedHead) {
-    return { ok: false, entriesChecked, chains, firstFailure: { entryId: null, chain: unexpectedHead.chain, seq: unexpectedHead.seq, problem: 'a head exists for a chain outside the ledger' } }
-  }
+  const failures: VerifyFailure[] = heads
+    .filter((h) => h.chain < 0 || h.chain >= CHAIN_COUNT)
+    .map((h) => ({ entryId: null, chain: h.chain, seq: h.seq, problem: 'a head exists for a chain outside the ledger' }))
   for (let chain = 0; chain < CHAIN_COUNT; chain += 1) {
-    const verifier = new ChainVerifier(chain)
-    let after = 0
-    for (;;) {
-      const rows = await db
-        .selectFrom('ledger_entries')
-        .select(['id', 'seq', 'content', 'hash', 'prev_hash', 'member_id', 'kind', 'channel', 'decision', 'client_id', 'recipient_id', 'contractor_id', sql<string>`to_json(recorded_at)#>>'{}'`.as('recorded_at_text')])
-        .where('chain', '=', chain)
-        .where('seq', '>', after)
-        .orderBy('seq')
-        .limit(VERIFY_PAGE)
-        .execute()
-      for (const row of rows) {
-        const content = row.content as Record<string, unknown>
-        const failure =
-          verifier.check({
-            content,
-            hash: row.hash,
-            columns: {
-              id: row.id,
-              seq: row.seq,
-              prevHash: row.prev_hash,
-              memberId: row.member_id,
-              kind: row.kind,
-              clientId: row.client_id,
-              channel: row.channel,
-              decision: row.decision,
-              recipientId: row.recipient_id,
-              contractorId: row.contractor_id
-            }
-          }) ?? sameInstant(content.recordedAt, row.recorded_at_text, row.id, chain, row.seq)
-        entriesChecked += 1
-        if (failure) return { ok: false, entriesChecked, chains, firstFailure: failure }
-        after = row.seq
-      }
-      if (rows.length < VERIFY_PAGE) break
-    }
-    const head = heads.find((h) => h.chain === chain)
-    const headFailure = head
-      ? verifier.checkHead(head)
-      : { entryId: null, chain, seq: 0, problem: 'the chain has no head' }
-    if (headFailure) return { ok: false, entriesChecked, chains, firstFailure: headFailure }
-    chains.push({ chain, length: verifier.length, headHash: verifier.headHash })
+    const { report, checked } = await verifyChain(db, chain, heads.find((h) => h.chain === chain))
+    chains.push(report)
+    entriesChecked += checked
+    if (report.failure) failures.push(report.failure)
   }
-  // Rows outside the walked chains (a forged chain or seq) would otherwise go unseen.
-  const total = await db.selectFrom('ledger_entries').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
-  if (Number(total.n) !== entriesChecked) {
-    return {
-      ok: false,
-      entriesChecked,
-      chains,
-      firstFailure: { entryId: null, chain: -1, seq: 0, problem: `${Number(total.n) - entriesChecked} entries lie outside every chain` }
+  // Rows outside the walked chains (a forged chain or seq) would otherwise go unseen. A broken
+  // chain leaves its tail unwalked, so this is only meaningful when every chain verified.
+  if (failures.length === 0) {
+    const total = await db.selectFrom('ledger_entries').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+    if (Number(total.n) !== entriesChecked) {
+      failures.push({ entryId: null, chain: -1, seq: 0, problem: `${Number(total.n) - entriesChecked} entries lie outside every chain` })
     }
   }
-  return { ok: true, entriesChecked, chains }
+  const [firstFailure] = failures
+  return firstFailure ? { ok: false, entriesChecked, chains, firstFailure } : { ok: true, entriesChecked, chains }
 }
 
 function sameInstant(hashed: unknown, stored: string, entryId: string, chain: number, seq: number): VerifyFailure | null {

@@ -30,6 +30,13 @@ const LedgerEntrySchema = Type.Object(
   }
 )
 
+const VerifyFailureSchema = Type.Object({
+  entryId: Type.Union([Uuid, Type.Null()]),
+  chain: Type.Integer(),
+  seq: Type.Integer(),
+  problem: Type.String()
+})
+
 const CURSOR_PREFIX = 'p:'
 
 function encodeCursor(position: number): string {
@@ -106,16 +113,24 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       config: { access: readers },
       schema: {
         operationId: 'verifyLedger',
-        summary: 'Recompute every hash chain and name the first entry that does not verify',
+        summary: 'Recompute every hash chain; report each chain, and the first entry that does not verify',
+        description:
+          'Every chain is checked even when another is broken: each reports ok, the entries that verified and its head, or its first bad entry and why.',
         tags,
         response: {
           200: Type.Object({
             ok: Type.Boolean(),
             entriesChecked: Type.Integer(),
-            chains: Type.Array(Type.Object({ chain: Type.Integer(), length: Type.Integer(), headHash: Type.String() })),
-            firstFailure: Type.Optional(
-              Type.Object({ entryId: Type.Union([Uuid, Type.Null()]), chain: Type.Integer(), seq: Type.Integer(), problem: Type.String() })
-            )
+            chains: Type.Array(
+              Type.Object({
+                chain: Type.Integer(),
+                ok: Type.Boolean(),
+                length: Type.Integer({ description: 'Entries that verified, from seq 1' }),
+                headHash: Type.String({ description: 'Hash of the last entry that verified' }),
+                failure: Type.Optional(VerifyFailureSchema)
+              })
+            ),
+            firstFailure: Type.Optional(VerifyFailureSchema)
           }),
           ...problems(...AUTHENTICATED_PROBLEMS)
         }

@@ -4,6 +4,7 @@ import { resolveClient } from '../clients/authenticate.js'
 import { classifyDatabaseError } from '../db/errors.js'
 import { DatabaseUnavailableError, DomainError, UnauthorizedError, ValueOutOfRangeError } from '../errors.js'
 import type { ProblemBody } from '../schemas.js'
+import { TIMESTAMP_EXPECTED } from './validation.js'
 
 const PROBLEM_TYPE_BASE = 'https://shizenha.example/problems/'
 
@@ -28,6 +29,7 @@ function issueMessage(issue: ValidationIssue): string {
   if (issue.keyword === 'additionalProperties') return 'is not a field of this request'
   if (issue.keyword === 'false schema') return 'is not used by this channel'
   if (issue.keyword === 'enum') return `must be one of: ${(issue.params.allowedValues as unknown[]).join(', ')}`
+  if (issue.keyword === 'format' && issue.params.format === 'date-time') return `must be ${TIMESTAMP_EXPECTED}`
   return issue.message ?? 'is invalid'
 }
 

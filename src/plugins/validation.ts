@@ -4,17 +4,66 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { InvalidRequestError } from '../errors.js'
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/
+const RFC3339 = /^(\d{4})-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/
+/** Real offsets run from -12:00 to +14:00; PostgreSQL refuses what lies far beyond. */
+const MAX_OFFSET_MINUTES = 14 * 60
+const EARLIEST_YEAR = 1900
+const LATEST_YEAR = 9999
 
-/** RFC 3339 that JavaScript can also read: a leap second (…:60) would become an invalid Date. */
+/**
+ * RFC 3339 with an offset, that JavaScript and PostgreSQL can both hold: a leap second (…:60)
+ * would become an invalid Date, year 0000 and offsets past ±14:00 are refused by the database.
+ */
 function isInstant(value: string): boolean {
-  return RFC3339.test(value) && !Number.isNaN(Date.parse(value))
+  const match = RFC3339.exec(value)
+  if (!match) return false
+  const year = Number(match[1])
+  const offsetMinutes = match[3] === undefined ? 0 : Number(match[3]) * 60 + Number(match[4])
+  return year >= EARLIEST_YEAR && year <= LATEST_YEAR && offsetMinutes <= MAX_OFFSET_MINUTES && !Number.isNaN(Date.parse(value))
 }
+
+export const TIMESTAMP_EXPECTED = `RFC 3339 with an offset within ±14:00 and a year from ${EARLIEST_YEAR} to ${LATEST_YEAR}, e.g. 2026-04-01T10:00:00+09:00`
+
+/** Bodies nest a few levels at most; a deeper one is refused before anything walks it recursively. */
+export const MAX_JSON_DEPTH = 32
+
+/** The deepest nesting of arrays and objects in JSON text, without parsing it. */
+function jsonDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 0x5c) i += 1
+      else if (c === 0x22) inString = false
+    } else if (c === 0x22) inString = true
+    else if (c === 0x7b || c === 0x5b) deepest = Math.max(deepest, ++depth)
+    else if (c === 0x7d || c === 0x5d) depth -= 1
+  }
+  return deepest
+}
+
+/**
+ * Ids are UUIDs in any letter case on the way in (SQL Server and .NET send upper case), and one
+ * form, lower case, from there on: what is hashed, stored and compared must be the same text.
+ */
+const LOWERCASE_KEYWORD = 'x-lowercase'
 
 function compiler(options: Options): Ajv {
   const ajv = new Ajv({ allErrors: false, strict: false, useDefaults: true, removeAdditional: false, ...options })
   addFormats.default(ajv)
   ajv.addFormat('date-time', { type: 'string', validate: isInstant })
+  ajv.addKeyword({
+    keyword: LOWERCASE_KEYWORD,
+    type: 'string',
+    modifying: true,
+    schemaType: 'boolean',
+    compile: (enabled: boolean) => (data: string, context?: { parentData: Record<string | number, unknown>; parentDataProperty: string | number }) => {
+      if (enabled && context?.parentData !== undefined) context.parentData[context.parentDataProperty] = data.toLowerCase()
+      return true
+    }
+  })
   return ajv
 }
 
@@ -45,6 +94,15 @@ export default fp(
     const strict = compiler({ coerceTypes: false, allErrors: true })
     const lenient = compiler({ coerceTypes: 'array' })
     fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : lenient).compile(schema))
+    const parseJson = fastify.getDefaultJsonParser('error', 'error')
+    fastify.removeContentTypeParser('application/json')
+    fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (jsonDepth(body as string) > MAX_JSON_DEPTH) {
+        done(new InvalidRequestError('too_deeply_nested', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined)
+        return
+      }
+      parseJson(request, body as string, done)
+    })
     fastify.addHook('preValidation', async (request) => {
       const path = findUnstorableString(request.body, 'body')
       if (path) throw new InvalidRequestError('unstorable_text', `${path} contains a NUL character or an unpaired surrogate`)

@@ -16,7 +16,8 @@ export interface DecisionRequest {
   readonly channel: Channel
   readonly memberId: string
   readonly purpose: Purpose
-  readonly serviceCategory: ServiceCategory
+  /** Absent where the hand-off concerns no particular goods or service (governance, member activities). */
+  readonly serviceCategory?: ServiceCategory | undefined
   readonly dataItems: DataItem[]
   readonly recipientId?: string
   readonly contractorId?: string
@@ -187,7 +188,8 @@ function decideEntrustment(policy: PolicyDocument, request: DecisionRequest, fac
 
 function checkCategoryRules(category: RecipientCategoryEntry, request: DecisionRequest, verdict: Verdict): void {
   if (!category.purposes.includes(request.purpose)) verdict.denials.push(reason('purpose_not_allowed'))
-  if (category.serviceCategories !== null && !category.serviceCategories.includes(request.serviceCategory)) {
+  // A category bound to a kind of service (insurers, travel) needs the request to name that kind.
+  if (category.serviceCategories !== null && (request.serviceCategory === undefined || !category.serviceCategories.includes(request.serviceCategory))) {
     verdict.denials.push(reason('service_category_not_allowed'))
   }
 }

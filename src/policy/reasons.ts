@@ -136,8 +136,8 @@ export const REASONS = {
   service_category_not_allowed: {
     clause: 'II',
     message: {
-      en: "This kind of goods or service is not the one §II gives for the recipient's category.",
-      ja: 'この商品・サービスの範囲は、提供先の区分についてⅡが定めるものではありません。'
+      en: "The kind of goods or service is missing, or is not the one §II gives for the recipient's category.",
+      ja: '商品・サービスの範囲の指定がないか、提供先の区分についてⅡが定めるものではありません。'
     }
   },
   items_not_necessary: {

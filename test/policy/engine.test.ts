@@ -846,7 +846,57 @@ const statutoryCases: Case[] = [
   }
 ]
 
+/** Drops serviceCategory: the hand-offs of the contract that concern no particular goods or service. */
+function withoutServiceCategory(request: DecisionRequest): DecisionRequest {
+  const { serviceCategory: _dropped, ...rest } = request
+  return rest
+}
+
+// serviceCategory is optional on every channel; only the §II categories tied to one need it.
+const withoutServiceCategoryCases: Case[] = [
+  {
+    name: 'joint use for governance (I.14) without a service category',
+    request: withoutServiceCategory(jointUse('governance', ['name', 'address'])),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo(['name', 'address'])] }
+  },
+  {
+    name: 'entrustment without a service category',
+    request: withoutServiceCategory(entrust()),
+    facts: entrustFacts(),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'statutory exception without a service category',
+    request: withoutServiceCategory(statutory('legal_obligation', ['name'])),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('legal_obligation', '2(5)a')], obligations: [itemsLimitedTo(['name'])] }
+  },
+  ...(['financial_institution', 'credit_company', 'member_activity'] as const).map(
+    (category): Case => ({
+      name: `${category} without a service category (its row names none)`,
+      request: withoutServiceCategory(provide(category)),
+      facts: provideFacts(category),
+      now: NOW,
+      expected: allowThirdParty([...SECTION_II[category].necessaryItems], `CS-${category}`)
+    })
+  ),
+  ...(['insurer', 'travel_provider'] as const).map(
+    (category): Case => ({
+      name: `${category} without a service category is denied: its row names one`,
+      request: withoutServiceCategory(provide(category)),
+      facts: provideFacts(category),
+      now: NOW,
+      expected: deny(r('service_category_not_allowed', 'II'))
+    })
+  )
+]
+
 const TABLES: Record<string, Case[]> = {
+  'any channel: without a service category': withoutServiceCategoryCases,
   joint_use: jointUseCases,
   entrustment: entrustmentCases,
   'third_party: each category allowed': thirdPartyAllowCases,
