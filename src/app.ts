@@ -14,6 +14,7 @@ import { httpResponsesTotal } from './metrics.js'
 import operationRoutes from './operations/routes.js'
 import auth from './plugins/auth.js'
 import databasePlugin from './plugins/database.js'
+import decisionsPlugin from './plugins/decisions.js'
 import docs from './plugins/docs.js'
 import errors, { frameworkErrorHandler } from './plugins/errors.js'
 import security from './plugins/security.js'
@@ -59,6 +60,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.now ? { now: options.now } : {}),
     ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase })
   })
+  await fastify.register(decisionsPlugin)
   await fastify.register(security)
   await fastify.register(auth)
   await fastify.register(docs)

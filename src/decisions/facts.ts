@@ -1,38 +1,87 @@
-import type { Queryable } from '../db/database.js'
 import { loadContractorFacts } from '../contractors/repository.js'
-import { hasActiveSuspension, listConsents, toConsentFacts, type Consent } from '../members/repository.js'
+import type { Queryable } from '../db/database.js'
+import { listConsentsOfMembers, listSuspensionsOfMembers, toConsentFacts, type Consent, type Suspension } from '../members/repository.js'
 import type { ContractorFacts, DecisionRequest, Facts, RecipientFacts } from '../policy/engine.js'
-import { findRecipient } from '../recipients/repository.js'
+import { findRecipients } from '../recipients/repository.js'
 
-/** The facts behind a decision, plus the records a ledger entry snapshots. */
-export interface LoadedFacts extends Facts {
-  readonly consentRecords: Consent[]
+/** What a group of acts needs to know: recipients, contractors, and the members it touches. */
+export interface FactsNeeded {
+  readonly recipientIds: Set<string>
+  readonly contractorIds: Set<string>
+  /** Members whose consents and suspensions the acts read or change. */
+  readonly memberIds: Set<string>
+}
+
+export function noFactsNeeded(): FactsNeeded {
+  return { recipientIds: new Set(), contractorIds: new Set(), memberIds: new Set() }
+}
+
+/** Adds what deciding `request` reads; joint use and statutory exceptions read nothing. */
+export function needFactsFor(needed: FactsNeeded, request: DecisionRequest): void {
+  if (request.channel === 'third_party') {
+    if (request.recipientId !== undefined) needed.recipientIds.add(request.recipientId)
+    needed.memberIds.add(request.memberId)
+  } else if (request.channel === 'entrustment' && request.contractorId !== undefined) {
+    needed.contractorIds.add(request.contractorId)
+  }
+}
+
+/** A member's consents and suspensions as they stand, changed in place as a group's acts apply. */
+export interface MemberState {
+  consents: Consent[]
+  suspensions: Suspension[]
 }
 
 /**
- * Reads what the engine needs for this request, and nothing else. With `lock`, the recipient
- * or contractor row is share-locked for the caller's transaction.
+ * The world as a group of acts sees it: read once with one query per table for the whole group,
+ * then kept up to date in memory as each act applies, so an act sees every act before it.
  */
-export async function loadFacts(db: Queryable, request: DecisionRequest, lock = false): Promise<LoadedFacts> {
-  let recipient: RecipientFacts | null | undefined
-  let contractor: ContractorFacts | null | undefined
-  let consentRecords: Consent[] = []
-  let suspended = false
-  if (request.channel === 'third_party' && request.recipientId !== undefined) {
-    recipient = (await findRecipient(db, request.recipientId, lock)) ?? null
-    consentRecords = await listConsents(db, request.memberId)
-    suspended = await hasActiveSuspension(db, request.memberId)
-  } else if (request.channel === 'third_party') {
-    recipient = null
+export class World {
+  private constructor(
+    private readonly recipients: Map<string, RecipientFacts>,
+    private readonly contractors: Map<string, ContractorFacts>,
+    private readonly members: Map<string, MemberState>
+  ) {}
+
+  /** @param lock share-lock the recipient and contractor rows (inside a recording transaction). */
+  static async load(db: Queryable, needed: FactsNeeded, lock: boolean): Promise<World> {
+    const memberIds = [...needed.memberIds]
+    const [recipients, contractors, consents, suspensions] = await Promise.all([
+      findRecipients(db, [...needed.recipientIds], lock),
+      loadContractorFacts(db, [...needed.contractorIds], lock),
+      listConsentsOfMembers(db, memberIds),
+      listSuspensionsOfMembers(db, memberIds)
+    ])
+    const members = new Map(memberIds.map((id) => [id, { consents: consents.get(id) ?? [], suspensions: suspensions.get(id) ?? [] }]))
+    return new World(recipients, contractors, members)
   }
-  if (request.channel === 'entrustment') {
-    contractor = request.contractorId === undefined ? null : await loadContractorFacts(db, request.contractorId, lock)
+
+  recipient(id: string): RecipientFacts | undefined {
+    return this.recipients.get(id)
   }
-  return {
-    ...(recipient === undefined ? {} : { recipient }),
-    ...(contractor === undefined ? {} : { contractor }),
-    consents: consentRecords.map(toConsentFacts),
-    consentRecords,
-    suspended
+
+  member(memberId: string): MemberState {
+    let state = this.members.get(memberId)
+    if (state === undefined) {
+      state = { consents: [], suspensions: [] }
+      this.members.set(memberId, state)
+    }
+    return state
+  }
+
+  /** The facts the engine needs for `request`, with the consent records an entry snapshots. */
+  factsFor(request: DecisionRequest): Facts & { readonly consentRecords: readonly Consent[] } {
+    const { consents, suspensions } = request.channel === 'third_party' ? this.member(request.memberId) : { consents: [], suspensions: [] }
+    return {
+      ...(request.channel === 'third_party'
+        ? { recipient: (request.recipientId === undefined ? undefined : this.recipients.get(request.recipientId)) ?? null }
+        : {}),
+      ...(request.channel === 'entrustment'
+        ? { contractor: (request.contractorId === undefined ? undefined : this.contractors.get(request.contractorId)) ?? null }
+        : {}),
+      consents: consents.map(toConsentFacts),
+      consentRecords: consents,
+      suspended: suspensions.some((s) => s.liftedAt === null)
+    }
   }
 }

@@ -1,7 +1,7 @@
 import canonicalize from 'canonicalize'
 import { createHash } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
-import { IdempotencyConflictError } from '../errors.js'
 
 export interface StoredResponse {
   readonly statusCode: number
@@ -12,43 +12,61 @@ export function requestHash(body: unknown): string {
   return createHash('sha256').update(canonicalize(body) ?? '', 'utf8').digest('hex')
 }
 
-/**
- * Claims `key` for this client inside the caller's transaction. A concurrent claim of the same
- * key waits on the primary key until the first transaction ends, then sees its stored response.
- * @returns the first response when the key was already used with the same body.
- * @throws IdempotencyConflictError when it was used with another body.
- */
-export async function claimIdempotencyKey(
-  db: Queryable,
-  clientId: string,
-  key: string,
-  hash: string,
-  now: Date
-): Promise<StoredResponse | null> {
-  const claimed = await db
-    .insertInto('idempotency_keys')
-    .values({ client_id: clientId, key, request_hash: hash, status_code: 0, response: 'null', created_at: now })
-    .onConflict((oc) => oc.columns(['client_id', 'key']).doNothing())
-    .returning('key')
-    .executeTakeFirst()
-  if (claimed) return null
-  const existing = await db
-    .selectFrom('idempotency_keys')
-    .select(['request_hash', 'status_code', 'response'])
-    .where('client_id', '=', clientId)
-    .where('key', '=', key)
-    .executeTakeFirstOrThrow()
-  if (existing.request_hash !== hash) throw new IdempotencyConflictError()
-  return { statusCode: existing.status_code, body: existing.response }
+export interface IdempotencyClaim {
+  readonly clientId: string
+  readonly key: string
+  readonly hash: string
 }
 
-export async function storeIdempotentResponse(db: Queryable, clientId: string, key: string, response: StoredResponse): Promise<void> {
-  await db
-    .updateTable('idempotency_keys')
-    .set({ status_code: response.statusCode, response: JSON.stringify(response.body) })
-    .where('client_id', '=', clientId)
-    .where('key', '=', key)
+/** The map key of a claim: one client's keys never meet another's. */
+export const claimId = (clientId: string, key: string): string => `${clientId}\u0000${key}`
+
+/**
+ * Claims every key of a group inside the caller's transaction, in one statement. A key another
+ * transaction is claiming makes this wait until that one ends; a key already used comes back with
+ * its first response, to replay (same body) or refuse (another body: the caller's choice).
+ * Keys are claimed in sorted order, so two groups claiming the same keys cannot deadlock.
+ * @returns the keys that were already used, by claimId, with their stored request hash and response.
+ */
+export async function claimIdempotencyKeys(
+  db: Queryable,
+  claims: readonly IdempotencyClaim[],
+  now: Date
+): Promise<Map<string, StoredResponse & { readonly hash: string }>> {
+  const earlier = new Map<string, StoredResponse & { hash: string }>()
+  if (claims.length === 0) return earlier
+  const sorted = [...claims].sort((a, b) => (a.clientId === b.clientId ? (a.key < b.key ? -1 : 1) : a.clientId < b.clientId ? -1 : 1))
+  const claimed = await db
+    .insertInto('idempotency_keys')
+    .values(sorted.map((c) => ({ client_id: c.clientId, key: c.key, request_hash: c.hash, status_code: 0, response: 'null', created_at: now })))
+    .onConflict((oc) => oc.columns(['client_id', 'key']).doNothing())
+    .returning(['client_id', 'key'])
     .execute()
+  const fresh = new Set(claimed.map((row) => claimId(row.client_id, row.key)))
+  const used = sorted.filter((c) => !fresh.has(claimId(c.clientId, c.key)))
+  if (used.length === 0) return earlier
+  const rows = await db
+    .selectFrom('idempotency_keys')
+    .select(['client_id', 'key', 'request_hash', 'status_code', 'response'])
+    .where((eb) => eb.or(used.map((c) => eb.and([eb('client_id', '=', c.clientId), eb('key', '=', c.key)]))))
+    .execute()
+  for (const row of rows) {
+    earlier.set(claimId(row.client_id, row.key), { hash: row.request_hash, statusCode: row.status_code, body: row.response })
+  }
+  return earlier
+}
+
+/** Stores the responses of freshly claimed keys, in one statement. */
+export async function storeIdempotentResponses(
+  db: Queryable,
+  responses: readonly { readonly clientId: string; readonly key: string; readonly response: StoredResponse }[]
+): Promise<void> {
+  if (responses.length === 0) return
+  const rows = JSON.stringify(responses.map((r) => ({ client_id: r.clientId, key: r.key, status_code: r.response.statusCode, response: r.response.body })))
+  await sql`
+    UPDATE idempotency_keys AS k SET status_code = v.status_code, response = v.response
+    FROM jsonb_to_recordset(${rows}::jsonb) AS v(client_id text, key text, status_code integer, response jsonb)
+    WHERE k.client_id = v.client_id AND k.key = v.key`.execute(db)
 }
 
 /** Forgets keys older than the retention; keys are kept at least that long. */

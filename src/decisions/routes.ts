@@ -2,10 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
-import { policyInForce } from '../policy/registry.js'
+import type { ActContext } from './acts.js'
 import { preferredLanguage } from './presenter.js'
 import { DecisionRef, DecisionRequestSchema, type DecisionRequestBody } from './schemas.js'
-import { checkDecision, recordBatch, recordTransfer, type DecisionContext } from './service.js'
 
 const tags = ['Decisions']
 const MAX_BATCH = 1000
@@ -17,10 +16,8 @@ const IdempotencyHeaders = Type.Object({
 })
 
 const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  function context(request: FastifyRequest): DecisionContext {
-    const now = fastify.now()
-    const language = preferredLanguage(request.headers['accept-language'])
-    return { database: fastify.database, log: request.log, client: request.client!, policy: policyInForce(now), now, clock: fastify.now, language }
+  function context(request: FastifyRequest): ActContext {
+    return { client: request.client!, language: preferredLanguage(request.headers['accept-language']), log: request.log }
   }
 
   fastify.post(
@@ -38,7 +35,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const ctx = context(request)
-      const decision = await checkDecision(ctx, request.body as DecisionRequestBody)
+      const decision = await fastify.decisions.check(ctx, request.body as DecisionRequestBody)
       return reply.header('content-language', ctx.language).send(decision)
     }
   )
@@ -72,7 +69,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const ctx = context(request)
-      const outcome = await recordTransfer(ctx, request.body as DecisionRequestBody, request.headers['idempotency-key'])
+      const outcome = await fastify.decisions.transfer(ctx, request.body as DecisionRequestBody, request.headers['idempotency-key'])
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
       return reply.code(outcome.statusCode as 201 | 403).header('content-language', ctx.language).type('application/json').send(outcome.body)
     }
@@ -98,7 +95,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const ctx = context(request)
-      const results = await recordBatch(ctx, request.body.items as DecisionRequestBody[])
+      const results = await fastify.decisions.batch(ctx, request.body.items as DecisionRequestBody[])
       return reply.header('content-language', ctx.language).send({ results })
     }
   )

@@ -6,7 +6,8 @@ export type DecisionAction = 'check' | 'transfer'
 /**
  * Whether the calling client may ask for this decision. Admins may do anything; ops may check
  * anything but record only statutory exceptions; a system client stays within the channels and
- * purposes it was registered with.
+ * purposes it was registered with (none given: all of them), except `statutory_exception`, which
+ * always allows and may carry sensitive items, so a system client needs it named in `channels`.
  */
 export function withinClientScope(client: Client, action: DecisionAction, request: DecisionRequest): boolean {
   switch (client.role) {
@@ -16,7 +17,9 @@ export function withinClientScope(client: Client, action: DecisionAction, reques
       return action === 'check' || request.channel === 'statutory_exception'
     case 'system':
       return (
-        (client.channels === null || client.channels.includes(request.channel)) &&
+        (request.channel === 'statutory_exception'
+          ? client.channels?.includes('statutory_exception') === true
+          : client.channels === null || client.channels.includes(request.channel)) &&
         (client.purposes === null || client.purposes.includes(request.purpose))
       )
   }

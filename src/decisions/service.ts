@@ -1,99 +1,23 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { Client } from '../clients/repository.js'
-import type { Database, Tx } from '../db/database.js'
+import type { Database } from '../db/database.js'
 import { ClientScopeError } from '../errors.js'
-import { withLedger } from '../ledger/transaction.js'
-import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
-import type { PolicyDocument } from '../policy/document.js'
-import { decide, denyOutsideClientScope, type Decision, type DecisionRequest } from '../policy/engine.js'
-import { REASONS } from '../policy/reasons.js'
+import { GroupCommitter, type GroupCommitOptions } from '../ledger/group-commit.js'
+import type { SuspensionInput, WithdrawalInput } from '../members/acts.js'
+import type { Consent, NewConsent, Suspension } from '../members/repository.js'
+import type { DecisionRequest } from '../policy/engine.js'
+import { policyInForce } from '../policy/registry.js'
 import { decisionsTotal } from '../metrics.js'
-import { loadFacts, type LoadedFacts } from './facts.js'
-import { claimIdempotencyKey, requestHash, storeIdempotentResponse } from './idempotency.js'
-import { presentDecision, type Language, type PresentedDecision } from './presenter.js'
+import type { EntryRef } from '../ledger/writer.js'
+import { GroupApplier, decideIn, memberOf, type Act, type ActContext, type ActResult, type RecordedDecision } from './acts.js'
+import { World, needFactsFor, noFactsNeeded } from './facts.js'
+import { requestHash } from './idempotency.js'
+import { presentDecision, type PresentedDecision } from './presenter.js'
 import { withinClientScope, type DecisionAction } from './scope.js'
 
-export interface DecisionContext {
-  readonly database: Database
-  readonly log: FastifyBaseLogger
-  readonly client: Client
-  readonly policy: PolicyDocument
-  /** When the request arrived; recorded decisions take the time after their lock instead. */
-  readonly now: Date
-  readonly clock: () => Date
-  readonly language: Language
-}
-
-export type RecordedDecision = PresentedDecision & { readonly entry: EntryRef }
-
-/** What the ledger keeps of a decision: enough to understand it years later on its own. */
-function decisionBody(request: DecisionRequest, decision: Decision, facts: LoadedFacts | null, action: DecisionAction, client: Client) {
-  const consent = facts?.consentRecords.find((c) => c.id === decision.consentId)
-  const contractor = facts?.contractor
-  const contract = contractor?.contracts.find((c) => c.id === decision.contractId)
-  return {
-    action,
-    clientName: client.name,
-    channel: request.channel,
-    purpose: request.purpose,
-    serviceCategory: request.serviceCategory,
-    dataItems: request.dataItems,
-    method: request.method,
-    jointUser: request.jointUser,
-    recipientId: request.recipientId,
-    contractorId: request.contractorId,
-    exception: request.exception,
-    decision: decision.decision,
-    reasons: decision.reasons.map((r) => ({ ...r, message: REASONS[r.code].message.en })),
-    obligations: decision.obligations,
-    policyVersion: decision.policyVersion,
-    consentId: decision.consentId,
-    recipient: facts?.recipient ?? undefined,
-    contractor: contractor
-      ? {
-          id: contractor.id,
-          name: contractor.name,
-          address: contractor.address,
-          contract: contract ? { id: contract.id, reference: contract.reference, validFrom: contract.validFrom, validUntil: contract.validUntil } : null,
-          latestInspection: contractor.latestInspection
-        }
-      : undefined,
-    consent: consent
-      ? { id: consent.id, recipientCategory: consent.recipientCategory, recipientId: consent.recipientId, dataItems: consent.dataItems, obtainedAt: consent.obtainedAt, method: consent.method, evidenceRef: consent.evidenceRef }
-      : undefined
-  }
-}
-
-function appendDecision(
-  ledger: LedgerWriter,
-  ctx: DecisionContext,
-  request: DecisionRequest,
-  decision: Decision,
-  facts: LoadedFacts | null,
-  action: DecisionAction,
-  idempotencyKey?: string
-): EntryRef {
-  return ledger.append(
-    {
-      kind: 'decision',
-      memberId: request.memberId,
-      clientId: ctx.client.id,
-      channel: request.channel,
-      decision: decision.decision,
-      recipientId: request.recipientId,
-      contractorId: request.contractorId,
-      body: { ...decisionBody(request, decision, facts, action, ctx.client), idempotencyKey }
-    },
-    ctx.now
-  )
-}
-
-/** Decides one request inside a transaction that holds the member's chain lock. */
-async function decideLocked(tx: Tx, ledger: LedgerWriter, ctx: DecisionContext, request: DecisionRequest, action: DecisionAction, idempotencyKey?: string): Promise<RecordedDecision> {
-  const facts = await loadFacts(tx, request, true)
-  const decision = decide(request, ctx.policy, facts, ctx.now)
-  const entry = appendDecision(ledger, ctx, request, decision, facts, action, idempotencyKey)
-  return { ...presentDecision(decision, ctx.language), entry }
+export interface TransferOutcome {
+  readonly statusCode: 201 | 403
+  readonly body: RecordedDecision
+  readonly replayed: boolean
 }
 
 /** Counted only once committed, so the metric never shows a decision the ledger lacks. */
@@ -101,74 +25,110 @@ function countDecision(request: DecisionRequest, decision: 'allow' | 'deny', act
   decisionsTotal.inc({ channel: request.channel, decision, action })
 }
 
-async function recordScopeViolation(ctx: DecisionContext, request: DecisionRequest, action: DecisionAction): Promise<never> {
-  const entry = await withLedger(ctx.database, ctx.log, [request.memberId], ctx.clock, async (_tx, ledger, now) =>
-    appendDecision(ledger, { ...ctx, now }, request, denyOutsideClientScope(ctx.policy), null, action)
-  )
-  countDecision(request, 'deny', action)
-  throw new ClientScopeError(entry as unknown as Record<string, unknown>)
-}
-
-/** Evaluates without recording; only an attempt outside the client's scope is written down. */
-export async function checkDecision(ctx: DecisionContext, request: DecisionRequest): Promise<PresentedDecision> {
-  if (!withinClientScope(ctx.client, 'check', request)) return recordScopeViolation(ctx, request, 'check')
-  const facts = await loadFacts(ctx.database.db, request)
-  const decision = decide(request, ctx.policy, facts, ctx.now)
-  countDecision(request, decision.decision, 'check')
-  return presentDecision(decision, ctx.language)
-}
-
-export interface TransferOutcome {
-  readonly statusCode: number
-  readonly body: RecordedDecision
-  readonly replayed: boolean
+function asDecision(result: ActResult): Extract<ActResult, { kind: 'decision' }> {
+  if (result.kind !== 'decision') throw new TypeError(`expected a decision, got ${result.kind}`)
+  return result
 }
 
 /**
- * Decides and records in one transaction: the facts are read under the member's chain lock,
- * so a consent withdrawn before this commit can never be followed by an allow.
+ * Every act a caller asks for: checks are decided from the database as it stands and written
+ * nowhere; every other act goes through the group committer, which decides it under the chain
+ * lock with the time read after that lock, and answers once its entry is committed.
  */
-export async function recordTransfer(ctx: DecisionContext, request: DecisionRequest, idempotencyKey?: string): Promise<TransferOutcome> {
-  if (!withinClientScope(ctx.client, 'transfer', request)) return recordScopeViolation(ctx, request, 'transfer')
-  const outcome = await withLedger(ctx.database, ctx.log, [request.memberId], ctx.clock, async (tx, ledger, now): Promise<TransferOutcome> => {
-    if (idempotencyKey !== undefined) {
-      const earlier = await claimIdempotencyKey(tx, ctx.client.id, idempotencyKey, requestHash(request), now)
-      if (earlier) return { statusCode: earlier.statusCode, body: earlier.body as RecordedDecision, replayed: true }
-    }
-    const body = await decideLocked(tx, ledger, { ...ctx, now }, request, 'transfer', idempotencyKey)
-    const statusCode = body.decision === 'allow' ? 201 : 403
-    if (idempotencyKey !== undefined) await storeIdempotentResponse(tx, ctx.client.id, idempotencyKey, { statusCode, body })
-    return { statusCode, body, replayed: false }
-  })
-  if (!outcome.replayed) countDecision(request, outcome.body.decision, 'transfer')
-  return outcome
-}
+export class DecisionService {
+  private readonly committer: GroupCommitter<readonly Act[], ActResult[]>
 
-/**
- * Decides and records every item on its own, in one transaction: either all are recorded or,
- * when the commit fails, none are and the whole batch answers 503.
- */
-export async function recordBatch(ctx: DecisionContext, requests: DecisionRequest[]): Promise<RecordedDecision[]> {
-  const results = await withLedger(
-    ctx.database,
-    ctx.log,
-    requests.map((r) => r.memberId),
-    ctx.clock,
-    async (tx, ledger, now) => {
-      const locked = { ...ctx, now }
-      const results: RecordedDecision[] = []
-      for (const request of requests) {
-        if (withinClientScope(ctx.client, 'transfer', request)) {
-          results.push(await decideLocked(tx, ledger, locked, request, 'transfer'))
-        } else {
-          const decision = denyOutsideClientScope(ctx.policy)
-          const entry = appendDecision(ledger, locked, request, decision, null, 'transfer')
-          results.push({ ...presentDecision(decision, locked.language), entry })
-        }
-      }
-      return results
+  constructor(
+    private readonly database: Database,
+    private readonly clock: () => Date,
+    log: FastifyBaseLogger,
+    options: GroupCommitOptions
+  ) {
+    this.committer = new GroupCommitter(database, clock, log, GroupApplier.apply, options)
+  }
+
+  /** Entries waiting to be grouped, for metrics and back-pressure tests. */
+  get queueDepth(): number {
+    return this.committer.depth
+  }
+
+  /** Resolves when every queued act has been answered (graceful shutdown). */
+  drained(): Promise<void> {
+    return this.committer.drained()
+  }
+
+  private async record(acts: readonly Act[]): Promise<ActResult[]> {
+    return this.committer.submit(acts, acts.map(memberOf), acts.length)
+  }
+
+  private async recordOne(act: Act): Promise<ActResult> {
+    return (await this.record([act]))[0]!
+  }
+
+  /** Evaluates without recording; only an attempt outside the client's scope is written down. */
+  async check(ctx: ActContext, request: DecisionRequest): Promise<PresentedDecision> {
+    if (!withinClientScope(ctx.client, 'check', request)) {
+      const { body } = asDecision(await this.recordOne({ kind: 'decision', ctx, action: 'check', request }))
+      countDecision(request, 'deny', 'check')
+      throw new ClientScopeError(body.entry as unknown as Record<string, unknown>)
     }
-  )
-  results.forEach((result, index) => countDecision(requests[index]!, result.decision, 'transfer'))
-  return results
+    const needed = noFactsNeeded()
+    needFactsFor(needed, request)
+    const world = await World.load(this.database.db, needed, false)
+    const now = this.clock()
+    const { decision } = decideIn(world, policyInForce(now), now, ctx.client, 'check', request)
+    countDecision(request, decision.decision, 'check')
+    return presentDecision(decision, ctx.language)
+  }
+
+  /**
+   * Decides and records one hand-off. The facts are read under the member's chain lock, so a
+   * consent withdrawn before this commit can never be followed by an allow.
+   * @throws ClientScopeError (recorded) outside the client's scope; IdempotencyConflictError;
+   *   LedgerUnavailableError or LedgerBusyError when it could not be recorded (nothing allowed).
+   */
+  async transfer(ctx: ActContext, request: DecisionRequest, idempotencyKey?: string): Promise<TransferOutcome> {
+    const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) }
+    const outcome = asDecision(await this.recordOne({ kind: 'decision', ctx, action: 'transfer', request, idempotency }))
+    if (!outcome.replayed) countDecision(request, outcome.body.decision, 'transfer')
+    // A repeat of an out-of-scope attempt answers as the first one did, and records nothing new.
+    if (outcome.body.reasons.some((r) => r.code === 'client_scope')) {
+      throw new ClientScopeError(outcome.body.entry as unknown as Record<string, unknown>)
+    }
+    return outcome
+  }
+
+  /**
+   * Decides and records every item on its own, all in one transaction: either all are recorded
+   * or, when the commit fails, none are and the whole batch answers 503. Items outside the
+   * client's scope are denied in place (client_scope).
+   */
+  async batch(ctx: ActContext, requests: readonly DecisionRequest[]): Promise<RecordedDecision[]> {
+    const results = await this.record(requests.map((request) => ({ kind: 'decision', ctx, action: 'transfer', request })))
+    return results.map((result, index) => {
+      const { body } = asDecision(result)
+      countDecision(requests[index]!, body.decision, 'transfer')
+      return body
+    })
+  }
+
+  async grantConsent(ctx: ActContext, memberId: string, input: NewConsent): Promise<{ consent: Consent; entry: EntryRef }> {
+    const result = await this.recordOne({ kind: 'consent_granted', ctx, memberId, input })
+    return result as Extract<ActResult, { kind: 'consent' }>
+  }
+
+  async withdrawConsent(ctx: ActContext, memberId: string, consentId: string, input: WithdrawalInput): Promise<{ consent: Consent; entry: EntryRef }> {
+    const result = await this.recordOne({ kind: 'consent_withdrawn', ctx, memberId, consentId, input })
+    return result as Extract<ActResult, { kind: 'consent' }>
+  }
+
+  async suspendProvision(ctx: ActContext, memberId: string, input: SuspensionInput): Promise<{ suspension: Suspension; entry: EntryRef }> {
+    const result = await this.recordOne({ kind: 'suspension_created', ctx, memberId, input })
+    return result as Extract<ActResult, { kind: 'suspension' }>
+  }
+
+  async liftSuspension(ctx: ActContext, memberId: string, suspensionId: string): Promise<{ suspension: Suspension; entry: EntryRef }> {
+    const result = await this.recordOne({ kind: 'suspension_lifted', ctx, memberId, suspensionId })
+    return result as Extract<ActResult, { kind: 'suspension' }>
+  }
 }

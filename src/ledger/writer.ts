@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Tx } from '../db/database.js'
 import type { NewLedgerEntry } from '../db/tables.js'
 import { chainOf, entryHash, plainJson } from './hashing.js'
@@ -26,12 +27,13 @@ export interface EntryRef {
   readonly recordedAt: string
 }
 
+/** A row of ledger_entries as it is sent: the content as an object, inside one JSON document. */
+type StagedEntry = Omit<NewLedgerEntry, 'content'> & { readonly content: Record<string, unknown> }
+
 interface Head {
   seq: number
   hash: string
 }
-
-const INSERT_CHUNK = 500
 
 /**
  * Appends entries to the ledger inside the caller's transaction. `lock` takes the head rows of
@@ -41,7 +43,7 @@ const INSERT_CHUNK = 500
  * withdrawal appends to the same chain, so it is either fully before or fully after.
  */
 export class LedgerWriter {
-  private readonly pending: NewLedgerEntry[] = []
+  private readonly pending: StagedEntry[] = []
 
   private constructor(
     private readonly tx: Tx,
@@ -101,23 +103,30 @@ export class LedgerWriter {
       decision: draft.decision ?? null,
       recipient_id: draft.recipientId ?? null,
       contractor_id: draft.contractorId ?? null,
-      content: JSON.stringify(content)
+      content
     })
     this.heads.set(chain, { seq, hash })
     return { id, chain, seq, hash, recordedAt }
   }
 
-  /** Writes the staged entries and moves the heads; the caller's commit makes them durable. */
+  /**
+   * Writes the staged entries and moves the heads, in two statements whatever the group's size:
+   * the rows travel as one JSON parameter (no per-row bind parameters to build or parse).
+   * The caller's commit makes them durable.
+   */
   async flush(): Promise<void> {
     if (this.pending.length === 0) return
-    for (let i = 0; i < this.pending.length; i += INSERT_CHUNK) {
-      await this.tx.insertInto('ledger_entries').values(this.pending.slice(i, i + INSERT_CHUNK)).execute()
-    }
-    const touched = new Set(this.pending.map((e) => e.chain))
-    for (const chain of [...touched].sort((a, b) => a - b)) {
-      const head = this.heads.get(chain)!
-      await this.tx.updateTable('ledger_heads').set({ seq: head.seq, hash: head.hash }).where('chain', '=', chain).execute()
-    }
+    const rows = JSON.stringify(this.pending)
+    await sql`
+      INSERT INTO ledger_entries (id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content)
+      SELECT id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content
+      FROM jsonb_populate_recordset(NULL::ledger_entries, ${rows}::jsonb)`.execute(this.tx)
+    const touched = [...new Set(this.pending.map((e) => e.chain))].sort((a, b) => a - b)
+    const heads = JSON.stringify(touched.map((chain) => ({ chain, ...this.heads.get(chain)! })))
+    await sql`
+      UPDATE ledger_heads AS h SET seq = v.seq, hash = v.hash
+      FROM jsonb_to_recordset(${heads}::jsonb) AS v(chain integer, seq bigint, hash text)
+      WHERE h.chain = v.chain`.execute(this.tx)
     this.pending.length = 0
   }
 }

@@ -71,88 +71,97 @@ export interface NewConsent {
   readonly evidenceRef: string
 }
 
-export async function insertConsent(db: Queryable, memberId: string, consent: NewConsent, now: Date): Promise<Consent> {
-  const row = await db
-    .insertInto('consents')
-    .values({
-      id: randomUUID(),
-      member_id: memberId,
-      recipient_category: consent.recipientCategory,
-      recipient_id: consent.recipientId ?? null,
-      data_items: consent.dataItems === undefined ? null : JSON.stringify(consent.dataItems),
-      obtained_at: consent.obtainedAt,
-      method: consent.method,
-      evidence_ref: consent.evidenceRef,
-      created_at: now
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow()
-  return toConsent(row)
+/** A consent as the service makes it, before it is stored: the id and times are the act's own. */
+export function newConsent(memberId: string, input: NewConsent, now: Date): Consent {
+  return {
+    id: randomUUID(),
+    memberId,
+    recipientCategory: input.recipientCategory,
+    recipientId: input.recipientId ?? null,
+    dataItems: input.dataItems ?? null,
+    obtainedAt: new Date(input.obtainedAt).toISOString(),
+    method: input.method,
+    evidenceRef: input.evidenceRef,
+    withdrawnAt: null,
+    withdrawalReason: null,
+    createdAt: now.toISOString()
+  }
+}
+
+export function newSuspension(memberId: string, input: { reason: string; requestedAt: string }, now: Date): Suspension {
+  return { id: randomUUID(), memberId, reason: input.reason, requestedAt: new Date(input.requestedAt).toISOString(), liftedAt: null, createdAt: now.toISOString() }
+}
+
+/** Stores consents, new ones and changed ones (withdrawn), as they stand after a group of acts. */
+export async function saveConsents(db: Queryable, created: readonly Consent[], withdrawn: readonly Consent[]): Promise<void> {
+  if (created.length > 0) {
+    await db
+      .insertInto('consents')
+      .values(
+        created.map((c) => ({
+          id: c.id,
+          member_id: c.memberId,
+          recipient_category: c.recipientCategory,
+          recipient_id: c.recipientId,
+          data_items: c.dataItems === null ? null : JSON.stringify(c.dataItems),
+          obtained_at: c.obtainedAt,
+          method: c.method,
+          evidence_ref: c.evidenceRef,
+          withdrawn_at: c.withdrawnAt,
+          withdrawal_reason: c.withdrawalReason,
+          created_at: c.createdAt
+        }))
+      )
+      .execute()
+  }
+  for (const c of withdrawn) {
+    await db.updateTable('consents').set({ withdrawn_at: c.withdrawnAt, withdrawal_reason: c.withdrawalReason }).where('id', '=', c.id).execute()
+  }
+}
+
+export async function saveSuspensions(db: Queryable, created: readonly Suspension[], lifted: readonly Suspension[]): Promise<void> {
+  if (created.length > 0) {
+    await db
+      .insertInto('suspensions')
+      .values(
+        created.map((s) => ({ id: s.id, member_id: s.memberId, reason: s.reason, requested_at: s.requestedAt, lifted_at: s.liftedAt, created_at: s.createdAt }))
+      )
+      .execute()
+  }
+  for (const s of lifted) {
+    await db.updateTable('suspensions').set({ lifted_at: s.liftedAt }).where('id', '=', s.id).execute()
+  }
 }
 
 export async function listConsents(db: Queryable, memberId: string): Promise<Consent[]> {
-  const rows = await db.selectFrom('consents').selectAll().where('member_id', '=', memberId).orderBy('created_at').orderBy('id').execute()
-  return rows.map(toConsent)
+  return (await listConsentsOfMembers(db, [memberId])).get(memberId) ?? []
 }
 
-export async function findConsentForUpdate(db: Queryable, memberId: string, id: string): Promise<Consent | undefined> {
-  const row = await db
-    .selectFrom('consents')
-    .selectAll()
-    .where('member_id', '=', memberId)
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst()
-  return row && toConsent(row)
-}
-
-export async function markConsentWithdrawn(db: Queryable, id: string, withdrawnAt: Date, reason: string | null): Promise<Consent> {
-  const row = await db
-    .updateTable('consents')
-    .set({ withdrawn_at: withdrawnAt, withdrawal_reason: reason })
-    .where('id', '=', id)
-    .returningAll()
-    .executeTakeFirstOrThrow()
-  return toConsent(row)
-}
-
-export async function insertSuspension(db: Queryable, memberId: string, input: { reason: string; requestedAt: string }, now: Date): Promise<Suspension> {
-  const row = await db
-    .insertInto('suspensions')
-    .values({ id: randomUUID(), member_id: memberId, reason: input.reason, requested_at: input.requestedAt, created_at: now })
-    .returningAll()
-    .executeTakeFirstOrThrow()
-  return toSuspension(row)
+/** Every consent of these members, in the order they were given, by member. */
+export async function listConsentsOfMembers(db: Queryable, memberIds: readonly string[]): Promise<Map<string, Consent[]>> {
+  const byMember = new Map<string, Consent[]>()
+  if (memberIds.length === 0) return byMember
+  const rows = await db.selectFrom('consents').selectAll().where('member_id', 'in', memberIds).orderBy('created_at').orderBy('id').execute()
+  for (const row of rows) {
+    const list = byMember.get(row.member_id) ?? []
+    list.push(toConsent(row))
+    byMember.set(row.member_id, list)
+  }
+  return byMember
 }
 
 export async function listSuspensions(db: Queryable, memberId: string): Promise<Suspension[]> {
-  const rows = await db.selectFrom('suspensions').selectAll().where('member_id', '=', memberId).orderBy('created_at').orderBy('id').execute()
-  return rows.map(toSuspension)
+  return (await listSuspensionsOfMembers(db, [memberId])).get(memberId) ?? []
 }
 
-export async function findSuspensionForUpdate(db: Queryable, memberId: string, id: string): Promise<Suspension | undefined> {
-  const row = await db
-    .selectFrom('suspensions')
-    .selectAll()
-    .where('member_id', '=', memberId)
-    .where('id', '=', id)
-    .forUpdate()
-    .executeTakeFirst()
-  return row && toSuspension(row)
-}
-
-export async function markSuspensionLifted(db: Queryable, id: string, liftedAt: Date): Promise<Suspension> {
-  const row = await db.updateTable('suspensions').set({ lifted_at: liftedAt }).where('id', '=', id).returningAll().executeTakeFirstOrThrow()
-  return toSuspension(row)
-}
-
-export async function hasActiveSuspension(db: Queryable, memberId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('suspensions')
-    .select('id')
-    .where('member_id', '=', memberId)
-    .where('lifted_at', 'is', null)
-    .limit(1)
-    .executeTakeFirst()
-  return row !== undefined
+export async function listSuspensionsOfMembers(db: Queryable, memberIds: readonly string[]): Promise<Map<string, Suspension[]>> {
+  const byMember = new Map<string, Suspension[]>()
+  if (memberIds.length === 0) return byMember
+  const rows = await db.selectFrom('suspensions').selectAll().where('member_id', 'in', memberIds).orderBy('created_at').orderBy('id').execute()
+  for (const row of rows) {
+    const list = byMember.get(row.member_id) ?? []
+    list.push(toSuspension(row))
+    byMember.set(row.member_id, list)
+  }
+  return byMember
 }

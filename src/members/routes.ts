@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { policyInForce } from '../policy/registry.js'
 import { EntrySchema } from '../decisions/schemas.js'
 import {
   AUTHENTICATED_PROBLEMS,
@@ -16,7 +15,8 @@ import {
   problems
 } from '../schemas.js'
 import { listConsents, listSuspensions } from './repository.js'
-import { grantConsent, liftSuspension, suspendProvision, withdrawConsent, type MemberContext } from './service.js'
+import type { ActContext } from '../decisions/acts.js'
+import { preferredLanguage } from '../decisions/presenter.js'
 
 const ConsentSchema = Type.Object({
   id: Uuid,
@@ -53,9 +53,8 @@ function withStatus<T extends { withdrawnAt: string | null }>(consent: T) {
 }
 
 const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  function context(request: FastifyRequest): MemberContext {
-    const now = fastify.now()
-    return { database: fastify.database, log: request.log, client: request.client!, policy: policyInForce(now), now, clock: fastify.now }
+  function context(request: FastifyRequest): ActContext {
+    return { client: request.client!, language: preferredLanguage(request.headers['accept-language']), log: request.log }
   }
 
   fastify.post(
@@ -85,7 +84,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const { consent, entry } = await grantConsent(context(request), request.params.memberId, request.body)
+      const { consent, entry } = await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body)
       return reply.code(201).send({ ...withStatus(consent), entry })
     }
   )
@@ -126,7 +125,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { consent, entry } = await withdrawConsent(context(request), request.params.memberId, request.params.consentId, request.body)
+      const { consent, entry } = await fastify.decisions.withdrawConsent(context(request), request.params.memberId, request.params.consentId, request.body)
       return { ...withStatus(consent), entry }
     }
   )
@@ -145,7 +144,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const { suspension, entry } = await suspendProvision(context(request), request.params.memberId, request.body)
+      const { suspension, entry } = await fastify.decisions.suspendProvision(context(request), request.params.memberId, request.body)
       return reply.code(201).send({ ...suspension, entry })
     }
   )
@@ -178,7 +177,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { suspension, entry } = await liftSuspension(context(request), request.params.memberId, request.params.suspensionId)
+      const { suspension, entry } = await fastify.decisions.liftSuspension(context(request), request.params.memberId, request.params.suspensionId)
       return { ...suspension, entry }
     }
   )

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import { withLedger } from '../../src/ledger/transaction.js'
+import { GroupCommitter } from '../../src/ledger/group-commit.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import { openTestDatabase } from '../helper.js'
 
@@ -26,10 +26,17 @@ t.test('the time a recorded act uses is read only once the chain lock is held', 
   await lockTaken
 
   let clockReadAt: number | undefined
-  const waiting = withLedger(database, log, ['M-CLOCK'], () => {
-    clockReadAt = Date.now()
-    return new Date(clockReadAt)
-  }, async (_tx, _ledger, now) => now)
+  const committer = new GroupCommitter<string, Date>(
+    database,
+    () => {
+      clockReadAt = Date.now()
+      return new Date(clockReadAt)
+    },
+    log,
+    async (_tx, _ledger, now, jobs) => jobs.map(() => ({ ok: true as const, value: now })),
+    { maxGroupEntries: 10, maxQueuedEntries: 10 }
+  )
+  const waiting = committer.submit('act', ['M-CLOCK'], 1)
 
   await sleep(300)
   t.equal(clockReadAt, undefined, 'no time is read while another writer holds the chain')

@@ -1,0 +1,219 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Client } from '../clients/repository.js'
+import type { Tx } from '../db/database.js'
+import { DomainError, IdempotencyConflictError } from '../errors.js'
+import type { JobOutcome } from '../ledger/group-commit.js'
+import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
+import {
+  grantConsent,
+  liftSuspension,
+  MemberChanges,
+  suspendProvision,
+  withdrawConsent,
+  type MemberActScope,
+  type SuspensionInput,
+  type WithdrawalInput
+} from '../members/acts.js'
+import type { Consent, NewConsent, Suspension } from '../members/repository.js'
+import type { PolicyDocument } from '../policy/document.js'
+import { decide, denyOutsideClientScope, type Decision, type DecisionRequest } from '../policy/engine.js'
+import { REASONS } from '../policy/reasons.js'
+import { policyInForce } from '../policy/registry.js'
+import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
+import { claimId, claimIdempotencyKeys, storeIdempotentResponses, type StoredResponse } from './idempotency.js'
+import { presentDecision, type Language, type PresentedDecision } from './presenter.js'
+import { withinClientScope, type DecisionAction } from './scope.js'
+
+/** Who acts, in which language they are answered, and where their request logs: the same for every act. */
+export interface ActContext {
+  readonly client: Client
+  readonly language: Language
+  readonly log: FastifyBaseLogger
+}
+
+export type RecordedDecision = PresentedDecision & { readonly entry: EntryRef }
+
+/** Every act the ledger records. A job is one act, or a batch of decisions recorded together. */
+export type Act =
+  | {
+      readonly kind: 'decision'
+      readonly ctx: ActContext
+      readonly action: DecisionAction
+      readonly request: DecisionRequest
+      readonly idempotency?: { readonly key: string; readonly hash: string } | undefined
+    }
+  | { readonly kind: 'consent_granted'; readonly ctx: ActContext; readonly memberId: string; readonly input: NewConsent }
+  | { readonly kind: 'consent_withdrawn'; readonly ctx: ActContext; readonly memberId: string; readonly consentId: string; readonly input: WithdrawalInput }
+  | { readonly kind: 'suspension_created'; readonly ctx: ActContext; readonly memberId: string; readonly input: SuspensionInput }
+  | { readonly kind: 'suspension_lifted'; readonly ctx: ActContext; readonly memberId: string; readonly suspensionId: string }
+
+export type ActResult =
+  | { readonly kind: 'decision'; readonly statusCode: 201 | 403; readonly body: RecordedDecision; readonly replayed: boolean }
+  | { readonly kind: 'consent'; readonly consent: Consent; readonly entry: EntryRef }
+  | { readonly kind: 'suspension'; readonly suspension: Suspension; readonly entry: EntryRef }
+
+export function memberOf(act: Act): string {
+  return act.kind === 'decision' ? act.request.memberId : act.memberId
+}
+
+function needFactsOf(needed: FactsNeeded, act: Act): void {
+  if (act.kind === 'decision') {
+    if (withinClientScope(act.ctx.client, act.action, act.request)) needFactsFor(needed, act.request)
+    return
+  }
+  needed.memberIds.add(act.memberId)
+  if (act.kind === 'consent_granted' && act.input.recipientId !== undefined) needed.recipientIds.add(act.input.recipientId)
+}
+
+/** What the ledger keeps of a decision: enough to understand it years later on its own. */
+function decisionBody(request: DecisionRequest, decision: Decision, facts: ReturnType<World['factsFor']> | null, action: DecisionAction, client: Client) {
+  const consent = facts?.consentRecords.find((c) => c.id === decision.consentId)
+  const contractor = facts?.contractor
+  const contract = contractor?.contracts.find((c) => c.id === decision.contractId)
+  return {
+    action,
+    clientName: client.name,
+    channel: request.channel,
+    purpose: request.purpose,
+    serviceCategory: request.serviceCategory,
+    dataItems: request.dataItems,
+    method: request.method,
+    jointUser: request.jointUser,
+    recipientId: request.recipientId,
+    contractorId: request.contractorId,
+    exception: request.exception,
+    decision: decision.decision,
+    reasons: decision.reasons.map((r) => ({ ...r, message: REASONS[r.code].message.en })),
+    obligations: decision.obligations,
+    policyVersion: decision.policyVersion,
+    consentId: decision.consentId,
+    recipient: facts?.recipient ?? undefined,
+    contractor: contractor
+      ? {
+          id: contractor.id,
+          name: contractor.name,
+          address: contractor.address,
+          contract: contract ? { id: contract.id, reference: contract.reference, validFrom: contract.validFrom, validUntil: contract.validUntil } : null,
+          latestInspection: contractor.latestInspection
+        }
+      : undefined,
+    consent: consent
+      ? { id: consent.id, recipientCategory: consent.recipientCategory, recipientId: consent.recipientId, dataItems: consent.dataItems, obtainedAt: consent.obtainedAt, method: consent.method, evidenceRef: consent.evidenceRef }
+      : undefined
+  }
+}
+
+/** Decides one request against the world as it stands, outside the client's scope or not. */
+export function decideIn(world: World, policy: PolicyDocument, now: Date, client: Client, action: DecisionAction, request: DecisionRequest) {
+  if (!withinClientScope(client, action, request)) return { decision: denyOutsideClientScope(policy), facts: null }
+  const facts = world.factsFor(request)
+  return { decision: decide(request, policy, facts, now), facts }
+}
+
+/** Applies the acts of one group in order; see GroupHandler. */
+export class GroupApplier {
+  private readonly changes = new MemberChanges()
+  private readonly responses: { clientId: string; key: string; response: StoredResponse }[] = []
+  /** Keys claimed by an earlier act of this group, with their request hash and answer. */
+  private readonly claimedHere = new Map<string, { hash: string; result: ActResult }>()
+
+  private constructor(
+    private readonly ledger: LedgerWriter,
+    private readonly now: Date,
+    private readonly policy: PolicyDocument,
+    private readonly world: World,
+    private readonly usedKeys: Map<string, StoredResponse & { hash: string }>
+  ) {}
+
+  static async apply(tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly (readonly Act[])[]): Promise<JobOutcome<ActResult[]>[]> {
+    const acts = jobs.flat()
+    const needed = noFactsNeeded()
+    for (const act of acts) needFactsOf(needed, act)
+    const claims = new Map<string, { clientId: string; key: string; hash: string }>()
+    for (const act of acts) {
+      if (act.kind === 'decision' && act.idempotency !== undefined) {
+        claims.set(claimId(act.ctx.client.id, act.idempotency.key), { clientId: act.ctx.client.id, ...act.idempotency })
+      }
+    }
+    const [world, usedKeys] = await Promise.all([World.load(tx, needed, true), claimIdempotencyKeys(tx, [...claims.values()], now)])
+    const applier = new GroupApplier(ledger, now, policyInForce(now), world, usedKeys)
+    const outcomes = jobs.map((job) => applier.applyJob(job))
+    await applier.changes.write(tx)
+    await storeIdempotentResponses(tx, applier.responses)
+    return outcomes
+  }
+
+  private applyJob(job: readonly Act[]): JobOutcome<ActResult[]> {
+    try {
+      return { ok: true, value: job.map((act) => this.applyAct(act)) }
+    } catch (err) {
+      // Only single acts refuse (a batch holds decisions, which always decide); they throw
+      // before changing anything, so nothing of theirs is written.
+      if (err instanceof DomainError) return { ok: false, error: err }
+      throw err
+    }
+  }
+
+  private applyAct(act: Act): ActResult {
+    const scope: MemberActScope = { world: this.world, ledger: this.ledger, changes: this.changes, policy: this.policy, now: this.now, client: act.ctx.client }
+    switch (act.kind) {
+      case 'decision':
+        return this.applyDecision(act)
+      case 'consent_granted':
+        return { kind: 'consent', ...grantConsent(scope, act.memberId, act.input) }
+      case 'consent_withdrawn':
+        return { kind: 'consent', ...withdrawConsent(scope, act.memberId, act.consentId, act.input) }
+      case 'suspension_created':
+        return { kind: 'suspension', ...suspendProvision(scope, act.memberId, act.input) }
+      case 'suspension_lifted':
+        return { kind: 'suspension', ...liftSuspension(scope, act.memberId, act.suspensionId) }
+    }
+  }
+
+  private applyDecision(act: Extract<Act, { kind: 'decision' }>): ActResult {
+    const { client, language } = act.ctx
+    const keyId = act.idempotency === undefined ? undefined : claimId(client.id, act.idempotency.key)
+    if (keyId !== undefined) {
+      const replay = this.replay(keyId, act.idempotency!.hash)
+      if (replay) return replay
+    }
+    const { decision, facts } = decideIn(this.world, this.policy, this.now, client, act.action, act.request)
+    const entry = this.ledger.append(
+      {
+        kind: 'decision',
+        memberId: act.request.memberId,
+        clientId: client.id,
+        channel: act.request.channel,
+        decision: decision.decision,
+        recipientId: act.request.recipientId,
+        contractorId: act.request.contractorId,
+        body: { ...decisionBody(act.request, decision, facts, act.action, client), idempotencyKey: act.idempotency?.key }
+      },
+      this.now
+    )
+    const result: ActResult = {
+      kind: 'decision',
+      statusCode: decision.decision === 'allow' ? 201 : 403,
+      body: { ...presentDecision(decision, language), entry },
+      replayed: false
+    }
+    if (keyId !== undefined) {
+      this.claimedHere.set(keyId, { hash: act.idempotency!.hash, result })
+      this.responses.push({ clientId: client.id, key: act.idempotency!.key, response: { statusCode: result.statusCode, body: result.body } })
+    }
+    return result
+  }
+
+  /** The first answer to a key used before (in an earlier request or earlier in this group). */
+  private replay(keyId: string, hash: string): ActResult | undefined {
+    const earlier = this.claimedHere.get(keyId)
+    if (earlier) {
+      if (earlier.hash !== hash) throw new IdempotencyConflictError()
+      return { ...earlier.result, replayed: true } as ActResult
+    }
+    const stored = this.usedKeys.get(keyId)
+    if (!stored) return undefined
+    if (stored.hash !== hash) throw new IdempotencyConflictError()
+    return { kind: 'decision', statusCode: stored.statusCode as 201 | 403, body: stored.body as RecordedDecision, replayed: true }
+  }
+}

@@ -1,0 +1,155 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Database, Tx } from '../db/database.js'
+import { classifyDatabaseError } from '../db/errors.js'
+import { DomainError, LedgerUnavailableError, ValueOutOfRangeError } from '../errors.js'
+import { LedgerWriter } from './writer.js'
+
+/** The queue is full: the caller is told to come back rather than wait without bound. */
+export class LedgerBusyError extends DomainError {
+  constructor() {
+    super('ledger_busy', 503, 'Service Unavailable', 'too many acts are waiting to be recorded; nothing was allowed; retry shortly')
+  }
+}
+
+/**
+ * Maps a failure of a recorded act to what the caller is told. Once the ledger entries are being
+ * written (or committed), any failure means the act is not on record: 503, nothing allowed. Before
+ * that, an unreachable database is a 503 too, a refused value a 400, and anything else is ours (500).
+ */
+function ledgerFailure(err: unknown, writing: boolean, log: FastifyBaseLogger): Error {
+  if (err instanceof DomainError) return err
+  const failure = classifyDatabaseError(err)
+  if (failure === 'bad_input') return new ValueOutOfRangeError()
+  if (writing || failure === 'unavailable') {
+    log.error({ err }, 'ledger transaction failed')
+    return new LedgerUnavailableError()
+  }
+  return err instanceof Error ? err : new Error(String(err))
+}
+
+/** What one job in a group came to: its value, or an error of its own (the others go on). */
+export type JobOutcome<R> = { readonly ok: true; readonly value: R } | { readonly ok: false; readonly error: Error }
+
+/**
+ * Decides the jobs of one group inside its transaction. The heads of every chain the group
+ * touches are locked and `now` was read after the lock; whatever the handler appends to `ledger`
+ * and writes through `tx` commits together, or not at all. A job that fails on its own must
+ * leave nothing behind (stage its writes in memory until it is known to succeed).
+ */
+export type GroupHandler<J, R> = (tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly J[]) => Promise<JobOutcome<R>[]>
+
+export interface GroupCommitOptions {
+  /** Entries one group may hold; a single job larger than this still goes alone. */
+  readonly maxGroupEntries: number
+  /** Entries that may wait; past that, new jobs are refused with LedgerBusyError. */
+  readonly maxQueuedEntries: number
+}
+
+interface Pending<J, R> {
+  readonly job: J
+  readonly size: number
+  readonly memberIds: readonly string[]
+  readonly resolve: (value: R) => void
+  readonly reject: (error: Error) => void
+}
+
+/**
+ * Gathers concurrent acts and records them in one transaction per group, as a log sequencer
+ * does: while one group commits, the next one queues; when it is done, everything queued goes
+ * in the next group. A lone act starts at once (no timer): like PostgreSQL's commit_delay, a
+ * group only ever waits for work that is already there. Every caller is answered exactly once,
+ * after the commit; when the commit fails, every caller in the group gets the failure.
+ */
+export class GroupCommitter<J, R> {
+  private readonly queue: Pending<J, R>[] = []
+  private queuedEntries = 0
+  private running = false
+  private idle: Promise<void> = Promise.resolve()
+  private markIdle: () => void = () => {}
+
+  constructor(
+    private readonly database: Database,
+    private readonly clock: () => Date,
+    private readonly log: FastifyBaseLogger,
+    private readonly handler: GroupHandler<J, R>,
+    private readonly options: GroupCommitOptions
+  ) {}
+
+  /** Entries waiting for a group, for metrics. */
+  get depth(): number {
+    return this.queuedEntries
+  }
+
+  /**
+   * Queues a job touching the chains of `memberIds`, `size` entries large.
+   * @throws LedgerBusyError at once when the queue is full.
+   */
+  submit(job: J, memberIds: readonly string[], size: number): Promise<R> {
+    if (this.queuedEntries > 0 && this.queuedEntries + size > this.options.maxQueuedEntries) {
+      return Promise.reject(new LedgerBusyError())
+    }
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ job, size, memberIds, resolve, reject })
+      this.queuedEntries += size
+      if (!this.running) void this.drain()
+    })
+  }
+
+  /** Resolves once nothing is queued or committing: for a graceful close. */
+  drained(): Promise<void> {
+    return this.running ? this.idle : Promise.resolve()
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true
+    this.idle = new Promise((resolve) => (this.markIdle = resolve))
+    try {
+      while (this.queue.length > 0) await this.commitGroup(this.takeGroup())
+    } finally {
+      this.running = false
+      this.markIdle()
+    }
+  }
+
+  private takeGroup(): Pending<J, R>[] {
+    const group: Pending<J, R>[] = []
+    let entries = 0
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!
+      if (group.length > 0 && entries + next.size > this.options.maxGroupEntries) break
+      group.push(this.queue.shift()!)
+      entries += next.size
+    }
+    this.queuedEntries -= entries
+    return group
+  }
+
+  private async commitGroup(group: Pending<J, R>[]): Promise<void> {
+    let writing = false
+    let outcomes: JobOutcome<R>[]
+    try {
+      outcomes = await this.database.transaction(async (tx) => {
+        const ledger = await LedgerWriter.lock(tx, group.flatMap((p) => p.memberIds))
+        const results = await this.handler(tx, ledger, this.clock(), group.map((p) => p.job))
+        writing = true
+        await ledger.flush()
+        return results
+      })
+    } catch (err) {
+      // One job's value the database refuses must not fail its neighbours: go again one by one.
+      // An unreachable database fails them all alike, so that is answered at once.
+      if (group.length > 1 && classifyDatabaseError(err) !== 'unavailable') {
+        for (const pending of group) await this.commitGroup([pending])
+        return
+      }
+      const failure = ledgerFailure(err, writing, this.log)
+      for (const pending of group) pending.reject(failure)
+      return
+    }
+    outcomes.forEach((outcome, index) => {
+      const pending = group[index]!
+      if (outcome.ok) pending.resolve(outcome.value)
+      else pending.reject(outcome.error)
+    })
+  }
+}

@@ -1,0 +1,165 @@
+import type { Client } from '../clients/repository.js'
+import type { MemberState, World } from '../decisions/facts.js'
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
+import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
+import type { PolicyDocument } from '../policy/document.js'
+import { newConsent, newSuspension, saveConsents, saveSuspensions, type Consent, type NewConsent, type Suspension } from './repository.js'
+import type { Queryable } from '../db/database.js'
+
+/**
+ * The member acts (consents and suspensions) as a group applies them: each checks what the
+ * clerk entered against the world as the acts before it left it, then changes that world in
+ * memory, stages the rows to write and appends its ledger entry. A check that fails throws
+ * before anything changes, so a refused act leaves nothing behind.
+ */
+
+export interface WithdrawalInput {
+  readonly withdrawnAt?: string | undefined
+  readonly reason?: string | undefined
+}
+
+export interface SuspensionInput {
+  readonly reason: string
+  readonly requestedAt: string
+}
+
+/** Consent and suspension rows changed by a group, written once when its acts have applied. */
+export class MemberChanges {
+  private readonly consents = new Map<string, { consent: Consent; created: boolean }>()
+  private readonly suspensions = new Map<string, { suspension: Suspension; created: boolean }>()
+
+  consent(consent: Consent, created: boolean): void {
+    this.consents.set(consent.id, { consent, created: created || this.consents.get(consent.id)?.created === true })
+  }
+
+  suspension(suspension: Suspension, created: boolean): void {
+    this.suspensions.set(suspension.id, { suspension, created: created || this.suspensions.get(suspension.id)?.created === true })
+  }
+
+  async write(db: Queryable): Promise<void> {
+    const consents = [...this.consents.values()]
+    const suspensions = [...this.suspensions.values()]
+    await saveConsents(
+      db,
+      consents.filter((c) => c.created).map((c) => c.consent),
+      consents.filter((c) => !c.created).map((c) => c.consent)
+    )
+    await saveSuspensions(
+      db,
+      suspensions.filter((s) => s.created).map((s) => s.suspension),
+      suspensions.filter((s) => !s.created).map((s) => s.suspension)
+    )
+  }
+}
+
+export interface MemberActScope {
+  readonly world: World
+  readonly ledger: LedgerWriter
+  readonly changes: MemberChanges
+  readonly policy: PolicyDocument
+  readonly now: Date
+  readonly client: Client
+}
+
+function notInFuture(value: string, field: string, now: Date): void {
+  if (new Date(value) > now) throw new InvalidRequestError(`${field}_in_future`, `${field} is in the future`)
+}
+
+/** Checks a consent a clerk is about to record against the policy and the registry. */
+function validateConsent(scope: MemberActScope, input: NewConsent): void {
+  notInFuture(input.obtainedAt, 'obtainedAt', scope.now)
+  const category = scope.policy.recipientCategories.find((c) => c.id === input.recipientCategory)
+  if (category === undefined) throw new InvalidRequestError('recipient_category_unknown', 'the policy has no such recipient category')
+  if (input.recipientId !== undefined) {
+    const recipient = scope.world.recipient(input.recipientId)
+    if (!recipient) throw new InvalidRequestError('recipient_unknown', 'recipientId names no registered recipient')
+    if (recipient.category !== input.recipientCategory) {
+      throw new InvalidRequestError('recipient_category_mismatch', 'the recipient is not of the given recipientCategory')
+    }
+  }
+  const sensitive = (input.dataItems ?? []).filter((item) => scope.policy.dataItems.find((d) => d.id === item)?.sensitive)
+  if (sensitive.length > 0) {
+    throw new InvalidRequestError('sensitive_item', `sensitive items never leave through third-party provision: ${sensitive.join(', ')}`)
+  }
+  const unnecessary = (input.dataItems ?? []).filter((item) => !category.necessaryItems.includes(item))
+  if (unnecessary.length > 0) {
+    throw new InvalidRequestError('items_not_necessary', `not necessary items for ${category.id}: ${unnecessary.join(', ')}`)
+  }
+}
+
+function replace<T extends { id: string }>(list: T[], item: T): void {
+  list[list.findIndex((x) => x.id === item.id)] = item
+}
+
+export function grantConsent(scope: MemberActScope, memberId: string, input: NewConsent): { consent: Consent; entry: EntryRef } {
+  validateConsent(scope, input)
+  const consent = newConsent(memberId, input, scope.now)
+  scope.world.member(memberId).consents.push(consent)
+  scope.changes.consent(consent, true)
+  const entry = scope.ledger.append(
+    {
+      kind: 'consent_granted',
+      memberId,
+      clientId: scope.client.id,
+      recipientId: consent.recipientId ?? undefined,
+      body: { consent, policyVersion: scope.policy.version }
+    },
+    scope.now
+  )
+  return { consent, entry }
+}
+
+export function withdrawConsent(
+  scope: MemberActScope,
+  memberId: string,
+  consentId: string,
+  input: WithdrawalInput
+): { consent: Consent; entry: EntryRef } {
+  if (input.withdrawnAt !== undefined) notInFuture(input.withdrawnAt, 'withdrawnAt', scope.now)
+  const state: MemberState = scope.world.member(memberId)
+  const existing = state.consents.find((c) => c.id === consentId)
+  if (!existing) throw new NotFoundError('consent')
+  if (existing.withdrawnAt !== null) throw new ConflictError('consent_already_withdrawn', 'this consent was already withdrawn')
+  const withdrawnAt = input.withdrawnAt === undefined ? scope.now : new Date(input.withdrawnAt)
+  if (withdrawnAt < new Date(existing.obtainedAt)) {
+    throw new InvalidRequestError('withdrawn_before_obtained', 'withdrawnAt is before the consent was obtained')
+  }
+  const consent: Consent = { ...existing, withdrawnAt: withdrawnAt.toISOString(), withdrawalReason: input.reason ?? null }
+  replace(state.consents, consent)
+  scope.changes.consent(consent, false)
+  const entry = scope.ledger.append(
+    {
+      kind: 'consent_withdrawn',
+      memberId,
+      clientId: scope.client.id,
+      recipientId: consent.recipientId ?? undefined,
+      body: { consentId, withdrawnAt: consent.withdrawnAt, withdrawalReason: consent.withdrawalReason }
+    },
+    scope.now
+  )
+  return { consent, entry }
+}
+
+export function suspendProvision(scope: MemberActScope, memberId: string, input: SuspensionInput): { suspension: Suspension; entry: EntryRef } {
+  notInFuture(input.requestedAt, 'requestedAt', scope.now)
+  const suspension = newSuspension(memberId, input, scope.now)
+  scope.world.member(memberId).suspensions.push(suspension)
+  scope.changes.suspension(suspension, true)
+  const entry = scope.ledger.append({ kind: 'suspension_created', memberId, clientId: scope.client.id, body: { suspension } }, scope.now)
+  return { suspension, entry }
+}
+
+export function liftSuspension(scope: MemberActScope, memberId: string, suspensionId: string): { suspension: Suspension; entry: EntryRef } {
+  const state = scope.world.member(memberId)
+  const existing = state.suspensions.find((s) => s.id === suspensionId)
+  if (!existing) throw new NotFoundError('suspension')
+  if (existing.liftedAt !== null) throw new ConflictError('suspension_already_lifted', 'this suspension was already lifted')
+  const suspension: Suspension = { ...existing, liftedAt: scope.now.toISOString() }
+  replace(state.suspensions, suspension)
+  scope.changes.suspension(suspension, false)
+  const entry = scope.ledger.append(
+    { kind: 'suspension_lifted', memberId, clientId: scope.client.id, body: { suspensionId, liftedAt: suspension.liftedAt } },
+    scope.now
+  )
+  return { suspension, entry }
+}
