@@ -2,9 +2,16 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import t from 'tap'
-import { GroupCommitter } from '../../src/ledger/group-commit.js'
+import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
+import { listClients } from '../../src/clients/repository.js'
+import type { ActContext } from '../../src/decisions/acts.js'
+import type { DomainError } from '../../src/errors.js'
+import { GroupCommitter, LedgerBusyError } from '../../src/ledger/group-commit.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
-import { openTestDatabase } from '../helper.js'
+import type { DecisionRequest } from '../../src/policy/engine.js'
+import { billing, consentBody, countEntries, createRecipient, grantConsent, jointUse } from '../fixtures.js'
+import { buildTestApp, openTestDatabase, type TestApp } from '../helper.js'
 
 // A decision must be timed after the member's chain is locked: a withdrawal committed while the
 // decision waited for the lock then always lies before the decision's time, never after it.
@@ -46,4 +53,168 @@ t.test('the time a recorded act uses is read only once the chain lock is held', 
   const now = await waiting
   t.ok(clockReadAt !== undefined && clockReadAt >= releasedAt, 'the time is read after the lock was released')
   t.equal(now.getTime(), clockReadAt, 'the work gets that time')
+})
+
+/**
+ * Group commit, driven through the app's decision service so that the acts queue in a known
+ * order: a transaction holding every chain head keeps the committer waiting while they queue.
+ */
+async function holdingAllChains(test: TestApp): Promise<{ release: () => Promise<void> }> {
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let locked!: () => void
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+  const holder = test.database.transaction(async (tx) => {
+    await sql`SELECT chain FROM ledger_heads ORDER BY chain FOR UPDATE`.execute(tx)
+    locked()
+    await held
+  })
+  await lockTaken
+  return {
+    release: async () => {
+      release()
+      await holder
+    }
+  }
+}
+
+async function context(test: TestApp): Promise<ActContext> {
+  const client = (await listClients(test.database.db)).find((c) => c.role === 'admin')!
+  return { client, language: 'en', log: pino({ level: 'silent' }) as unknown as FastifyBaseLogger }
+}
+
+/** Settles every promise and says how each ended; a promise settles once, so each caller is answered once. */
+function settle<T>(promises: Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+  return Promise.all(promises.map((p) => p.then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }))))
+}
+
+t.test('acts of one member in one group are decided in arrival order, each seeing those before it', async (t) => {
+  const test = await buildTestApp(t)
+  const ctx = await context(test)
+  const member = 'M-group-order'
+  const bank = (await createRecipient(test)).id
+  const consent = await grantConsent(test, member)
+  const lock = await holdingAllChains(test)
+
+  const service = test.app.decisions
+  const queued = [
+    service.transfer(ctx, billing(member, bank) as DecisionRequest),
+    service.transfer(ctx, billing(member, bank) as DecisionRequest),
+    service.withdrawConsent(ctx, member, consent.id, { reason: 'member asked' }),
+    service.transfer(ctx, billing(member, bank) as DecisionRequest),
+    service.suspendProvision(ctx, member, { reason: 'member asked', requestedAt: new Date().toISOString() }),
+    service.transfer(ctx, billing(member, bank) as DecisionRequest)
+  ] as Promise<{ entry?: { seq: number }; body?: { decision: string; reasons: { code: string }[]; entry: { seq: number } } }>[]
+  t.ok(service.queueDepth >= 5, 'the acts are queued behind the lock')
+  await lock.release()
+  const results = await settle(queued)
+  t.ok(results.every((r) => r.status === 'fulfilled'), 'every act is answered, none fails')
+  const values = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))
+  const seqs = values.map((v) => v?.body?.entry.seq ?? v?.entry?.seq)
+  t.same(seqs, [...seqs].sort((a, b) => a! - b!), 'ledger order is arrival order')
+  t.equal(new Set(seqs).size, seqs.length, 'each act has its own entry')
+  t.equal(values[0]!.body!.decision, 'allow')
+  t.equal(values[1]!.body!.decision, 'allow')
+  t.equal(values[3]!.body!.decision, 'deny', 'a withdrawal queued before a transfer denies it')
+  t.same(values[3]!.body!.reasons.map((r) => r.code), ['consent_withdrawn'])
+  t.same(values[5]!.body!.reasons.map((r) => r.code).sort(), ['consent_withdrawn', 'provision_suspended'], 'and a suspension queued before it as well')
+
+  const verify = (await test.request({ method: 'GET', url: '/v1/ledger/verify' })).json()
+  t.equal(verify.ok, true, 'the chains verify')
+})
+
+t.test('one act refused on its own leaves its group to commit', async (t) => {
+  const test = await buildTestApp(t)
+  const ctx = await context(test)
+  const before = await countEntries(test)
+  // On PGlite the holder has the only connection: nothing may query until it is released.
+  const lock = await holdingAllChains(test)
+  const service = test.app.decisions
+  const queued = settle<unknown>([
+    service.transfer(ctx, jointUse('M-g1') as DecisionRequest),
+    service.withdrawConsent(ctx, 'M-g2', randomUUID(), {}),
+    service.transfer(ctx, jointUse('M-g3') as DecisionRequest)
+  ])
+  await lock.release()
+  const [first, refused, third] = await queued
+  t.equal(first!.status, 'fulfilled')
+  t.equal(third!.status, 'fulfilled')
+  t.equal(refused!.status, 'rejected')
+  t.equal(refused?.status === 'rejected' && (refused.reason as DomainError).status, 404, 'the unknown consent is a 404 of its own')
+  t.equal(await countEntries(test), before + 2, 'the other two are recorded')
+})
+
+t.test('a group whose commit fails answers 503 to every caller in it and leaves nothing', async (t) => {
+  const test = await buildTestApp(t)
+  const ctx = await context(test)
+  const bank = (await createRecipient(test)).id
+  await grantConsent(test, 'M-g-fail')
+  const db = test.database.db
+  await sql`CREATE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$`.execute(db)
+  await sql`CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT ON ledger_entries DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_commit()`.execute(db)
+  const before = await countEntries(test)
+  const consentsBefore = (await test.request({ method: 'GET', url: '/v1/members/M-g-fail/consents' })).json().consents.length
+
+  const lock = await holdingAllChains(test)
+  const service = test.app.decisions
+  const queued = settle<unknown>([
+    service.transfer(ctx, billing('M-g-fail', bank) as DecisionRequest),
+    service.grantConsent(ctx, 'M-g-fail', consentBody({ recipientCategory: 'insurer' }) as never),
+    service.batch(ctx, [jointUse('M-g-a'), jointUse('M-g-b')] as DecisionRequest[]),
+    service.transfer(ctx, jointUse('M-g-c') as DecisionRequest, 'key-g-1')
+  ])
+  await lock.release()
+  const results = await queued
+  t.same(
+    results.map((r) => (r.status === 'rejected' ? (r.reason as DomainError).code : 'answered')),
+    ['ledger_unavailable', 'ledger_unavailable', 'ledger_unavailable', 'ledger_unavailable'],
+    'every caller gets ledger_unavailable (503)'
+  )
+  t.equal(await countEntries(test), before, 'no entry was stored')
+  const consentsAfter = (await test.request({ method: 'GET', url: '/v1/members/M-g-fail/consents' })).json().consents.length
+  t.equal(consentsAfter, consentsBefore, 'no consent was stored')
+  await sql`DROP TRIGGER test_fail_commit ON ledger_entries`.execute(db)
+  const retried = await service.transfer(ctx, jointUse('M-g-c') as DecisionRequest, 'key-g-1')
+  t.equal(retried.replayed, false, 'the idempotency key of the failed group was not burnt')
+})
+
+t.test('a full queue answers 503 at once and loses nothing it accepted', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const log = pino({ level: 'silent' }) as unknown as FastifyBaseLogger
+  const committer = new GroupCommitter<number, number>(
+    database,
+    () => new Date(),
+    log,
+    async (_tx, ledger, now, jobs) =>
+      jobs.map((job) => {
+        ledger.append({ kind: 'decision', memberId: `M-bp-${job}`, clientId: 'test', body: { job } }, now)
+        return { ok: true as const, value: job }
+      }),
+    { maxGroupEntries: 4, maxQueuedEntries: 10 }
+  )
+  let release!: () => void
+  const held = new Promise<void>((resolve) => (release = resolve))
+  let locked!: () => void
+  const lockTaken = new Promise<void>((resolve) => (locked = resolve))
+  const holder = database.transaction(async (tx) => {
+    await sql`SELECT chain FROM ledger_heads ORDER BY chain FOR UPDATE`.execute(tx)
+    locked()
+    await held
+  })
+  await lockTaken
+  const submitted = Array.from({ length: 20 }, (_, i) => committer.submit(i, [`M-bp-${i}`], 1))
+  const results = settle(submitted)
+  release()
+  await holder
+  const settled = await results
+  const accepted = settled.filter((r) => r.status === 'fulfilled')
+  const refused = settled.filter((r) => r.status === 'rejected')
+  t.ok(refused.length > 0, 'some are refused')
+  t.ok(refused.every((r) => r.status === 'rejected' && r.reason instanceof LedgerBusyError && r.reason.status === 503), 'with 503 ledger_busy')
+  t.equal(accepted.length + refused.length, 20, 'every caller is answered')
+  const { rows } = await sql<{ n: string | number }>`SELECT count(*) AS n FROM ledger_entries`.execute(database.db)
+  t.equal(Number(rows[0]!.n), accepted.length, 'every accepted act is stored, nothing else')
+  t.equal(committer.depth, 0, 'the queue is empty afterwards')
 })
