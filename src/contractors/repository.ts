@@ -152,50 +152,23 @@ export async function insertInspection(db: Queryable, contractorId: string, insp
   return toInspection(row)
 }
 
-/**
- * Everything the engine needs about each of these contractors, by id; an id that names no
- * contractor is absent. Three queries whatever the number of contractors.
- * @param lock share-lock the contractor rows for the caller's transaction.
- */
-export async function loadContractorFacts(db: Queryable, ids: readonly string[], lock = false): Promise<Map<string, ContractorFacts>> {
-  const facts = new Map<string, ContractorFacts>()
-  if (ids.length === 0) return facts
-  let query = db.selectFrom('contractors').selectAll().where('id', 'in', ids)
-  if (lock) query = query.forShare()
-  const contractors = await query.execute()
-  if (contractors.length === 0) return facts
-  const found = contractors.map((c) => c.id)
-  const [contracts, latest] = await Promise.all([
-    db.selectFrom('contracts').selectAll().where('contractor_id', 'in', found).orderBy('valid_from').orderBy('id').execute(),
-    db
-      .selectFrom('inspections')
-      .selectAll()
-      .distinctOn('contractor_id')
-      .where('contractor_id', 'in', found)
-      .orderBy('contractor_id')
-      .orderBy('inspected_at', 'desc')
-      .orderBy('created_at', 'desc')
-      .execute()
-  ])
-  for (const row of contractors) {
-    const inspection = latest.find((i) => i.contractor_id === row.id)
-    facts.set(row.id, {
-      id: row.id,
-      name: row.name,
-      address: row.address,
-      contracts: contracts
-        .filter((c) => c.contractor_id === row.id)
-        .map(toContract)
-        .map((c): ContractFacts => ({
-          id: c.id,
-          reference: c.reference,
-          validFrom: new Date(c.validFrom),
-          validUntil: new Date(c.validUntil),
-          purposes: c.purposes,
-          dataItems: c.dataItems
-        })),
-      latestInspection: inspection ? { id: inspection.id, inspectedAt: inspection.inspected_at, result: inspection.result as InspectionFacts['result'] } : null
-    })
+/** What the engine needs of a contractor: its contracts and its latest inspection. */
+export function toContractorFacts(row: ContractorRow, contracts: readonly ContractRow[], latest: InspectionRow | undefined): ContractorFacts {
+  return {
+    id: row.id,
+    name: row.name,
+    address: row.address,
+    contracts: contracts
+      .filter((c) => c.contractor_id === row.id)
+      .map(toContract)
+      .map((c): ContractFacts => ({
+        id: c.id,
+        reference: c.reference,
+        validFrom: new Date(c.validFrom),
+        validUntil: new Date(c.validUntil),
+        purposes: c.purposes,
+        dataItems: c.dataItems
+      })),
+    latestInspection: latest ? { id: latest.id, inspectedAt: latest.inspected_at, result: latest.result as InspectionFacts['result'] } : null
   }
-  return facts
 }

@@ -1,8 +1,9 @@
-import { loadContractorFacts } from '../contractors/repository.js'
+import { toContractorFacts } from '../contractors/repository.js'
 import type { Queryable } from '../db/database.js'
-import { listConsentsOfMembers, listSuspensionsOfMembers, toConsentFacts, type Consent, type Suspension } from '../members/repository.js'
+import { toConsent, toConsentFacts, toSuspension, type Consent, type Suspension } from '../members/repository.js'
 import type { ContractorFacts, DecisionRequest, Facts, RecipientFacts } from '../policy/engine.js'
-import { findRecipients } from '../recipients/repository.js'
+import { toRecipient } from '../recipients/repository.js'
+import { loadFactRows } from './facts-repository.js'
 
 /** What a group of acts needs to know: recipients, contractors, and the members it touches. */
 export interface FactsNeeded {
@@ -46,14 +47,15 @@ export class World {
   /** @param lock share-lock the recipient and contractor rows (inside a recording transaction). */
   static async load(db: Queryable, needed: FactsNeeded, lock: boolean): Promise<World> {
     const memberIds = [...needed.memberIds]
-    const [recipients, contractors, consents, suspensions] = await Promise.all([
-      findRecipients(db, [...needed.recipientIds], lock),
-      loadContractorFacts(db, [...needed.contractorIds], lock),
-      listConsentsOfMembers(db, memberIds),
-      listSuspensionsOfMembers(db, memberIds)
-    ])
-    const members = new Map(memberIds.map((id) => [id, { consents: consents.get(id) ?? [], suspensions: suspensions.get(id) ?? [] }]))
-    return new World(recipients, contractors, members)
+    const facts = await loadFactRows(db, { recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds }, lock)
+    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [] }]))
+    for (const row of facts.consents) members.get(row.member_id)?.consents.push(toConsent(row))
+    for (const row of facts.suspensions) members.get(row.member_id)?.suspensions.push(toSuspension(row))
+    return new World(
+      new Map(facts.recipients.map((row) => [row.id, toRecipient(row)])),
+      new Map(facts.contractors.map((row) => [row.id, toContractorFacts(row, facts.contracts, facts.inspections.find((i) => i.contractor_id === row.id))])),
+      members
+    )
   }
 
   recipient(id: string): RecipientFacts | undefined {

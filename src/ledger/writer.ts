@@ -110,20 +110,21 @@ export class LedgerWriter {
   }
 
   /**
-   * Writes the staged entries and moves the heads, in two statements whatever the group's size:
+   * Writes the staged entries and moves the heads, in one statement whatever the group's size:
    * the rows travel as one JSON parameter (no per-row bind parameters to build or parse).
    * The caller's commit makes them durable.
    */
   async flush(): Promise<void> {
     if (this.pending.length === 0) return
-    const rows = JSON.stringify(this.pending)
-    await sql`
-      INSERT INTO ledger_entries (id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content)
-      SELECT id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content
-      FROM jsonb_populate_recordset(NULL::ledger_entries, ${rows}::jsonb)`.execute(this.tx)
     const touched = [...new Set(this.pending.map((e) => e.chain))].sort((a, b) => a - b)
+    const rows = JSON.stringify(this.pending)
     const heads = JSON.stringify(touched.map((chain) => ({ chain, ...this.heads.get(chain)! })))
     await sql`
+      WITH appended AS (
+        INSERT INTO ledger_entries (id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content)
+        SELECT id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content
+        FROM jsonb_populate_recordset(NULL::ledger_entries, ${rows}::jsonb)
+      )
       UPDATE ledger_heads AS h SET seq = v.seq, hash = v.hash
       FROM jsonb_to_recordset(${heads}::jsonb) AS v(chain integer, seq bigint, hash text)
       WHERE h.chain = v.chain`.execute(this.tx)

@@ -27,7 +27,7 @@ export interface Suspension {
   readonly createdAt: string
 }
 
-const toConsent = (row: ConsentRow): Consent => ({
+export const toConsent = (row: ConsentRow): Consent => ({
   id: row.id,
   memberId: row.member_id,
   recipientCategory: row.recipient_category as RecipientCategory,
@@ -41,7 +41,7 @@ const toConsent = (row: ConsentRow): Consent => ({
   createdAt: row.created_at.toISOString()
 })
 
-const toSuspension = (row: SuspensionRow): Suspension => ({
+export const toSuspension = (row: SuspensionRow): Suspension => ({
   id: row.id,
   memberId: row.member_id,
   reason: row.reason,
@@ -134,34 +134,11 @@ export async function saveSuspensions(db: Queryable, created: readonly Suspensio
 }
 
 export async function listConsents(db: Queryable, memberId: string): Promise<Consent[]> {
-  return (await listConsentsOfMembers(db, [memberId])).get(memberId) ?? []
-}
-
-/** Every consent of these members, in the order they were given, by member. */
-export async function listConsentsOfMembers(db: Queryable, memberIds: readonly string[]): Promise<Map<string, Consent[]>> {
-  const byMember = new Map<string, Consent[]>()
-  if (memberIds.length === 0) return byMember
-  const rows = await db.selectFrom('consents').selectAll().where('member_id', 'in', memberIds).orderBy('created_at').orderBy('id').execute()
-  for (const row of rows) {
-    const list = byMember.get(row.member_id) ?? []
-    list.push(toConsent(row))
-    byMember.set(row.member_id, list)
-  }
-  return byMember
+  const rows = await db.selectFrom('consents').selectAll().where('member_id', '=', memberId).orderBy('created_at').orderBy('id').execute()
+  return rows.map(toConsent)
 }
 
 export async function listSuspensions(db: Queryable, memberId: string): Promise<Suspension[]> {
-  return (await listSuspensionsOfMembers(db, [memberId])).get(memberId) ?? []
-}
-
-export async function listSuspensionsOfMembers(db: Queryable, memberIds: readonly string[]): Promise<Map<string, Suspension[]>> {
-  const byMember = new Map<string, Suspension[]>()
-  if (memberIds.length === 0) return byMember
-  const rows = await db.selectFrom('suspensions').selectAll().where('member_id', 'in', memberIds).orderBy('created_at').orderBy('id').execute()
-  for (const row of rows) {
-    const list = byMember.get(row.member_id) ?? []
-    list.push(toSuspension(row))
-    byMember.set(row.member_id, list)
-  }
-  return byMember
+  const rows = await db.selectFrom('suspensions').selectAll().where('member_id', '=', memberId).orderBy('created_at').orderBy('id').execute()
+  return rows.map(toSuspension)
 }

@@ -50,19 +50,6 @@ export async function listRecipients(
 }
 
 /**
- * The registered recipients among `ids`, by id.
- * @param lock take a share lock so that decisions in the caller's transaction cannot race a
- *   deactivation of the same recipients.
- */
-export async function findRecipients(db: Queryable, ids: readonly string[], lock = false): Promise<Map<string, Recipient>> {
-  if (ids.length === 0) return new Map()
-  let query = db.selectFrom('recipients').selectAll().where('id', 'in', ids)
-  if (lock) query = query.forShare()
-  const rows = await query.execute()
-  return new Map(rows.map((row) => [row.id, toRecipient(row)]))
-}
-
-/**
  * @param lock take a share lock so that a decision in the caller's transaction cannot race a
  *   deactivation of the same recipient.
  */
