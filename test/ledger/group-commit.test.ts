@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import { listClients } from '../../src/clients/repository.js'
 import type { ActContext } from '../../src/decisions/acts.js'
-import type { DomainError } from '../../src/errors.js'
+import { LedgerUnavailableError, ValueOutOfRangeError, type DomainError } from '../../src/errors.js'
+import type { Tx } from '../../src/db/database.js'
 import { GroupCommitter, LedgerBusyError } from '../../src/ledger/group-commit.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import type { DecisionRequest } from '../../src/policy/engine.js'
@@ -217,4 +218,51 @@ t.test('a full queue answers 503 at once and loses nothing it accepted', async (
   const { rows } = await sql<{ n: string | number }>`SELECT count(*) AS n FROM ledger_entries`.execute(database.db)
   t.equal(Number(rows[0]!.n), accepted.length, 'every accepted act is stored, nothing else')
   t.equal(committer.depth, 0, 'the queue is empty afterwards')
+})
+
+t.test('what a failed group tells its callers', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const log = pino({ level: 'silent' }) as unknown as FastifyBaseLogger
+
+  /** Appends one entry per job; a job named `fault` makes the whole group fail as `fault` says. */
+  function committer(fault: (tx: Tx) => Promise<unknown>) {
+    return new GroupCommitter<string, string>(
+      database,
+      () => new Date(),
+      log,
+      async (tx, ledger, now, jobs) => {
+        for (const job of jobs) {
+          if (job === 'fault') await fault(tx)
+          ledger.append({ kind: 'decision', memberId: `M-${job}`, clientId: 'test', body: { job } }, now)
+        }
+        return jobs.map((job) => ({ ok: true as const, value: job }))
+      },
+      { maxGroupEntries: 10, maxQueuedEntries: 100 }
+    )
+  }
+  const count = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ledger_entries`.execute(database.db)).rows[0]!.n)
+
+  const refused = committer((tx) => sql`SELECT 1 / 0`.execute(tx))
+  const before = await count()
+  // The first job starts a group alone; the other two queue and form the next group together.
+  const [first, fault, neighbour] = await settle([refused.submit('first', ['M-first'], 1), refused.submit('fault', ['M-fault'], 1), refused.submit('neighbour', ['M-neighbour'], 1)])
+  t.equal(first!.status, 'fulfilled')
+  t.ok(fault?.status === 'rejected' && fault.reason instanceof ValueOutOfRangeError, 'a value the database refuses (class 22) is a 400, not a 503')
+  t.equal(neighbour!.status, 'fulfilled', 'and its neighbour in the group is recorded on its own')
+  t.equal(await count(), before + 2)
+
+  const buggy = committer(async () => {
+    throw new TypeError('a bug of ours')
+  })
+  const [bug] = await settle([buggy.submit('fault', ['M-fault'], 1)])
+  t.ok(bug?.status === 'rejected' && bug.reason instanceof TypeError, 'a programming error stays what it is (a 500), not ledger_unavailable')
+
+  const gone = committer(async () => {
+    throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })
+  })
+  const [down] = await settle([gone.submit('fault', ['M-fault'], 1)])
+  t.ok(down?.status === 'rejected' && down.reason instanceof LedgerUnavailableError, 'an unreachable database is ledger_unavailable (503)')
+  t.equal(await count(), before + 2, 'nothing of the failed groups is stored')
 })
