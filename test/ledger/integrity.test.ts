@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { sql } from 'kysely'
 import t from 'tap'
 import { billing, countEntries, createRecipient, grantConsent, jointUse, type Tap } from '../fixtures.js'
+import { chainOf } from '../../src/ledger/hashing.js'
 import { buildTestApp, daysFrom, type TestApp } from '../helper.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -159,26 +160,47 @@ t.test('verify catches a removed entry and a head moved forward', async (t) => {
   const ok = await verify(test)
   t.equal(ok.ok, true)
 
+  // Two different chains with at least three entries, both from populate's members (M-0..M-4 land
+  // in five different chains, each with a dozen entries or so). Verify walks the chains in
+  // order and stops at the first failure, so the entry is removed from the lower chain and the
+  // head moved in the higher one: each damage is then reported in its turn. Required, not hoped
+  // for: a populate that no longer gives two such chains fails here instead of skipping.
+  const candidates = ok.chains.filter((c: { length: number }) => c.length >= 3).map((c: { chain: number }) => c.chain) as number[]
+  t.ok(candidates.length >= 2, `two chains with at least three entries (chains ${candidates.join(', ')})`)
+  const gapChain = Math.min(...candidates)
+  const headChain = Math.max(...candidates)
+  t.ok(gapChain < headChain, `the gap goes in chain ${gapChain}, the moved head in chain ${headChain}`)
+  const populated = ['M-0', 'M-1', 'M-2', 'M-3', 'M-4'].map(chainOf)
+  t.ok(populated.includes(gapChain) && populated.includes(headChain), "both are chains of populate's members")
+
   // A head moved forward without an entry: the trigger allows it, verification does not.
-  const chain = ok.chains.find((c: { length: number }) => c.length > 2).chain as number
-  await sql`UPDATE ledger_heads SET seq = seq + 1 WHERE chain = ${chain}`.execute(db)
+  await sql`UPDATE ledger_heads SET seq = seq + 1 WHERE chain = ${headChain}`.execute(db)
   const moved = await verify(test)
   t.equal(moved.ok, false, 'a head past its last entry is caught')
-  t.equal(moved.firstFailure?.chain, chain)
+  t.equal(moved.firstFailure?.chain, headChain, 'in the chain whose head moved')
   t.equal(moved.firstFailure?.entryId, null, 'the failure is the head, not an entry')
+  t.match(moved.firstFailure?.problem, /head/i, 'the problem is the head')
 
-  // Removing an entry from the middle of an intact chain breaks the next one.
-  const other = ok.chains.find((c: { chain: number; length: number }) => c.length > 2 && c.chain < chain)
-  if (other) {
-    const { rows } = await sql<{ id: string; seq: number | string }>`SELECT id, seq FROM ledger_entries WHERE chain = ${other.chain} AND seq IN (2, 3) ORDER BY seq`.execute(db)
-    await sql`ALTER TABLE ledger_entries DISABLE TRIGGER USER`.execute(db)
-    await sql`DELETE FROM ledger_entries WHERE id = ${rows[0]!.id}`.execute(db)
-    await sql`ALTER TABLE ledger_entries ENABLE TRIGGER USER`.execute(db)
-    const removed = await verify(test)
-    t.equal(removed.ok, false, 'a gap is caught')
-    t.equal(removed.firstFailure?.chain, other.chain, 'in the chain that lost the entry')
-    t.equal(removed.firstFailure?.entryId, rows[1]!.id, 'at the entry after the gap')
-  }
+  // Removing entry 2 from the middle of the (lower) intact chain breaks entry 3, which is then the
+  // first failure of the whole ledger.
+  const { rows } = await sql<{ id: string; seq: number | string }>`SELECT id, seq FROM ledger_entries WHERE chain = ${gapChain} AND seq IN (2, 3) ORDER BY seq`.execute(db)
+  t.same(
+    rows.map((r) => Number(r.seq)),
+    [2, 3],
+    `chain ${gapChain} has entries 2 and 3`
+  )
+  await sql`ALTER TABLE ledger_entries DISABLE TRIGGER USER`.execute(db)
+  await sql`DELETE FROM ledger_entries WHERE id = ${rows[0]!.id}`.execute(db)
+  await sql`ALTER TABLE ledger_entries ENABLE TRIGGER USER`.execute(db)
+  const removed = await verify(test)
+  t.equal(removed.ok, false, 'a gap is caught')
+  t.equal(removed.firstFailure?.chain, gapChain, 'in the chain that lost the entry')
+  t.equal(removed.firstFailure?.entryId, rows[1]!.id, 'at the entry after the gap')
+  t.equal(removed.firstFailure?.seq, 2, 'at the position the removed entry held')
+  // The entry after the gap is itself intact; what is wrong is where it stands: its seq (or its
+  // prevHash) no longer follows the entry before it. Not a content or a head problem.
+  t.match(removed.firstFailure?.problem, /\bseq\b|prevHash/, 'the problem is the broken sequence')
+  t.notMatch(removed.firstFailure?.problem, /content|head/i, 'not reported as altered content or a head')
 })
 
 t.test('export', async (t) => {
