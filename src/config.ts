@@ -14,8 +14,9 @@ const ConfigSchema = Type.Object({
   /** Bearer-token characters only (RFC 6750), or no client could ever present it. */
   bootstrapAdminToken: Type.Optional(Type.String({ minLength: 16, maxLength: 512, pattern: `^[${TOKEN_CHARACTERS}]+$` })),
   logLevel: LogLevel,
-  rateLimitMax: Type.Integer({ minimum: 1 }),
-  rateLimitWindowMs: Type.Integer({ minimum: 1000 }),
+  /** Failed authentications one source address may have per window before it gets 429. */
+  authFailureLimit: Type.Integer({ minimum: 1 }),
+  authFailureWindowMs: Type.Integer({ minimum: 1000 }),
   idempotencyTtlHours: Type.Integer({ minimum: 24 }),
   corsOrigin: Type.Optional(Type.String({ minLength: 1 })),
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 200 })
@@ -31,8 +32,8 @@ const ENV_NAMES: Record<keyof Config, string> = {
   dataDir: 'DATA_DIR',
   bootstrapAdminToken: 'BOOTSTRAP_ADMIN_TOKEN',
   logLevel: 'LOG_LEVEL',
-  rateLimitMax: 'RATE_LIMIT_MAX',
-  rateLimitWindowMs: 'RATE_LIMIT_WINDOW_MS',
+  authFailureLimit: 'AUTH_FAILURE_LIMIT',
+  authFailureWindowMs: 'AUTH_FAILURE_WINDOW_MS',
   idempotencyTtlHours: 'IDEMPOTENCY_TTL_HOURS',
   corsOrigin: 'CORS_ORIGIN',
   databasePoolSize: 'DATABASE_POOL_SIZE'
@@ -67,8 +68,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: optional(env, 'DATA_DIR') ?? './data',
     bootstrapAdminToken: optional(env, 'BOOTSTRAP_ADMIN_TOKEN'),
     logLevel: optional(env, 'LOG_LEVEL') ?? 'info',
-    rateLimitMax: integer(env, 'RATE_LIMIT_MAX', 600),
-    rateLimitWindowMs: integer(env, 'RATE_LIMIT_WINDOW_MS', 60_000),
+    authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 30),
+    authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_MS', 60_000),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 48),
     corsOrigin: optional(env, 'CORS_ORIGIN'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10),

@@ -101,7 +101,7 @@ export interface TestAppOptions {
 
 export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await openTestDatabase(t)).database
-  const config = loadConfig({}, { bootstrapAdminToken: ADMIN_TOKEN, logLevel: options.logStream ? 'info' : 'silent', rateLimitMax: 1_000_000, ...options.config })
+  const config = loadConfig({}, { bootstrapAdminToken: ADMIN_TOKEN, logLevel: options.logStream ? 'info' : 'silent', authFailureLimit: 1_000_000, ...options.config })
   const logger = createLogger(config, options.logStream ?? { write: () => {} })
   const app = await buildApp({
     config,

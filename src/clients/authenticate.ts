@@ -20,8 +20,8 @@ async function lookUp(database: Database, request: FastifyRequest): Promise<Clie
 }
 
 /**
- * The client a request's bearer token names, or null. Looked up once per request, so the rate
- * limiter (which runs first) and authorization share one database round trip.
+ * The client a request's bearer token names, or null. Looked up at most once per request, however
+ * often it is asked for; the auth plugin (`fastify.authenticate`) is the one that asks.
  */
 export function resolveClient(database: Database, request: FastifyRequest): Promise<Client | null> {
   let pending = resolved.get(request)

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { ClientRow } from '../db/tables.js'
 import type { Channel, Purpose, Role } from '../policy/vocabulary.js'
@@ -8,6 +9,8 @@ export interface Client {
   readonly role: Role
   readonly channels: Channel[] | null
   readonly purposes: Purpose[] | null
+  /** Requests per minute; null: not throttled. */
+  readonly rateLimit: number | null
   readonly createdAt: string
   readonly revokedAt: string | null
 }
@@ -19,6 +22,7 @@ export function toClient(row: ClientRow): Client {
     role: row.role as Role,
     channels: (row.channels as Channel[] | null) ?? null,
     purposes: (row.purposes as Purpose[] | null) ?? null,
+    rateLimit: row.rate_limit ?? null,
     createdAt: row.created_at.toISOString(),
     revokedAt: row.revoked_at?.toISOString() ?? null
   }
@@ -36,7 +40,16 @@ export async function findActiveClientByTokenHash(db: Queryable, tokenHash: stri
 
 export async function insertClient(
   db: Queryable,
-  client: { id: string; name: string; role: Role; channels: Channel[] | null; purposes: Purpose[] | null; tokenHash: string; now: Date }
+  client: {
+    id: string
+    name: string
+    role: Role
+    channels: Channel[] | null
+    purposes: Purpose[] | null
+    rateLimit: number | null
+    tokenHash: string
+    now: Date
+  }
 ): Promise<Client> {
   const row = await db
     .insertInto('clients')
@@ -46,6 +59,7 @@ export async function insertClient(
       role: client.role,
       channels: client.channels === null ? null : JSON.stringify(client.channels),
       purposes: client.purposes === null ? null : JSON.stringify(client.purposes),
+      rate_limit: client.rateLimit,
       token_hash: client.tokenHash,
       created_at: client.now
     })
@@ -54,16 +68,52 @@ export async function insertClient(
   return toClient(row)
 }
 
-/** The bootstrap admin follows BOOTSTRAP_ADMIN_TOKEN: a new token replaces the old one at start. */
-export async function upsertBootstrapAdmin(db: Queryable, tokenHash: string, now: Date): Promise<void> {
-  await db
-    .insertInto('clients')
-    .values({ id: BOOTSTRAP_ADMIN_ID, name: 'bootstrap admin', role: 'admin', token_hash: tokenHash, created_at: now })
-    .onConflict((oc) => oc.column('id').doUpdateSet({ token_hash: tokenHash, revoked_at: null }))
-    .execute()
-}
-
+/** The first bootstrap admin's id; admins of later tokens are `bootstrap-admin-<uuid>`. */
 export const BOOTSTRAP_ADMIN_ID = 'bootstrap-admin'
+
+export type BootstrapAdmin =
+  /** `created`: the token is new; `replaced` names the earlier bootstrap admins it revoked. */
+  | { readonly status: 'created'; readonly id: string; readonly replaced: readonly string[] }
+  /** The token is on record: `active` as it was, or `revoked` for good (it admits nobody). */
+  | { readonly status: 'active' | 'revoked'; readonly id: string }
+
+/**
+ * Gives BOOTSTRAP_ADMIN_TOKEN its admin. Every token is a client record of its own: a token on
+ * record is left as it is (a revoked one stays revoked); a new token gets a new admin, and the
+ * bootstrap admins of earlier tokens are revoked, so the old token stops working. Run it in a
+ * transaction; replicas starting at once insert one record (the token hash is unique).
+ */
+export async function ensureBootstrapAdmin(db: Queryable, tokenHash: string, now: Date): Promise<BootstrapAdmin> {
+  const onRecord = async (): Promise<BootstrapAdmin | undefined> => {
+    const row = await db.selectFrom('clients').select(['id', 'revoked_at']).where('token_hash', '=', tokenHash).executeTakeFirst()
+    return row && { status: row.revoked_at === null ? 'active' : 'revoked', id: row.id }
+  }
+  const existing = await onRecord()
+  if (existing) return existing
+  const firstTaken = await db.selectFrom('clients').select('id').where('id', '=', BOOTSTRAP_ADMIN_ID).executeTakeFirst()
+  const id = firstTaken ? `${BOOTSTRAP_ADMIN_ID}-${randomUUID()}` : BOOTSTRAP_ADMIN_ID
+  const inserted = await db
+    .insertInto('clients')
+    .values({ id, name: 'bootstrap admin', role: 'admin', token_hash: tokenHash, created_at: now })
+    .onConflict((oc) => oc.doNothing())
+    .returning('id')
+    .executeTakeFirst()
+  if (!inserted) {
+    // Another replica inserted this token's admin first.
+    const winner = await onRecord()
+    if (!winner) throw new Error('the bootstrap admin could be neither inserted nor found')
+    return winner
+  }
+  const replaced = await db
+    .updateTable('clients')
+    .set({ revoked_at: now })
+    .where((eb) => eb.or([eb('id', '=', BOOTSTRAP_ADMIN_ID), eb('id', 'like', `${BOOTSTRAP_ADMIN_ID}-%`)]))
+    .where('token_hash', '<>', tokenHash)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute()
+  return { status: 'created', id, replaced: replaced.map((r) => r.id) }
+}
 
 export async function listClients(db: Queryable): Promise<Client[]> {
   const rows = await db.selectFrom('clients').selectAll().orderBy('created_at').orderBy('id').execute()

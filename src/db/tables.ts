@@ -18,6 +18,8 @@ export interface RecipientsTable {
   name: string
   address: string
   representative: string
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: string
   active: boolean
   created_at: Timestamp
   updated_at: Timestamp
@@ -64,6 +66,8 @@ export interface ConsentsTable {
   withdrawn_at: Timestamp | null
   withdrawal_reason: string | null
   created_at: Timestamp
+  /** The policy version in force when the member gave the consent. */
+  policy_version: string
 }
 
 export interface SuspensionsTable {
@@ -73,6 +77,8 @@ export interface SuspensionsTable {
   requested_at: Timestamp
   lifted_at: Timestamp | null
   created_at: Timestamp
+  /** 'provision' or 'use' (APPI Art. 35). */
+  scope: string
 }
 
 export interface ClientsTable {
@@ -84,6 +90,8 @@ export interface ClientsTable {
   token_hash: string
   created_at: Timestamp
   revoked_at: Timestamp | null
+  /** Requests per minute; null: not throttled. */
+  rate_limit: number | null
 }
 
 export interface LedgerEntriesTable {

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveClient } from '../clients/authenticate.js'
 import type { Client } from '../clients/repository.js'
@@ -15,30 +15,44 @@ declare module 'fastify' {
   interface FastifyRequest {
     client: Client | null
   }
-}
-
-async function authenticate(fastify: FastifyInstance, request: FastifyRequest): Promise<Client> {
-  const client = await resolveClient(fastify.database, request)
-  if (!client) throw new UnauthorizedError()
-  return client
+  interface FastifyInstance {
+    /**
+     * The client the request's bearer token names, also set as `request.client`; the token is
+     * looked up once per request.
+     * @throws RateLimitedError before the lookup when the source address is over its limit of
+     * failed authentications, and after it when the client is over its own `rateLimit`.
+     * @throws UnauthorizedError without a valid token; that counts as a failure of the address.
+     */
+    authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client>
+  }
 }
 
 /**
  * Every route declares `config.access`. A route without one is refused to everybody, so a new
- * route cannot be exposed by forgetting to say who may call it.
+ * route cannot be exposed by forgetting to say who may call it. Public routes never look a
+ * token up and are never throttled.
  */
 export default fp(
   async function auth(fastify: FastifyInstance) {
     fastify.decorateRequest('client', null)
-    async function authorize(request: FastifyRequest): Promise<void> {
+    fastify.decorate('authenticate', async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client> {
+      await fastify.throttle.refuseFailingAddress(request, reply)
+      const client = await resolveClient(fastify.database, request)
+      if (!client) {
+        await fastify.throttle.countFailure(request)
+        throw new UnauthorizedError()
+      }
+      request.client = client
+      await fastify.throttle.countClientRequest(request, reply)
+      return client
+    })
+    async function authorize(request: FastifyRequest, reply: FastifyReply): Promise<void> {
       const access = request.routeOptions.config.access
       if (access === 'public') return
-      const client = await authenticate(fastify, request)
-      request.client = client
+      const client = await fastify.authenticate(request, reply)
       if (access === undefined || !access.roles.includes(client.role)) throw new ForbiddenError()
     }
-    // A route-level hook, appended after the rate limiter's own, so that failed authentication
-    // attempts count against the caller's limit too.
+    // A hook on every route; the not-found handler (plugins/errors.ts) authenticates by itself.
     fastify.addHook('onRoute', (route) => {
       const existing = route.onRequest === undefined ? [] : Array.isArray(route.onRequest) ? route.onRequest : [route.onRequest]
       route.onRequest = [...existing, authorize] as typeof route.onRequest

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { upsertBootstrapAdmin } from '../clients/repository.js'
+import { ensureBootstrapAdmin } from '../clients/repository.js'
 import { hashToken } from '../clients/tokens.js'
 import type { Config } from '../config.js'
 import type { Database } from '../db/database.js'
@@ -31,8 +31,14 @@ export default fp<DatabasePluginOptions>(
     const now = options.now ?? (() => new Date())
     await database.migrateToLatestOrThrow()
     await recordPolicyVersions(database.db, POLICY_VERSIONS, now())
-    if (config.bootstrapAdminToken !== undefined) {
-      await upsertBootstrapAdmin(database.db, hashToken(config.bootstrapAdminToken), now())
+    const bootstrapToken = config.bootstrapAdminToken
+    if (bootstrapToken !== undefined) {
+      const admin = await database.transaction((tx) => ensureBootstrapAdmin(tx, hashToken(bootstrapToken), now()))
+      if (admin.status === 'revoked') {
+        fastify.log.warn({ clientId: admin.id }, 'BOOTSTRAP_ADMIN_TOKEN names a revoked client: it stays revoked and admits nobody; set a new token to create a new admin')
+      } else if (admin.status === 'created' && admin.replaced.length > 0) {
+        fastify.log.info({ clientId: admin.id, revoked: admin.replaced }, 'a new BOOTSTRAP_ADMIN_TOKEN: its admin was created and the earlier bootstrap admins revoked')
+      }
     }
     fastify.decorate('database', database)
     fastify.decorate('config', config)

@@ -1,8 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { resolveClient } from '../clients/authenticate.js'
 import { classifyDatabaseError } from '../db/errors.js'
-import { DatabaseUnavailableError, DomainError, UnauthorizedError, ValueOutOfRangeError } from '../errors.js'
+import { DatabaseUnavailableError, DomainError, ValueOutOfRangeError } from '../errors.js'
 import type { ProblemBody } from '../schemas.js'
 import { TIMESTAMP_EXPECTED } from './validation.js'
 
@@ -53,6 +52,10 @@ export function frameworkErrorHandler(error: FastifyError, request: FastifyReque
 }
 
 export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type'> & { code: string }): FastifyReply {
+  // Every 503 means "not now" (the database is away, the ledger cannot record): saying when to
+  // come back makes well-behaved clients wait instead of retrying at once. Five seconds is the
+  // pool's connect timeout, the time the next attempt may spend finding out.
+  if (problem.status === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', '5')
   return reply
     .code(problem.status)
     .type('application/problem+json')
@@ -77,9 +80,6 @@ function toProblem(error: FastifyError, request: FastifyRequest): Omit<ProblemBo
   }
   const known = error.code ? FRAMEWORK_ERRORS[error.code] : undefined
   if (known) return known
-  if (error.statusCode === 429) {
-    return { status: 429, title: 'Too Many Requests', code: 'rate_limited', detail: 'too many requests; retry after the time in Retry-After' }
-  }
   if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
     return { status: error.statusCode ?? 400, title: 'Bad Request', code: 'malformed_request', detail: 'the request is malformed' }
   }
@@ -103,11 +103,9 @@ export default fp(
       return sendProblem(reply, { ...problem, instance: request.id })
     })
     fastify.setNotFoundHandler(async (request, reply) => {
-      // Under /v1 even a wrong path needs a token, so the API's shape cannot be probed anonymously.
-      if (request.url.startsWith('/v1') && !(await resolveClient(fastify.database, request))) {
-        const error = new UnauthorizedError()
-        return sendProblem(reply, { status: error.status, title: error.title, code: error.code, detail: error.message, instance: request.id })
-      }
+      // Under /v1 even a wrong path needs a token, so the API's shape cannot be probed anonymously;
+      // a failure here counts against the address as on any route (401, then 429).
+      if (request.url.startsWith('/v1')) await fastify.authenticate(request, reply)
       return sendProblem(reply, { status: 404, title: 'Not Found', code: 'route_not_found', detail: 'no such route', instance: request.id })
     })
   },

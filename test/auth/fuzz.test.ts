@@ -41,7 +41,7 @@ interface Fixture {
 async function fixture(t: Parameters<typeof buildTestApp>[0]): Promise<Fixture> {
   const test = await buildTestApp(t)
   // Unrestricted callers only: an out-of-scope 403 is recorded by design and is tested elsewhere.
-  const system = await createClient(test, { name: 'fuzz system', role: 'system' })
+  const system = await createClient(test, { name: 'fuzz system', role: 'system', channels: ['joint_use', 'entrustment', 'third_party', 'statutory_exception'] })
   const recipientId = (await createRecipient(test, { name: 'Fuzz Bank' })).id
   const contractorId = (await createContractor(test, 'Fuzz Delivery')).id
   await addContract(test, contractorId)

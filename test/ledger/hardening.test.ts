@@ -70,7 +70,7 @@ t.test('unparseable text and instants are 400s, not 5xx', async (t) => {
 })
 
 t.test('guessing tokens is rate limited per address', async (t) => {
-  const test = await buildTestApp(t, { config: { rateLimitMax: 5, rateLimitWindowMs: 60_000 } })
+  const test = await buildTestApp(t, { config: { authFailureLimit: 5, authFailureWindowMs: 60_000 } })
   const statuses: number[] = []
   for (let i = 0; i < 8; i += 1) {
     statuses.push((await test.request({ method: 'GET', url: '/v1/policy', token: `guess-${i}-0123456789abcdef` })).statusCode)
