@@ -13,6 +13,7 @@ import memberRoutes from './members/routes.js'
 import { httpResponsesTotal } from './metrics.js'
 import operationRoutes from './operations/routes.js'
 import auth from './plugins/auth.js'
+import changeFeed from './plugins/change-feed.js'
 import databasePlugin from './plugins/database.js'
 import decisionsPlugin from './plugins/decisions.js'
 import docs from './plugins/docs.js'
@@ -60,6 +61,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.now ? { now: options.now } : {}),
     ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase })
   })
+  await fastify.register(changeFeed)
   await fastify.register(decisionsPlugin)
   await fastify.register(security)
   await fastify.register(auth)

@@ -1,6 +1,7 @@
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { Database } from './db/database.js'
+import { maskSecrets, StartupError } from './db/startup-errors.js'
 import { createLogger } from './logger.js'
 
 const SHUTDOWN_GRACE_MS = 10_000
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
     url: config.databaseUrl,
     dataDir: config.dataDir,
     schema: config.databaseSchema,
-    poolSize: config.databasePoolSize
+    poolSize: config.databasePoolSize,
+    logger
   })
   const app = await buildApp({ config, database, logger })
   await app.listen({ port: config.port, host: config.host })
@@ -50,7 +52,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  // The logger may not exist yet; print the cause without request data.
-  process.stderr.write(`failed to start: ${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`)
+  // The logger may not exist yet; print the cause without request data, and never the password
+  // of DATABASE_URL, which a driver's message could quote.
+  const text = err instanceof StartupError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  process.stderr.write(`failed to start: ${maskSecrets(text, process.env.DATABASE_URL)}\n`)
   process.exit(1)
 })

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { Database } from '../db/database.js'
 import { findActiveClientByTokenHash, type Client } from './repository.js'
+import type { TokenCache } from './token-cache.js'
 import { TOKEN_CHARACTERS, hashToken, sameHash } from './tokens.js'
 
 // The scheme is case-insensitive (RFC 9110 §11.1); the token itself is not.
@@ -8,25 +9,29 @@ const BEARER = new RegExp(`^Bearer +([${TOKEN_CHARACTERS}]{1,512}) *$`, 'i')
 
 const resolved = new WeakMap<FastifyRequest, Promise<Client | null>>()
 
-async function lookUp(database: Database, request: FastifyRequest): Promise<Client | null> {
+async function lookUp(database: Database, cache: TokenCache, request: FastifyRequest): Promise<Client | null> {
   const token = BEARER.exec(request.headers.authorization ?? '')?.[1]
   if (!token) return null
   const tokenHash = hashToken(token)
+  const cached = cache.get(tokenHash)
+  if (cached) return cached
+  const startedAt = cache.begin()
   const client = await findActiveClientByTokenHash(database.db, tokenHash)
   // The lookup is by hash, so timing says nothing about the token; the compare is belt and braces.
   if (!client || !sameHash(client.tokenHash, tokenHash)) return null
   const { tokenHash: _stored, ...rest } = client
+  cache.remember(tokenHash, rest, startedAt)
   return rest
 }
 
 /**
  * The client a request's bearer token names, or null. Looked up at most once per request, however
- * often it is asked for; the auth plugin (`fastify.authenticate`) is the one that asks.
+ * often it is asked for, and answered from the cache while the change feed vouches for it; the auth plugin (`fastify.authenticate`) is the one that asks.
  */
-export function resolveClient(database: Database, request: FastifyRequest): Promise<Client | null> {
+export function resolveClient(database: Database, cache: TokenCache, request: FastifyRequest): Promise<Client | null> {
   let pending = resolved.get(request)
   if (!pending) {
-    pending = lookUp(database, request)
+    pending = lookUp(database, cache, request)
     resolved.set(request, pending)
   }
   return pending

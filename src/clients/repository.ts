@@ -1,6 +1,8 @@
+import { sql } from 'kysely'
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { ClientRow } from '../db/tables.js'
+import { CLIENTS_CHANNEL } from './token-cache.js'
 import type { Channel, Purpose, Role } from '../policy/vocabulary.js'
 
 export interface Client {
@@ -112,6 +114,8 @@ export async function ensureBootstrapAdmin(db: Queryable, tokenHash: string, now
     .where('revoked_at', 'is', null)
     .returning('id')
     .execute()
+  // Other running replicas may have the old bootstrap admin cached: tell them (at commit).
+  for (const { id: old } of replaced) await sql`SELECT pg_notify(${CLIENTS_CHANNEL}, ${old})`.execute(db)
   return { status: 'created', id, replaced: replaced.map((r) => r.id) }
 }
 

@@ -5,6 +5,7 @@ import { DomainError, NotFoundError } from '../errors.js'
 import { CHANNELS, PURPOSES, ROLES } from '../policy/vocabulary.js'
 import { AUTHENTICATED_PROBLEMS, Channel, Purpose, StringEnum, Text, Timestamp, problems } from '../schemas.js'
 import { findClient, insertClient, listClients, revokeClient } from './repository.js'
+import { CLIENTS_CHANNEL } from './token-cache.js'
 import { generateToken, hashToken } from './tokens.js'
 
 const ClientSchema = Type.Object({
@@ -103,7 +104,12 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const revoked = await revokeClient(fastify.database.db, request.params.id, fastify.now())
+      const revoked = await fastify.changes.publish(
+        fastify.database,
+        CLIENTS_CHANNEL,
+        (tx) => revokeClient(tx, request.params.id, fastify.now()),
+        (client) => client?.id
+      )
       if (revoked) return revoked
       const existing = await findClient(fastify.database.db, request.params.id)
       if (!existing) throw new NotFoundError('client')

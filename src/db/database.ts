@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import type { PGlite } from '@electric-sql/pglite'
 import { FileMigrationProvider, Kysely, Migrator, sql, type Transaction } from 'kysely'
 import { openDialect, type DialectOptions } from './dialect.js'
+import { connectFailure, MigrationError, migrationFailure } from './startup-errors.js'
 import type { Database as Tables } from './tables.js'
 
 export type Db = Kysely<Tables>
@@ -13,10 +14,6 @@ export type Queryable = Kysely<Tables> | Transaction<Tables>
 
 const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'migrations')
 
-export class MigrationError extends Error {
-  override readonly name = 'MigrationError'
-}
-
 /** Owns the connection (pool or embedded database), migrations and transactions. */
 export class Database {
   private constructor(
@@ -24,14 +21,30 @@ export class Database {
     readonly kind: 'postgres' | 'pglite',
     private readonly schema: string,
     private readonly pglite: PGlite | undefined,
-    private readonly release: (() => Promise<void>) | undefined
+    private readonly release: (() => Promise<void>) | undefined,
+    /**
+     * For naming the server in start-up errors (never shown with its password) and for the
+     * change feed's own listening connection.
+     */
+    readonly url: string | undefined
   ) {}
 
+  /**
+   * Opens the database and, on PostgreSQL, connects once, so that a server that is not there, a
+   * database that does not exist or a credential that is wrong is reported as such.
+   * @throws StartupError naming the address and the cause (never the password).
+   */
   static async open(options: DialectOptions): Promise<Database> {
     const { dialect, kind, pglite, release } = await openDialect(options)
-    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release)
-    if (kind === 'postgres' && options.schema !== 'public') {
-      await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(options.schema)}`.execute(database.db)
+    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release, options.url)
+    if (kind === 'postgres' && options.url !== undefined) {
+      try {
+        await database.ping()
+        if (options.schema !== 'public') await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(options.schema)}`.execute(database.db)
+      } catch (err) {
+        await database.close().catch(() => {})
+        throw connectFailure(err, options.url)
+      }
     }
     return database
   }
@@ -56,13 +69,13 @@ export class Database {
   /**
    * Brings the schema to the latest migration. Kysely takes a Postgres advisory lock around the
    * run, so replicas starting together migrate once.
-   * @throws MigrationError naming the migration that failed.
+   * @throws MigrationError naming the migration that failed and why, or a StartupError when the
+   * run could not begin (the connection failed before any migration).
    */
   async migrateToLatestOrThrow(): Promise<void> {
     const { error, results } = await this.migrator().migrateToLatest()
     if (error !== undefined) {
-      const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown'
-      throw new MigrationError(`migration ${failed} failed`, { cause: error })
+      throw migrationFailure(error, results?.find((r) => r.status === 'Error')?.migrationName, this.url)
     }
   }
 

@@ -5,6 +5,18 @@ import pg from 'pg'
 import { lockDataDir } from './data-dir-lock.js'
 
 const INT8_OID = 20
+/** A server that is gone (a dead host, a black-holed port) must fail callers, not hold them. */
+const CONNECT_TIMEOUT_MS = 5_000
+
+/** Where the pool reports connections it lost; the service's pino logger fits. */
+export interface PoolLogger {
+  warn(obj: { err: unknown }, msg: string): void
+}
+
+/** Without a logger of the caller's, lost connections still reach stderr, never nowhere. */
+const STDERR_LOGGER: PoolLogger = {
+  warn: ({ err }, msg) => process.stderr.write(`${msg}: ${err instanceof Error ? err.message : String(err)}\n`)
+}
 
 /** bigint columns hold sequence numbers and counts; past 2^53 a silent rounding would corrupt them. */
 function parseInt8(text: string): number {
@@ -22,6 +34,8 @@ export interface DialectOptions {
   readonly poolSize: number
   /** A PGlite data directory dump to start from instead of running initdb (tests use it). */
   readonly pgliteTemplate?: Blob | undefined
+  /** Receives the errors of lost PostgreSQL connections; default stderr. */
+  readonly logger?: PoolLogger | undefined
 }
 
 export interface OpenedDialect {
@@ -30,6 +44,24 @@ export interface OpenedDialect {
   readonly pglite?: PGlite
   /** Releases what the dialect holds beyond its connections (the data directory's lock). */
   readonly release?: () => Promise<void>
+}
+
+/**
+ * A connection that dies (the server crashed, restarted or cut it) emits `error` on its client. A
+ * client checked out by a query has no listener of the pool's, and an unheard `error` event ends
+ * the process; so every client gets one. The query itself fails on its own and is answered 503;
+ * pg-pool drops the dead client and connects anew on the next checkout. The pool reports idle
+ * clients' errors as well, so each error is logged once, whichever listener hears it first.
+ */
+function watchConnections(pool: pg.Pool, logger: PoolLogger): void {
+  const logged = new WeakSet<object>()
+  const report = (err: Error) => {
+    if (logged.has(err)) return
+    logged.add(err)
+    logger.warn({ err }, 'PostgreSQL connection lost')
+  }
+  pool.on('connect', (client) => client.on('error', report))
+  pool.on('error', report)
 }
 
 export async function openDialect(options: DialectOptions): Promise<OpenedDialect> {
@@ -41,10 +73,10 @@ export async function openDialect(options: DialectOptions): Promise<OpenedDialec
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
           oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
-      }
+      },
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS
     })
-    // An idle client's error (the server restarting) must not crash the process; the pool replaces it.
-    pool.on('error', () => {})
+    watchConnections(pool, options.logger ?? STDERR_LOGGER)
     return { dialect: new PostgresDialect({ pool }), kind: 'postgres' }
   }
   const inMemory = options.dataDir.startsWith('memory://')

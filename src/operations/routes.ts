@@ -2,10 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { DomainError } from '../errors.js'
 import { registry } from '../metrics.js'
+import { lintPolicy, POLICY_WARNING_CODES } from '../policy/lint.js'
 import { policyInForce, POLICY_VERSIONS } from '../policy/registry.js'
-import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
+import { AUTHENTICATED_PROBLEMS, StringEnum, problems } from '../schemas.js'
 
 const tags = ['Operations']
+/**
+ * A database that stalls (a hung server, a black-holed network) would hold the probe as long as
+ * the query lasts; the orchestrator wants a prompt "not ready" instead.
+ */
+const READY_TIMEOUT_MS = 2_000
 
 const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
@@ -32,11 +38,17 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
+      let timer: NodeJS.Timeout | undefined
       try {
-        await fastify.database.ping()
-        if (await fastify.database.isMigrated()) return { status: 'ready' as const, database: fastify.database.kind }
+        const check = fastify.database.ping().then(() => fastify.database.isMigrated())
+        const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS)))
+        const outcome = await Promise.race([check, late])
+        if (outcome === true) return { status: 'ready' as const, database: fastify.database.kind }
+        if (outcome === 'timeout') request.log.warn({ timeoutMs: READY_TIMEOUT_MS }, 'readiness check timed out')
       } catch (err) {
         request.log.warn({ err }, 'readiness check failed')
+      } finally {
+        clearTimeout(timer)
       }
       throw new DomainError('not_ready', 503, 'Service Unavailable', 'the database is unreachable or not migrated')
     }
@@ -63,7 +75,10 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'getPolicy',
         summary: 'The policy in force: the privacy notice as versioned data',
-        description: 'Clause texts in ja (quoted from the published notice, the authority) and en. `versions` lists every published version.',
+        description:
+          'Clause texts in ja (quoted from the published notice, the authority) and en. `versions` lists every published version. ' +
+          '`warnings` lists what this version of the notice fails to state under APPI, each with its article and clause; it is computed ' +
+          'from the document, so a version that states what was missing has no such warning.',
         tags: ['Policy'],
         response: {
           200: Type.Object(
@@ -75,6 +90,15 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               serviceCategories: Type.Array(Type.Any()),
               recipientCategories: Type.Array(Type.Any()),
               dataItems: Type.Array(Type.Any()),
+              warnings: Type.Array(
+                Type.Object({
+                  code: StringEnum(POLICY_WARNING_CODES),
+                  article: Type.String({ description: 'The APPI article the notice falls short of, e.g. APPI Art. 27(5)(iii)' }),
+                  clause: Type.String({ description: 'The clause of the notice the gap is in, e.g. 2(2)' }),
+                  ja: Type.String(),
+                  en: Type.String()
+                })
+              ),
               versions: Type.Array(Type.Object({ version: Type.String(), effectiveFrom: Type.String() }))
             },
             { additionalProperties: true }
@@ -83,10 +107,14 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
       }
     },
-    async () => ({
-      ...policyInForce(fastify.now()),
-      versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom }))
-    })
+    async () => {
+      const policy = policyInForce(fastify.now())
+      return {
+        ...policy,
+        warnings: lintPolicy(policy),
+        versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom }))
+      }
+    }
   )
 }
 

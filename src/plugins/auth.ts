@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveClient } from '../clients/authenticate.js'
 import type { Client } from '../clients/repository.js'
+import { TokenCache } from '../clients/token-cache.js'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
 import type { Role } from '../policy/vocabulary.js'
 
@@ -35,9 +36,10 @@ declare module 'fastify' {
 export default fp(
   async function auth(fastify: FastifyInstance) {
     fastify.decorateRequest('client', null)
+    const tokens = new TokenCache(fastify.changes)
     fastify.decorate('authenticate', async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client> {
       await fastify.throttle.refuseFailingAddress(request, reply)
-      const client = await resolveClient(fastify.database, request)
+      const client = await resolveClient(fastify.database, tokens, request)
       if (!client) {
         await fastify.throttle.countFailure(request)
         throw new UnauthorizedError()
@@ -58,5 +60,5 @@ export default fp(
       route.onRequest = [...existing, authorize] as typeof route.onRequest
     })
   },
-  { name: 'auth', dependencies: ['database', 'security'] }
+  { name: 'auth', dependencies: ['database', 'security', 'change-feed'] }
 )

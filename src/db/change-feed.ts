@@ -1,0 +1,119 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { sql } from 'kysely'
+import pg from 'pg'
+import type { Database, Tx } from './database.js'
+
+/** What a cache does with the feed: forget one thing, or forget everything. */
+export interface ChangeListener {
+  /** Something named by `payload` changed in another process (or this one). */
+  changed(payload: string): void
+  /** Changes may have been missed (the feed is down or just came back): drop everything cached. */
+  reset(): void
+}
+
+const RECONNECT_MS = 1000
+
+/**
+ * Tells every service process what another one changed, through PostgreSQL's LISTEN/NOTIFY, so
+ * that in-process caches stay correct across replicas without guessing a TTL. A notification is
+ * sent inside the changing transaction and delivered when it commits. While the listening
+ * connection is down, `live` is false and caches must not be trusted; each time it comes back,
+ * listeners are reset, since notifications sent meanwhile are lost.
+ *
+ * The embedded database belongs to one process (DATA_DIR is locked), so there the feed is local:
+ * always live, and `publish` informs this process's listeners directly.
+ */
+export class ChangeFeed {
+  private readonly listeners = new Map<string, Set<ChangeListener>>()
+  private client: pg.Client | undefined
+  private connected = false
+  private closed = false
+  private retry: NodeJS.Timeout | undefined
+
+  private constructor(
+    private readonly url: string | undefined,
+    private readonly log: FastifyBaseLogger
+  ) {}
+
+  /** @param url the PostgreSQL URL; undefined for the embedded database. */
+  static async open(url: string | undefined, log: FastifyBaseLogger): Promise<ChangeFeed> {
+    const feed = new ChangeFeed(url, log)
+    if (url !== undefined) await feed.connect()
+    return feed
+  }
+
+  /** Whether changes made elsewhere reach this process now. */
+  get live(): boolean {
+    return this.url === undefined || this.connected
+  }
+
+  subscribe(channel: string, listener: ChangeListener): void {
+    const set = this.listeners.get(channel) ?? new Set()
+    set.add(listener)
+    this.listeners.set(channel, set)
+    if (this.connected) this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch((err: unknown) => this.lost(err))
+  }
+
+  /**
+   * Runs `change` in a transaction that also announces it to every process (delivered when it
+   * commits), then tells this process's own listeners before returning, so the process that
+   * made a change never serves it stale, not even before its own notification comes back.
+   */
+  async publish<T>(database: Database, channel: string, change: (tx: Tx) => Promise<T>, payloadOf: (result: T) => string | undefined): Promise<T> {
+    const result = await database.transaction(async (tx) => {
+      const value = await change(tx)
+      const payload = payloadOf(value)
+      if (payload !== undefined) await sql`SELECT pg_notify(${channel}, ${payload})`.execute(tx)
+      return value
+    })
+    const payload = payloadOf(result)
+    if (payload !== undefined) for (const listener of this.listeners.get(channel) ?? []) listener.changed(payload)
+    return result
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    clearTimeout(this.retry)
+    const client = this.client
+    this.client = undefined
+    this.connected = false
+    await client?.end().catch(() => {})
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 })
+    client.on('error', (err) => this.lost(err))
+    client.on('end', () => this.lost(undefined))
+    client.on('notification', (message) => {
+      for (const listener of this.listeners.get(message.channel) ?? []) listener.changed(message.payload ?? '')
+    })
+    try {
+      await client.connect()
+      for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)
+    } catch (err) {
+      await client.end().catch(() => {})
+      this.lost(err)
+      return
+    }
+    this.client = client
+    this.connected = true
+    this.resetAll()
+  }
+
+  private lost(err: unknown): void {
+    if (this.closed) return
+    if (this.connected) this.log.warn({ err }, 'change feed lost its connection; caches are bypassed until it is back')
+    this.connected = false
+    this.client?.removeAllListeners('end')
+    void this.client?.end().catch(() => {})
+    this.client = undefined
+    this.resetAll()
+    clearTimeout(this.retry)
+    this.retry = setTimeout(() => void this.connect(), RECONNECT_MS)
+    this.retry.unref()
+  }
+
+  private resetAll(): void {
+    for (const set of this.listeners.values()) for (const listener of set) listener.reset()
+  }
+}
