@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
 import { TOKEN_CHARACTERS } from './clients/tokens.js'
+import { DEFAULT_DATABASE_TIMEOUTS } from './db/dialect.js'
 
 const LogLevel = Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
 
@@ -8,6 +9,8 @@ const ConfigSchema = Type.Object({
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   host: Type.String({ minLength: 1 }),
   databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
+  /** A streaming standby for reads that decide nothing (ledger queries, records, export, verify). */
+  databaseReadUrl: Type.Optional(Type.String({ minLength: 1 })),
   /** Postgres schema to work in; lets tests and tenants share one database. */
   databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
   dataDir: Type.String({ minLength: 1 }),
@@ -19,7 +22,29 @@ const ConfigSchema = Type.Object({
   authFailureWindowMs: Type.Integer({ minimum: 1000 }),
   idempotencyTtlHours: Type.Integer({ minimum: 24 }),
   corsOrigin: Type.Optional(Type.String({ minLength: 1 })),
-  databasePoolSize: Type.Integer({ minimum: 1, maximum: 200 })
+  databasePoolSize: Type.Integer({ minimum: 1, maximum: 200 }),
+  /** PostgreSQL bounds in ms (see DatabaseTimeouts in src/db/dialect.ts): a wait becomes a 503, never a hang. */
+  databaseStatementTimeoutMs: Type.Integer({ minimum: 100 }),
+  databaseLockTimeoutMs: Type.Integer({ minimum: 100 }),
+  databaseIdleInTransactionTimeoutMs: Type.Integer({ minimum: 100 }),
+  databaseConnectTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** No answer at all from PostgreSQL within this long: the query fails and its connection is closed. */
+  databaseQueryTimeoutMs: Type.Integer({ minimum: 100 }),
+  /** SIGTERM: how long draining and closing may take before the process gives up and exits 1. */
+  shutdownTimeoutMs: Type.Integer({ minimum: 1000 }),
+  /** Requests are refused (503) while the event loop lags more than this on average; 0: never. */
+  maxEventLoopDelayMs: Type.Integer({ minimum: 0 }),
+  /** Entries that may wait for the ledger's group commit; past that, acts are refused (503 ledger_busy). */
+  ledgerMaxQueuedEntries: Type.Integer({ minimum: 1 }),
+  /** Checkpoints: the signing key (PKCS#8 PEM or base64 seed) or a file holding it; see src/ledger/checkpoints-key.ts. */
+  checkpointSigningKey: Type.Optional(Type.String({ minLength: 1 })),
+  checkpointSigningKeyFile: Type.Optional(Type.String({ minLength: 1 })),
+  /** The checkpoints' origin line and key name: no spaces, no plus (c2sp.org/signed-note). */
+  checkpointOrigin: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s+]+$' }),
+  /** A checkpoint once this many entries are not covered by one; 0: never for that reason. */
+  checkpointEveryEntries: Type.Integer({ minimum: 0 }),
+  /** A checkpoint once the latest is this old and entries were appended since; 0: never for that reason. */
+  checkpointIntervalSeconds: Type.Integer({ minimum: 0 })
 })
 
 export type Config = Readonly<Static<typeof ConfigSchema>>
@@ -28,6 +53,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   port: 'PORT',
   host: 'HOST',
   databaseUrl: 'DATABASE_URL',
+  databaseReadUrl: 'DATABASE_READ_URL',
   databaseSchema: 'DATABASE_SCHEMA',
   dataDir: 'DATA_DIR',
   bootstrapAdminToken: 'BOOTSTRAP_ADMIN_TOKEN',
@@ -36,7 +62,20 @@ const ENV_NAMES: Record<keyof Config, string> = {
   authFailureWindowMs: 'AUTH_FAILURE_WINDOW_MS',
   idempotencyTtlHours: 'IDEMPOTENCY_TTL_HOURS',
   corsOrigin: 'CORS_ORIGIN',
-  databasePoolSize: 'DATABASE_POOL_SIZE'
+  databasePoolSize: 'DATABASE_POOL_SIZE',
+  databaseStatementTimeoutMs: 'DATABASE_STATEMENT_TIMEOUT_MS',
+  databaseLockTimeoutMs: 'DATABASE_LOCK_TIMEOUT_MS',
+  databaseIdleInTransactionTimeoutMs: 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+  databaseConnectTimeoutMs: 'DATABASE_CONNECT_TIMEOUT_MS',
+  databaseQueryTimeoutMs: 'DATABASE_QUERY_TIMEOUT_MS',
+  shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  maxEventLoopDelayMs: 'MAX_EVENT_LOOP_DELAY_MS',
+  ledgerMaxQueuedEntries: 'LEDGER_MAX_QUEUED_ENTRIES',
+  checkpointSigningKey: 'CHECKPOINT_SIGNING_KEY',
+  checkpointSigningKeyFile: 'CHECKPOINT_SIGNING_KEY_FILE',
+  checkpointOrigin: 'CHECKPOINT_ORIGIN',
+  checkpointEveryEntries: 'CHECKPOINT_EVERY_ENTRIES',
+  checkpointIntervalSeconds: 'CHECKPOINT_INTERVAL_SECONDS'
 }
 
 export class ConfigError extends Error {
@@ -64,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: integer(env, 'PORT', 3000),
     host: optional(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: optional(env, 'DATABASE_URL'),
+    databaseReadUrl: optional(env, 'DATABASE_READ_URL'),
     databaseSchema: optional(env, 'DATABASE_SCHEMA') ?? 'public',
     dataDir: optional(env, 'DATA_DIR') ?? './data',
     bootstrapAdminToken: optional(env, 'BOOTSTRAP_ADMIN_TOKEN'),
@@ -73,6 +113,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 48),
     corsOrigin: optional(env, 'CORS_ORIGIN'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10),
+    databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.statementMs),
+    databaseLockTimeoutMs: integer(env, 'DATABASE_LOCK_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.lockMs),
+    databaseIdleInTransactionTimeoutMs: integer(env, 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.idleInTransactionMs),
+    databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectMs),
+    databaseQueryTimeoutMs: integer(env, 'DATABASE_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.queryMs),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+    maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000),
+    ledgerMaxQueuedEntries: integer(env, 'LEDGER_MAX_QUEUED_ENTRIES', 20_000),
+    checkpointSigningKey: optional(env, 'CHECKPOINT_SIGNING_KEY'),
+    checkpointSigningKeyFile: optional(env, 'CHECKPOINT_SIGNING_KEY_FILE'),
+    checkpointOrigin: optional(env, 'CHECKPOINT_ORIGIN') ?? 'shizenha.example/audit-ledger',
+    checkpointEveryEntries: integer(env, 'CHECKPOINT_EVERY_ENTRIES', 10_000),
+    checkpointIntervalSeconds: integer(env, 'CHECKPOINT_INTERVAL_SECONDS', 300),
     ...overrides
   }
   for (const key of Object.keys(candidate) as (keyof typeof candidate)[]) {
@@ -82,6 +135,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (firstError !== undefined) {
     const field = firstError.instancePath.replace(/^\//, '')
     throw new ConfigError(`invalid configuration: ${ENV_NAMES[field as keyof Config] ?? field} ${firstError.message}`)
+  }
+  // Otherwise a server that is merely slow would lose connections this side instead of cancelling a statement.
+  if (candidate.databaseQueryTimeoutMs <= candidate.databaseStatementTimeoutMs) {
+    throw new ConfigError('invalid configuration: DATABASE_QUERY_TIMEOUT_MS must be longer than DATABASE_STATEMENT_TIMEOUT_MS')
   }
   return Object.freeze(candidate as Config)
 }

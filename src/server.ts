@@ -1,10 +1,57 @@
+import type { FastifyInstance } from 'fastify'
+import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { Database } from './db/database.js'
 import { maskSecrets, StartupError } from './db/startup-errors.js'
 import { createLogger } from './logger.js'
 
-const SHUTDOWN_GRACE_MS = 10_000
+/**
+ * Closes the app once, gracefully: on SIGTERM or SIGINT (then exit 0), or on an error nothing
+ * caught (then exit 1, after the requests in flight were answered). `app.close()` does it in this
+ * order: /readyz turns 503 and new requests are refused (503 shutting_down); the ledger's queued
+ * groups commit and their callers are answered; the listener closes once every request in flight
+ * has its answer; then the change feed and the database pools close. Past `timeoutMs`, or on a
+ * second signal or error, the process exits 1 at once: whoever was still waiting gets no answer,
+ * which never means "allowed".
+ */
+function closeGracefully(app: FastifyInstance, logger: Logger, timeoutMs: number): void {
+  let closing = false
+  const close = (reason: string, exitCode: 0 | 1) => {
+    if (closing) {
+      logger.warn({ reason }, 'closing already; exiting at once')
+      process.exit(1)
+    }
+    closing = true
+    const startedAt = Date.now()
+    logger.info({ reason, timeoutMs }, 'shutting down')
+    const timer = setTimeout(() => {
+      logger.error({ timeoutMs }, 'graceful shutdown timed out')
+      process.exit(1)
+    }, timeoutMs)
+    timer.unref()
+    app.close().then(
+      () => {
+        logger.info({ ms: Date.now() - startedAt }, 'closed')
+        process.exit(exitCode)
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      }
+    )
+  }
+  process.on('SIGTERM', () => close('SIGTERM', 0))
+  process.on('SIGINT', () => close('SIGINT', 0))
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception')
+    close('uncaughtException', 1)
+  })
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unhandled rejection')
+    close('unhandledRejection', 1)
+  })
+}
 
 async function main(): Promise<void> {
   let config
@@ -20,35 +67,23 @@ async function main(): Promise<void> {
   const logger = createLogger(config)
   const database = await Database.open({
     url: config.databaseUrl,
+    readUrl: config.databaseReadUrl,
     dataDir: config.dataDir,
     schema: config.databaseSchema,
     poolSize: config.databasePoolSize,
+    timeouts: {
+      statementMs: config.databaseStatementTimeoutMs,
+      lockMs: config.databaseLockTimeoutMs,
+      idleInTransactionMs: config.databaseIdleInTransactionTimeoutMs,
+      connectMs: config.databaseConnectTimeoutMs,
+      queryMs: config.databaseQueryTimeoutMs
+    },
     logger
   })
   const app = await buildApp({ config, database, logger })
   await app.listen({ port: config.port, host: config.host })
   logger.info({ database: database.kind }, 'ready')
-
-  let closing = false
-  const shutdown = (signal: string) => {
-    if (closing) return
-    closing = true
-    logger.info({ signal }, 'shutting down')
-    const timer = setTimeout(() => {
-      logger.error('graceful shutdown timed out')
-      process.exit(1)
-    }, SHUTDOWN_GRACE_MS)
-    timer.unref()
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed')
-        process.exit(1)
-      }
-    )
-  }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
+  closeGracefully(app, logger, config.shutdownTimeoutMs)
 }
 
 main().catch((err: unknown) => {

@@ -34,7 +34,7 @@ export class Database {
    * database that does not exist or a credential that is wrong is reported as such.
    * @throws StartupError naming the address and the cause (never the password).
    */
-  static async open(options: DialectOptions): Promise<Database> {
+  static async open(options: DialectOptions & { readonly readUrl?: string | undefined }): Promise<Database> {
     const { dialect, kind, pglite, release } = await openDialect(options)
     const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release, options.url)
     if (kind === 'postgres' && options.url !== undefined) {
@@ -45,8 +45,33 @@ export class Database {
         await database.close().catch(() => {})
         throw connectFailure(err, options.url)
       }
+      if (options.readUrl !== undefined) await database.attachReader({ ...options, url: options.readUrl })
     }
     return database
+  }
+
+  /**
+   * Where reads that decide nothing go: the standby of DATABASE_READ_URL when there is one, else
+   * the primary. It may lag the primary by a little: an entry just recorded can take a moment
+   * to show there. Decisions never read it.
+   */
+  get reader(): Db {
+    return this.replica ?? this.db
+  }
+
+  private replica: Db | undefined
+
+  private async attachReader(options: DialectOptions & { readonly url: string }): Promise<void> {
+    const { dialect } = await openDialect(options)
+    const replica = new Kysely<Tables>({ dialect })
+    try {
+      await sql`SELECT 1`.execute(replica)
+    } catch (err) {
+      await replica.destroy().catch(() => {})
+      await this.close().catch(() => {})
+      throw connectFailure(err, options.url)
+    }
+    this.replica = replica
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -98,6 +123,7 @@ export class Database {
   }
 
   async close(): Promise<void> {
+    await this.replica?.destroy()
     await this.db.destroy()
     await this.release?.()
   }

@@ -106,6 +106,28 @@ export class PgCluster {
     return cluster
   }
 
+  /**
+   * A streaming standby of this (running) cluster: pg_basebackup over a replication connection
+   * into a data directory of its own, with standby.signal and primary_conninfo (`-R`), on its own
+   * port. Started, and read-only like any hot standby. initdb's trust lines let `postgres` replicate
+   * from 127.0.0.1.
+   */
+  async standby(t: Teardown): Promise<PgCluster> {
+    const root = await mkdtemp(path.join(tmpdir(), 'shizenha-pg-standby-'))
+    const standby = new PgCluster(this.binDir, root, path.join(root, 'data'), await freePort())
+    live.add(standby)
+    t.teardown(() => standby.destroy())
+    if (PgCluster.asRoot()) {
+      const { stdout } = await run('id', ['-u', OS_OWNER])
+      const { stdout: gid } = await run('id', ['-g', OS_OWNER])
+      await chown(root, Number(stdout.trim()), Number(gid.trim()))
+    }
+    await standby.exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(this.port), '-U', SUPERUSER, '-D', standby.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
+    await standby.configure({ port: standby.port, hot_standby: true })
+    await standby.start()
+    return standby
+  }
+
   private static asRoot(): boolean {
     return process.getuid?.() === 0
   }
