@@ -8,6 +8,7 @@ import contractorRoutes from './contractors/routes.js'
 import type { Database } from './db/database.js'
 import decisionRoutes from './decisions/routes.js'
 import { purgeIdempotencyKeys } from './decisions/idempotency.js'
+import checkpointsPlugin from './ledger/checkpoints-plugin.js'
 import ledgerRoutes from './ledger/routes.js'
 import memberRoutes from './members/routes.js'
 import { httpResponsesTotal } from './metrics.js'
@@ -18,6 +19,7 @@ import databasePlugin from './plugins/database.js'
 import decisionsPlugin from './plugins/decisions.js'
 import docs from './plugins/docs.js'
 import errors, { frameworkErrorHandler } from './plugins/errors.js'
+import loadShedding from './plugins/load-shedding.js'
 import security from './plugins/security.js'
 import validation from './plugins/validation.js'
 import recipientRoutes from './recipients/routes.js'
@@ -29,6 +31,8 @@ export interface AppOptions {
   readonly now?: () => Date
   /** Whether closing the app closes the database too; default true. */
   readonly closeDatabase?: boolean
+  /** Whether to run the migrations at start; default true (see plugins/database.ts). */
+  readonly migrate?: boolean
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -49,20 +53,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     requestIdHeader: false,
     routerOptions: { maxParamLength: 200 },
-    return503OnClosing: true,
+    // Requests arriving while the app closes are refused by the load-shedding plugin, as problem+json.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   await fastify.register(validation)
   await fastify.register(errors)
+  // Before the database and decisions plugins: it refuses work first, and starts draining first on close.
+  await fastify.register(loadShedding, { maxEventLoopDelayMs: options.config.maxEventLoopDelayMs })
   await fastify.register(databasePlugin, {
     config: options.config,
     database: options.database,
     ...(options.now ? { now: options.now } : {}),
-    ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase })
+    ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase }),
+    ...(options.migrate === undefined ? {} : { migrate: options.migrate })
   })
   await fastify.register(changeFeed)
   await fastify.register(decisionsPlugin)
+  await fastify.register(checkpointsPlugin)
   await fastify.register(security)
   await fastify.register(auth)
   await fastify.register(docs)

@@ -11,6 +11,8 @@ const ConfigSchema = Type.Object({
   databaseUrl: Type.Optional(Type.String({ minLength: 1 })),
   /** A streaming standby for reads that decide nothing (ledger queries, records, export, verify). */
   databaseReadUrl: Type.Optional(Type.String({ minLength: 1 })),
+  /** The owner role, for migrations only; with it the service itself runs as the role of databaseUrl. */
+  databaseMigrationUrl: Type.Optional(Type.String({ minLength: 1 })),
   /** Postgres schema to work in; lets tests and tenants share one database. */
   databaseSchema: Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' }),
   dataDir: Type.String({ minLength: 1 }),
@@ -54,6 +56,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   host: 'HOST',
   databaseUrl: 'DATABASE_URL',
   databaseReadUrl: 'DATABASE_READ_URL',
+  databaseMigrationUrl: 'DATABASE_MIGRATION_URL',
   databaseSchema: 'DATABASE_SCHEMA',
   dataDir: 'DATA_DIR',
   bootstrapAdminToken: 'BOOTSTRAP_ADMIN_TOKEN',
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     host: optional(env, 'HOST') ?? '127.0.0.1',
     databaseUrl: optional(env, 'DATABASE_URL'),
     databaseReadUrl: optional(env, 'DATABASE_READ_URL'),
+    databaseMigrationUrl: optional(env, 'DATABASE_MIGRATION_URL'),
     databaseSchema: optional(env, 'DATABASE_SCHEMA') ?? 'public',
     dataDir: optional(env, 'DATA_DIR') ?? './data',
     bootstrapAdminToken: optional(env, 'BOOTSTRAP_ADMIN_TOKEN'),

@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { Database } from './db/database.js'
+import { migrateAsOwner } from './db/migrate.js'
 import { maskSecrets, StartupError } from './db/startup-errors.js'
 import { createLogger } from './logger.js'
 
@@ -65,6 +66,12 @@ async function main(): Promise<void> {
     throw err
   }
   const logger = createLogger(config)
+  const splitRoles = config.databaseMigrationUrl !== undefined && config.databaseUrl !== undefined
+  if (splitRoles) {
+    await migrateAsOwner({ migrationUrl: config.databaseMigrationUrl!, runtimeUrl: config.databaseUrl!, schema: config.databaseSchema, logger })
+  } else if (config.databaseUrl !== undefined) {
+    logger.warn('one database role migrates and runs the service (DATABASE_MIGRATION_URL is unset): it owns the ledger tables and could disable their triggers; see README "Two database roles"')
+  }
   const database = await Database.open({
     url: config.databaseUrl,
     readUrl: config.databaseReadUrl,
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
     },
     logger
   })
-  const app = await buildApp({ config, database, logger })
+  const app = await buildApp({ config, database, logger, migrate: !splitRoles })
   await app.listen({ port: config.port, host: config.host })
   logger.info({ database: database.kind }, 'ready')
   closeGracefully(app, logger, config.shutdownTimeoutMs)
@@ -90,6 +97,6 @@ main().catch((err: unknown) => {
   // The logger may not exist yet; print the cause without request data, and never the password
   // of DATABASE_URL, which a driver's message could quote.
   const text = err instanceof StartupError ? err.message : err instanceof Error ? `${err.name}: ${err.message}` : String(err)
-  process.stderr.write(`failed to start: ${maskSecrets(text, process.env.DATABASE_URL)}\n`)
+  process.stderr.write(`failed to start: ${maskSecrets(maskSecrets(text, process.env.DATABASE_URL), process.env.DATABASE_MIGRATION_URL)}\n`)
   process.exit(1)
 })

@@ -22,6 +22,19 @@ export interface DatabasePluginOptions {
   readonly now?: () => Date
   /** Close the database when the app closes (the process owns it); tests that share one say false. */
   readonly closeDatabase?: boolean
+  /**
+   * Run the migrations at start (default). False when an owner role migrated already and this
+   * process runs as the runtime role, which may not create or alter anything: then start-up only
+   * checks that the schema is current.
+   */
+  readonly migrate?: boolean
+}
+
+export class SchemaNotMigratedError extends Error {
+  override readonly name = 'SchemaNotMigratedError'
+  constructor() {
+    super('the database schema is not at the latest migration; run the migrations with the owner role (DATABASE_MIGRATION_URL, or npm run migrate) first')
+  }
 }
 
 /** Migrates, publishes the policy versions and the bootstrap admin, then exposes the database. */
@@ -29,7 +42,11 @@ export default fp<DatabasePluginOptions>(
   async function databasePlugin(fastify: FastifyInstance, options) {
     const { database, config } = options
     const now = options.now ?? (() => new Date())
-    await database.migrateToLatestOrThrow()
+    if (options.migrate === false) {
+      if (!(await database.isMigrated())) throw new SchemaNotMigratedError()
+    } else {
+      await database.migrateToLatestOrThrow()
+    }
     await recordPolicyVersions(database.db, POLICY_VERSIONS, now())
     const bootstrapToken = config.bootstrapAdminToken
     if (bootstrapToken !== undefined) {
