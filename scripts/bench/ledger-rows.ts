@@ -1,0 +1,56 @@
+/**
+ * Rows of ledger_entries in COPY's text format, from an entry's content as the service hashed it.
+ * The columns beside the content are read from it, as the service's writer fills them, so the
+ * verifier's column-against-content check passes.
+ */
+export const LEDGER_COLUMNS = [
+  'id',
+  'chain',
+  'seq',
+  'prev_hash',
+  'hash',
+  'recorded_at',
+  'kind',
+  'member_id',
+  'client_id',
+  'channel',
+  'decision',
+  'recipient_id',
+  'contractor_id',
+  'content'
+] as const
+
+export type EntryContent = Record<string, unknown> & { id: string; chain: number; seq: number; prevHash: string; recordedAt: string; kind: string; memberId: string; clientId: string }
+
+/** COPY text format: \N is NULL; a backslash must be doubled. Tabs and newlines never occur unescaped in JSON text. */
+function field(value: unknown): string {
+  if (value === undefined || value === null) return '\\N'
+  const text = typeof value === 'string' ? value : String(value)
+  return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text
+}
+
+/** One line (with its newline) for `COPY ledger_entries (LEDGER_COLUMNS) FROM STDIN`. */
+export function copyLine(content: EntryContent, hash: string, contentText = JSON.stringify(content)): string {
+  return (
+    [
+      content.id,
+      content.chain,
+      content.seq,
+      content.prevHash,
+      hash,
+      content.recordedAt,
+      content.kind,
+      content.memberId,
+      content.clientId,
+      content.channel,
+      content.decision,
+      content.recipientId,
+      content.contractorId,
+      contentText
+    ]
+      .map(field)
+      .join('\t') + '\n'
+  )
+}
+
+export const COPY_COLUMNS_SQL = LEDGER_COLUMNS.join(', ')
