@@ -11,7 +11,6 @@ import { purgeIdempotencyKeys } from './decisions/idempotency.js'
 import checkpointsPlugin from './ledger/checkpoints-plugin.js'
 import ledgerRoutes from './ledger/routes.js'
 import memberRoutes from './members/routes.js'
-import { httpResponsesTotal } from './metrics.js'
 import operationRoutes from './operations/routes.js'
 import auth from './plugins/auth.js'
 import changeFeed from './plugins/change-feed.js'
@@ -20,6 +19,7 @@ import decisionsPlugin from './plugins/decisions.js'
 import docs from './plugins/docs.js'
 import errors, { frameworkErrorHandler } from './plugins/errors.js'
 import loadShedding from './plugins/load-shedding.js'
+import metricsPlugin, { routePattern } from './plugins/metrics.js'
 import security from './plugins/security.js'
 import validation from './plugins/validation.js'
 import recipientRoutes from './recipients/routes.js'
@@ -69,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate })
   })
+  await fastify.register(metricsPlugin)
   await fastify.register(changeFeed)
   await fastify.register(decisionsPlugin)
   await fastify.register(checkpointsPlugin)
@@ -81,8 +82,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   // One line per request, by route pattern: the raw URL would carry member ids.
   fastify.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    httpResponsesTotal.inc({ route, status: String(reply.statusCode) })
+    const route = routePattern(request)
     request.log.info(
       { method: request.method, route, statusCode: reply.statusCode, responseTime: Math.round(reply.elapsedTime), clientId: request.client?.id },
       'request completed'

@@ -164,6 +164,7 @@ export function toContractorFacts(row: ContractorRow, contracts: readonly Contra
       .map((c): ContractFacts => ({
         id: c.id,
         reference: c.reference,
+        signedAt: new Date(c.signedAt),
         validFrom: new Date(c.validFrom),
         validUntil: new Date(c.validUntil),
         purposes: c.purposes,

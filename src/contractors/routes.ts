@@ -20,7 +20,7 @@ const ContractSchema = Type.Object(
     id: Uuid,
     contractorId: Uuid,
     reference: Type.String(),
-    signedAt: Timestamp,
+    signedAt: { ...Timestamp, description: 'When the contract was signed: it binds, and counts for entrustment, from then on' },
     validFrom: Timestamp,
     validUntil: Timestamp,
     purposes: Type.Array(Purpose),
@@ -123,6 +123,9 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'createContract',
         summary: 'Record a contract that ensures appropriate handling (2(4))',
+        description:
+          'An entrustment is allowed only under a contract already signed (signedAt at or before the decision) whose validity ' +
+          '(validFrom to validUntil) includes the decision time; a contract in its validity period but not yet signed denies with contract_not_signed.',
         tags,
         params: ContractorParams,
         body: Type.Object(

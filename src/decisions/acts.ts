@@ -12,8 +12,10 @@ import {
   withdrawConsent,
   type MemberActScope,
   type SuspensionInput,
-  type WithdrawalInput
+  type WithdrawalInput,
+  type WithdrawalOutcome
 } from '../members/acts.js'
+import type { ConsentReceipt } from '../members/receipt.js'
 import type { Consent, NewConsent, Suspension } from '../members/repository.js'
 import type { PolicyDocument } from '../policy/document.js'
 import { decide, denyOutsideClientScope, type Decision, type DecisionRequest } from '../policy/engine.js'
@@ -49,7 +51,16 @@ export type Act =
 
 export type ActResult =
   | { readonly kind: 'decision'; readonly statusCode: 201 | 403; readonly body: RecordedDecision; readonly replayed: boolean }
-  | { readonly kind: 'consent'; readonly consent: Consent; readonly entry: EntryRef }
+  | {
+      readonly kind: 'consent'
+      readonly consent: Consent
+      readonly entry: EntryRef
+      /** On a grant. */
+      readonly receipt?: ConsentReceipt
+      /** On a withdrawal. */
+      readonly backdated?: boolean
+      readonly transfersAfterWithdrawal?: WithdrawalOutcome['transfersAfterWithdrawal']
+    }
   | { readonly kind: 'suspension'; readonly suspension: Suspension; readonly entry: EntryRef }
 
 export function memberOf(act: Act): string {
@@ -63,6 +74,9 @@ function needFactsOf(needed: FactsNeeded, act: Act): void {
   }
   needed.memberIds.add(act.memberId)
   if (act.kind === 'consent_granted' && act.input.recipientId !== undefined) needed.recipientIds.add(act.input.recipientId)
+  if (act.kind === 'consent_withdrawn' && act.input.withdrawnAt !== undefined) {
+    needed.backdatedWithdrawals.push({ memberId: act.memberId, consentId: act.consentId, since: new Date(act.input.withdrawnAt) })
+  }
 }
 
 /** What the ledger keeps of a decision: enough to understand it years later on its own. */
@@ -87,18 +101,30 @@ function decisionBody(request: DecisionRequest, decision: Decision, facts: Retur
     obligations: decision.obligations,
     policyVersion: decision.policyVersion,
     consentId: decision.consentId,
+    providerDetails: decision.providerDetails,
     recipient: facts?.recipient ?? undefined,
     contractor: contractor
       ? {
           id: contractor.id,
           name: contractor.name,
           address: contractor.address,
-          contract: contract ? { id: contract.id, reference: contract.reference, validFrom: contract.validFrom, validUntil: contract.validUntil } : null,
+          contract: contract
+            ? { id: contract.id, reference: contract.reference, signedAt: contract.signedAt, validFrom: contract.validFrom, validUntil: contract.validUntil }
+            : null,
           latestInspection: contractor.latestInspection
         }
       : undefined,
     consent: consent
-      ? { id: consent.id, recipientCategory: consent.recipientCategory, recipientId: consent.recipientId, dataItems: consent.dataItems, obtainedAt: consent.obtainedAt, method: consent.method, evidenceRef: consent.evidenceRef }
+      ? {
+          id: consent.id,
+          recipientCategory: consent.recipientCategory,
+          recipientId: consent.recipientId,
+          dataItems: consent.dataItems,
+          obtainedAt: consent.obtainedAt,
+          method: consent.method,
+          evidenceRef: consent.evidenceRef,
+          policyVersion: consent.policyVersion
+        }
       : undefined
   }
 }
@@ -191,6 +217,16 @@ export class GroupApplier {
       },
       this.now
     )
+    if (decision.decision === 'allow' && decision.consentId !== undefined) {
+      this.world.noteTransfer(act.request.memberId, decision.consentId, {
+        entryId: entry.id,
+        recordedAt: entry.recordedAt,
+        hash: entry.hash,
+        recipientId: act.request.recipientId ?? null,
+        purpose: act.request.purpose,
+        dataItems: act.request.dataItems
+      })
+    }
     const result: ActResult = {
       kind: 'decision',
       statusCode: decision.decision === 'allow' ? 201 : 403,

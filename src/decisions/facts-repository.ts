@@ -10,6 +10,28 @@ export interface FactRows {
   readonly inspections: InspectionRow[]
   readonly consents: ConsentRow[]
   readonly suspensions: SuspensionRow[]
+  /** Allowed decisions resting on the consents being withdrawn, from the earliest withdrawnAt on. */
+  readonly transfers: TransferRow[]
+}
+
+/** An allowed decision entry that named a consent, as the ledger holds it. */
+export interface TransferRow {
+  readonly id: string
+  readonly member_id: string
+  readonly consent_id: string
+  readonly hash: string
+  readonly recorded_at: Date
+  readonly recipient_id: string | null
+  readonly purpose: string
+  readonly data_items: string[]
+}
+
+/** Consents being withdrawn with effect from an earlier moment: whose transfers since then to read. */
+export interface WithdrawalLookup {
+  readonly memberIds: readonly string[]
+  readonly consentIds: readonly string[]
+  /** The earliest withdrawnAt among them; null when there is nothing to look up. */
+  readonly since: Date | null
 }
 
 /** JSON carries timestamps as text; the row types (and their mappers) hold Dates. */
@@ -26,15 +48,17 @@ function rows<T>(json: unknown): T[] {
 }
 
 /**
- * Everything a set of decisions reads, in one statement (one round trip, one snapshot): the
- * recipients and contractors named, the contractors' contracts and latest inspections, and the
- * members' consents and suspensions. With `lock`, the recipient and contractor rows are
+ * Everything a set of acts reads, in one statement (one round trip, one snapshot): the
+ * recipients and contractors named, the contractors' contracts and latest inspections, the
+ * members' consents and suspensions, and for backdated withdrawals the transfers allowed on
+ * those consents since (so the group never asks once per act). With `lock`, the recipient and contractor rows are
  * share-locked, so a deactivation cannot commit between this read and the caller's commit.
  */
 export async function loadFactRows(
   db: Queryable,
   ids: { readonly recipientIds: readonly string[]; readonly contractorIds: readonly string[]; readonly memberIds: readonly string[] },
-  lock: boolean
+  lock: boolean,
+  withdrawals: WithdrawalLookup = { memberIds: [], consentIds: [], since: null }
 ): Promise<FactRows> {
   const share = lock ? sql`FOR SHARE` : sql``
   const { rows: [result] } = await sql<Record<keyof FactRows, unknown>>`
@@ -46,7 +70,14 @@ export async function loadFactRows(
         SELECT DISTINCT ON (contractor_id) * FROM inspections WHERE contractor_id = ANY(${[...ids.contractorIds]}::uuid[])
         ORDER BY contractor_id, inspected_at DESC, created_at DESC) i) AS inspections,
       (SELECT json_agg(c ORDER BY c.created_at, c.id) FROM consents c WHERE c.member_id = ANY(${[...ids.memberIds]}::text[])) AS consents,
-      (SELECT json_agg(s ORDER BY s.created_at, s.id) FROM suspensions s WHERE s.member_id = ANY(${[...ids.memberIds]}::text[])) AS suspensions
+      (SELECT json_agg(s ORDER BY s.created_at, s.id) FROM suspensions s WHERE s.member_id = ANY(${[...ids.memberIds]}::text[])) AS suspensions,
+      (SELECT json_agg(t ORDER BY t.position) FROM (
+        SELECT e.position, e.id, e.member_id, e.content->>'consentId' AS consent_id, e.hash, e.recorded_at, e.recipient_id,
+               e.content->>'purpose' AS purpose, e.content->'dataItems' AS data_items
+        FROM ledger_entries e
+        WHERE e.member_id = ANY(${[...withdrawals.memberIds]}::text[]) AND e.kind = 'decision' AND e.decision = 'allow'
+          AND e.content->>'consentId' = ANY(${[...withdrawals.consentIds]}::text[])
+          AND e.recorded_at >= ${withdrawals.since?.toISOString() ?? null}::timestamptz) t) AS transfers
   `.execute(db)
   return {
     recipients: rows(result!.recipients),
@@ -54,6 +85,7 @@ export async function loadFactRows(
     contracts: rows(result!.contracts),
     inspections: rows(result!.inspections),
     consents: rows(result!.consents),
-    suspensions: rows(result!.suspensions)
+    suspensions: rows(result!.suspensions),
+    transfers: rows(result!.transfers)
   }
 }

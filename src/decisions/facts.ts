@@ -2,8 +2,9 @@ import { toContractorFacts } from '../contractors/repository.js'
 import type { Queryable } from '../db/database.js'
 import { toConsent, toConsentFacts, toSuspension, type Consent, type Suspension } from '../members/repository.js'
 import type { ContractorFacts, DecisionRequest, Facts, RecipientFacts } from '../policy/engine.js'
+import type { DataItem, Purpose } from '../policy/vocabulary.js'
 import { toRecipient } from '../recipients/repository.js'
-import { loadFactRows } from './facts-repository.js'
+import { loadFactRows, type TransferRow } from './facts-repository.js'
 
 /** What a group of acts needs to know: recipients, contractors, and the members it touches. */
 export interface FactsNeeded {
@@ -11,27 +12,54 @@ export interface FactsNeeded {
   readonly contractorIds: Set<string>
   /** Members whose consents and suspensions the acts read or change. */
   readonly memberIds: Set<string>
+  /** Withdrawals dated before they are recorded: the transfers since then are read with the facts. */
+  readonly backdatedWithdrawals: { readonly memberId: string; readonly consentId: string; readonly since: Date }[]
 }
 
 export function noFactsNeeded(): FactsNeeded {
-  return { recipientIds: new Set(), contractorIds: new Set(), memberIds: new Set() }
+  return { recipientIds: new Set(), contractorIds: new Set(), memberIds: new Set(), backdatedWithdrawals: [] }
 }
 
-/** Adds what deciding `request` reads; joint use and statutory exceptions read nothing. */
+/**
+ * Adds what deciding `request` reads. Every channel but a statutory exception reads the
+ * member's suspensions, since a stop of use (Art. 35) halts them all.
+ */
 export function needFactsFor(needed: FactsNeeded, request: DecisionRequest): void {
-  if (request.channel === 'third_party') {
-    if (request.recipientId !== undefined) needed.recipientIds.add(request.recipientId)
-    needed.memberIds.add(request.memberId)
+  if (request.channel !== 'statutory_exception') needed.memberIds.add(request.memberId)
+  if (request.channel === 'third_party' && request.recipientId !== undefined) {
+    needed.recipientIds.add(request.recipientId)
   } else if (request.channel === 'entrustment' && request.contractorId !== undefined) {
     needed.contractorIds.add(request.contractorId)
   }
+}
+
+/** A transfer the ledger allowed on a consent: what a backdated withdrawal lists for the co-op to act on. */
+export interface TransferOnConsent {
+  readonly entryId: string
+  readonly recordedAt: string
+  readonly hash: string
+  readonly recipientId: string | null
+  readonly purpose: Purpose
+  readonly dataItems: DataItem[]
 }
 
 /** A member's consents and suspensions as they stand, changed in place as a group's acts apply. */
 export interface MemberState {
   consents: Consent[]
   suspensions: Suspension[]
+  /** Transfers allowed on a consent being withdrawn with effect from the past, read and made by this group. */
+  transfers: (TransferOnConsent & { readonly consentId: string })[]
 }
+
+const toTransfer = (row: TransferRow): TransferOnConsent & { consentId: string } => ({
+  entryId: row.id,
+  consentId: row.consent_id,
+  recordedAt: row.recorded_at.toISOString(),
+  hash: row.hash,
+  recipientId: row.recipient_id,
+  purpose: row.purpose as Purpose,
+  dataItems: row.data_items as DataItem[]
+})
 
 /**
  * The world as a group of acts sees it: read once with one query per table for the whole group,
@@ -47,10 +75,18 @@ export class World {
   /** @param lock share-lock the recipient and contractor rows (inside a recording transaction). */
   static async load(db: Queryable, needed: FactsNeeded, lock: boolean): Promise<World> {
     const memberIds = [...needed.memberIds]
-    const facts = await loadFactRows(db, { recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds }, lock)
-    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [] }]))
+    const backdated = needed.backdatedWithdrawals
+    const since = backdated.reduce<Date | null>((earliest, w) => (earliest === null || w.since < earliest ? w.since : earliest), null)
+    const facts = await loadFactRows(
+      db,
+      { recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds },
+      lock,
+      { memberIds: [...new Set(backdated.map((w) => w.memberId))], consentIds: backdated.map((w) => w.consentId), since }
+    )
+    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [], transfers: [] }]))
     for (const row of facts.consents) members.get(row.member_id)?.consents.push(toConsent(row))
     for (const row of facts.suspensions) members.get(row.member_id)?.suspensions.push(toSuspension(row))
+    for (const row of facts.transfers) members.get(row.member_id)?.transfers.push(toTransfer(row))
     return new World(
       new Map(facts.recipients.map((row) => [row.id, toRecipient(row)])),
       new Map(facts.contractors.map((row) => [row.id, toContractorFacts(row, facts.contracts, facts.inspections.find((i) => i.contractor_id === row.id))])),
@@ -65,15 +101,28 @@ export class World {
   member(memberId: string): MemberState {
     let state = this.members.get(memberId)
     if (state === undefined) {
-      state = { consents: [], suspensions: [] }
+      state = { consents: [], suspensions: [], transfers: [] }
       this.members.set(memberId, state)
     }
     return state
   }
 
+  /** Notes a transfer this group allowed on a consent, so a later withdrawal in the group sees it. */
+  noteTransfer(memberId: string, consentId: string, transfer: TransferOnConsent): void {
+    this.member(memberId).transfers.push({ ...transfer, consentId })
+  }
+
+  /** The transfers allowed on `consentId` recorded at or after `since`, oldest first. */
+  transfersOn(memberId: string, consentId: string, since: Date): TransferOnConsent[] {
+    return this.member(memberId)
+      .transfers.filter((t) => t.consentId === consentId && new Date(t.recordedAt) >= since)
+      .map(({ consentId: _consent, ...transfer }) => transfer)
+  }
+
   /** The facts the engine needs for `request`, with the consent records an entry snapshots. */
   factsFor(request: DecisionRequest): Facts & { readonly consentRecords: readonly Consent[] } {
-    const { consents, suspensions } = request.channel === 'third_party' ? this.member(request.memberId) : { consents: [], suspensions: [] }
+    const { consents, suspensions } =
+      request.channel === 'statutory_exception' ? { consents: [], suspensions: [] } : this.member(request.memberId)
     return {
       ...(request.channel === 'third_party'
         ? { recipient: (request.recipientId === undefined ? undefined : this.recipients.get(request.recipientId)) ?? null }
@@ -81,9 +130,9 @@ export class World {
       ...(request.channel === 'entrustment'
         ? { contractor: (request.contractorId === undefined ? undefined : this.contractors.get(request.contractorId)) ?? null }
         : {}),
-      consents: consents.map(toConsentFacts),
-      consentRecords: consents,
-      suspended: suspensions.some((s) => s.liftedAt === null)
+      consents: request.channel === 'third_party' ? consents.map(toConsentFacts) : [],
+      consentRecords: request.channel === 'third_party' ? consents : [],
+      suspensions: [...new Set(suspensions.filter((s) => s.liftedAt === null).map((s) => s.scope))]
     }
   }
 }

@@ -1,4 +1,6 @@
+import type { Bilingual } from '../policy/document.js'
 import type { Decision } from '../policy/engine.js'
+import type { ProviderDetail, ProviderDetails } from '../policy/provider.js'
 import { REASONS } from '../policy/reasons.js'
 
 export type Language = 'ja' | 'en'
@@ -22,13 +24,36 @@ export function preferredLanguage(header: string | undefined): Language {
   return 'en'
 }
 
-export interface PresentedDecision extends Omit<Decision, 'reasons'> {
+export interface PresentedDecision extends Omit<Decision, 'reasons' | 'providerDetails'> {
   readonly reasons: (Decision['reasons'][number] & { message: string })[]
+  readonly providerDetails?: ProviderDetails & { readonly message: string }
+}
+
+const DETAIL_NAMES: Record<ProviderDetail, Bilingual> = {
+  name: { ja: '名称', en: 'name' },
+  address: { ja: '住所', en: 'address' },
+  representative: { ja: '代表者', en: 'representative' },
+  acquisition: { ja: '取得の経緯', en: 'how the data was obtained' }
+}
+
+/** Tells the calling system what to do with the details, and says plainly which ones the notice lacks. */
+function providerMessage(details: ProviderDetails, language: Language): string {
+  const send =
+    language === 'ja'
+      ? '提供先は、提供者の名称・住所・代表者及び取得の経緯を確認し記録する必要があります(個人情報保護法第30条)。これらの事項をデータとともに送付してください。'
+      : 'The recipient must confirm and record the provider’s name, address, representative and how it obtained the data (APPI Art. 30): send these details along with the data.'
+  if (details.missing.length === 0) return send
+  const names = details.missing.map((m) => DETAIL_NAMES[m][language])
+  return language === 'ja'
+    ? `${send}ただし、通知に記載がないため、次の事項はまだ提供できません: ${names.join('、')}(GET /v1/policy の warnings を参照)。`
+    : `${send} The notice does not state the following yet, so they cannot be given: ${names.join(', ')} (see the warnings of GET /v1/policy).`
 }
 
 export function presentDecision(decision: Decision, language: Language): PresentedDecision {
+  const { providerDetails, ...rest } = decision
   return {
-    ...decision,
-    reasons: decision.reasons.map((r) => ({ ...r, message: REASONS[r.code].message[language] }))
+    ...rest,
+    reasons: decision.reasons.map((r) => ({ ...r, message: REASONS[r.code].message[language] })),
+    ...(providerDetails === undefined ? {} : { providerDetails: { ...providerDetails, message: providerMessage(providerDetails, language) } })
   }
 }

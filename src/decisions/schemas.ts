@@ -1,7 +1,8 @@
-import { Type, type Static } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
 import type { DecisionRequest as EngineRequest } from '../policy/engine.js'
 import { CHANNELS } from '../policy/vocabulary.js'
 import {
+  Bilingual,
   Channel,
   DataItem,
   DataItems,
@@ -12,6 +13,7 @@ import {
   Purpose,
   ReasonCode,
   ServiceCategory,
+  StringEnum,
   Text,
   Timestamp,
   Uuid
@@ -53,7 +55,16 @@ export const DecisionRequestSchema = Type.Object(
     method: Type.Optional({ ...Method, description: 'third_party: how the data is provided' }),
     exception: Type.Optional(
       Type.Object(
-        { basis: ExceptionBasis, reference: Text(500), approvedBy: Text(200) },
+        {
+          basis: ExceptionBasis,
+          reference: Text(500),
+          approvedBy: Text(200),
+          consentImpracticable: Type.Optional({
+            ...Text(1000),
+            description:
+              "Why the person's consent could not be obtained (APPI Art. 27(1)(ii)). Required in substance for vital_interest: without it the request is a recorded deny (consent_impracticability_missing, 2(5)b), not a 400."
+          })
+        },
         { additionalProperties: false, description: 'statutory_exception: the legal ground and the manager (2(9)) who approved it' }
       )
     )
@@ -86,6 +97,26 @@ export const ReasonSchema = Type.Object({
   message: Type.String({ description: 'In the language of Accept-Language (ja or en)' })
 })
 
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+/** What the recipient of a third-party provision must confirm about the provider (APPI Art. 30). */
+export const ProviderDetailsSchema = Type.Object(
+  {
+    name: Nullable(Bilingual),
+    address: Nullable(Bilingual),
+    representative: Nullable(Bilingual),
+    acquisition: Nullable(Type.Object({ clause: Type.String(), ja: Type.String(), en: Type.String() }, { description: 'How the data was obtained, as the notice states it (2(1))' })),
+    missing: Type.Array(StringEnum(['name', 'address', 'representative', 'acquisition']), {
+      description: 'Details the notice does not state yet (null above); GET /v1/policy lists the same gap under warnings'
+    }),
+    message: Type.String({ description: 'What to do with the details, in the language of Accept-Language' })
+  },
+  {
+    description:
+      'With every allowed third_party decision: the co-op’s name, address and representative and how the data was obtained, for the calling system to send along to the recipient, which must confirm and record them (APPI Art. 30). Read from the policy; never made up.'
+  }
+)
+
 export const DecisionSchema = Type.Object(
   {
     decision: Type.Unsafe<'allow' | 'deny'>({ type: 'string', enum: ['allow', 'deny'] }),
@@ -101,6 +132,7 @@ export const DecisionSchema = Type.Object(
     ),
     consentId: Type.Optional(Uuid),
     contractId: Type.Optional(Uuid),
+    providerDetails: Type.Optional(ProviderDetailsSchema),
     entry: Type.Optional({ ...EntrySchema, description: 'On /v1/transfers: the ledger entry that recorded the decision' })
   },
   { $id: 'Decision', description: 'An allow or deny, with the clauses of the notice that decide it' }

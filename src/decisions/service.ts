@@ -6,7 +6,6 @@ import type { SuspensionInput, WithdrawalInput } from '../members/acts.js'
 import type { Consent, NewConsent, Suspension } from '../members/repository.js'
 import type { DecisionRequest } from '../policy/engine.js'
 import { policyInForce } from '../policy/registry.js'
-import { decisionsTotal } from '../metrics.js'
 import type { EntryRef } from '../ledger/writer.js'
 import { GroupApplier, decideIn, memberOf, type Act, type ActContext, type ActResult, type RecordedDecision } from './acts.js'
 import { World, needFactsFor, noFactsNeeded } from './facts.js'
@@ -20,9 +19,12 @@ export interface TransferOutcome {
   readonly replayed: boolean
 }
 
-/** Counted only once committed, so the metric never shows a decision the ledger lacks. */
-function countDecision(request: DecisionRequest, decision: 'allow' | 'deny', action: DecisionAction): void {
-  decisionsTotal.inc({ channel: request.channel, decision, action })
+/** Told of every decision; the metrics plugin supplies it (shizenha_decisions_total). */
+export type DecisionCounter = (channel: string, decision: 'allow' | 'deny', action: DecisionAction) => void
+
+export interface DecisionServiceOptions extends GroupCommitOptions {
+  /** Default: decisions are counted nowhere. */
+  readonly countDecision?: DecisionCounter | undefined
 }
 
 function asDecision(result: ActResult): Extract<ActResult, { kind: 'decision' }> {
@@ -37,14 +39,21 @@ function asDecision(result: ActResult): Extract<ActResult, { kind: 'decision' }>
  */
 export class DecisionService {
   private readonly committer: GroupCommitter<readonly Act[], ActResult[]>
+  private readonly counter: DecisionCounter | undefined
 
   constructor(
     private readonly database: Database,
     private readonly clock: () => Date,
     log: FastifyBaseLogger,
-    options: GroupCommitOptions
+    options: DecisionServiceOptions
   ) {
     this.committer = new GroupCommitter(database, clock, log, GroupApplier.apply, options)
+    this.counter = options.countDecision
+  }
+
+  /** Counted only once committed, so the metric never shows a decision the ledger lacks. */
+  private countDecision(request: DecisionRequest, decision: 'allow' | 'deny', action: DecisionAction): void {
+    this.counter?.(request.channel, decision, action)
   }
 
   /** Entries waiting to be grouped, for metrics and back-pressure tests. */
@@ -69,7 +78,7 @@ export class DecisionService {
   async check(ctx: ActContext, request: DecisionRequest): Promise<PresentedDecision> {
     if (!withinClientScope(ctx.client, 'check', request)) {
       const { body } = asDecision(await this.recordOne({ kind: 'decision', ctx, action: 'check', request }))
-      countDecision(request, 'deny', 'check')
+      this.countDecision(request, 'deny', 'check')
       throw new ClientScopeError(body.entry as unknown as Record<string, unknown>)
     }
     const needed = noFactsNeeded()
@@ -77,7 +86,7 @@ export class DecisionService {
     const world = await World.load(this.database.db, needed, false)
     const now = this.clock()
     const { decision } = decideIn(world, policyInForce(now), now, ctx.client, 'check', request)
-    countDecision(request, decision.decision, 'check')
+    this.countDecision(request, decision.decision, 'check')
     return presentDecision(decision, ctx.language)
   }
 
@@ -90,7 +99,7 @@ export class DecisionService {
   async transfer(ctx: ActContext, request: DecisionRequest, idempotencyKey?: string): Promise<TransferOutcome> {
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) }
     const outcome = asDecision(await this.recordOne({ kind: 'decision', ctx, action: 'transfer', request, idempotency }))
-    if (!outcome.replayed) countDecision(request, outcome.body.decision, 'transfer')
+    if (!outcome.replayed) this.countDecision(request, outcome.body.decision, 'transfer')
     // A repeat of an out-of-scope attempt answers as the first one did, and records nothing new.
     if (outcome.body.reasons.some((r) => r.code === 'client_scope')) {
       throw new ClientScopeError(outcome.body.entry as unknown as Record<string, unknown>)
@@ -107,7 +116,7 @@ export class DecisionService {
     const results = await this.record(requests.map((request) => ({ kind: 'decision', ctx, action: 'transfer', request })))
     return results.map((result, index) => {
       const { body } = asDecision(result)
-      countDecision(requests[index]!, body.decision, 'transfer')
+      this.countDecision(requests[index]!, body.decision, 'transfer')
       return body
     })
   }

@@ -38,11 +38,37 @@ export type JobOutcome<R> = { readonly ok: true; readonly value: R } | { readonl
  */
 export type GroupHandler<J, R> = (tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly J[]) => Promise<JobOutcome<R>[]>
 
+/** Why a job's entries did not reach the ledger, as the metrics count it. */
+export type AppendFailureReason = 'queue_full' | 'database_unavailable' | 'commit_failed'
+
+/**
+ * What the committer reports as it works, for metrics. Called synchronously on the commit path:
+ * an observer must be cheap and must not throw.
+ */
+export interface GroupCommitObserver {
+  /** A group committed: the entries it held and how long its transaction took, in seconds. */
+  groupCommitted(entries: number, seconds: number): void
+  /**
+   * `jobs` callers were answered with a failure of the ledger (a 503): the queue was full, the
+   * database could not be reached, or the commit failed otherwise. Refusals of the caller's own
+   * input (4xx) are not counted.
+   */
+  appendFailed(jobs: number, reason: AppendFailureReason): void
+}
+
 export interface GroupCommitOptions {
   /** Entries one group may hold; a single job larger than this still goes alone. */
   readonly maxGroupEntries: number
   /** Entries that may wait; past that, new jobs are refused with LedgerBusyError. */
   readonly maxQueuedEntries: number
+  /** Told of every commit and every failure; default nobody. */
+  readonly observe?: GroupCommitObserver | undefined
+}
+
+/** The reason a failed group counts under, or undefined when the failure was the caller's (4xx). */
+function failureReason(err: unknown, failure: Error): AppendFailureReason | undefined {
+  if (failure instanceof DomainError && failure.status < 500) return undefined
+  return classifyDatabaseError(err) === 'unavailable' ? 'database_unavailable' : 'commit_failed'
 }
 
 interface Pending<J, R> {
@@ -86,6 +112,7 @@ export class GroupCommitter<J, R> {
    */
   submit(job: J, memberIds: readonly string[], size: number): Promise<R> {
     if (this.queuedEntries > 0 && this.queuedEntries + size > this.options.maxQueuedEntries) {
+      this.options.observe?.appendFailed(1, 'queue_full')
       return Promise.reject(new LedgerBusyError())
     }
     return new Promise<R>((resolve, reject) => {
@@ -127,6 +154,7 @@ export class GroupCommitter<J, R> {
   private async commitGroup(group: Pending<J, R>[]): Promise<void> {
     let writing = false
     let outcomes: JobOutcome<R>[]
+    const started = performance.now()
     try {
       outcomes = await this.database.transaction(async (tx) => {
         const ledger = await LedgerWriter.lock(tx, group.flatMap((p) => p.memberIds))
@@ -143,9 +171,15 @@ export class GroupCommitter<J, R> {
         return
       }
       const failure = ledgerFailure(err, writing, this.log)
+      const reason = failureReason(err, failure)
+      if (reason !== undefined) this.options.observe?.appendFailed(group.length, reason)
       for (const pending of group) pending.reject(failure)
       return
     }
+    this.options.observe?.groupCommitted(
+      group.reduce((entries, p) => entries + p.size, 0),
+      (performance.now() - started) / 1000
+    )
     outcomes.forEach((outcome, index) => {
       const pending = group[index]!
       if (outcome.ok) pending.resolve(outcome.value)

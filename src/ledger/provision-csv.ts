@@ -1,31 +1,50 @@
 import { stringify } from 'csv-stringify/sync'
-import type { ProvisionRecord } from './provision-records.js'
+import type { ProvisionRecord, RecordLanguage } from './provision-records.js'
 
 /** Excel in Japan reads UTF-8 only when the file starts with a byte-order mark. */
 const BOM = '\uFEFF'
 
-const COLUMNS: readonly [string, (r: ProvisionRecord) => string][] = [
-  ['提供日時 (provided at)', (r) => r.providedAt],
-  ['提供先 (recipient)', (r) => r.recipient.name],
-  ['提供先住所 (recipient address)', (r) => r.recipient.address],
-  ['提供先代表者 (recipient representative)', (r) => r.recipient.representative],
-  ['提供先区分 (recipient category)', (r) => r.recipient.category],
-  ['利用目的 (purpose)', (r) => r.purpose],
-  ['商品・サービス (service category)', (r) => r.serviceCategory],
-  ['提供項目 (items)', (r) => r.dataItems.join(' ')],
-  ['提供方法 (method)', (r) => r.method],
-  ['同意ID (consent id)', (r) => r.consent?.id ?? ''],
-  ['同意取得日時 (consent obtained at)', (r) => r.consent?.obtainedAt ?? ''],
-  ['同意取得方法 (consent method)', (r) => r.consent?.method ?? ''],
-  ['同意の証跡 (consent evidence)', (r) => r.consent?.evidenceRef ?? ''],
-  ['保存期限 (retain until)', (r) => r.retainUntil],
-  ['記録ID (entry id)', (r) => r.entryId]
-]
+/** "2026-11-25T18:00:00.123+09:00" as a member reads it: "2026-11-25 18:00:00". */
+const readable = (japanTime: string) => japanTime.slice(0, 19).replace('T', ' ')
+const dateOnly = (japanTime: string) => japanTime.slice(0, 10)
 
-export function provisionRecordsCsv(records: ProvisionRecord[]): string {
+const LIST_SEPARATOR: Record<RecordLanguage, string> = { ja: '、', en: '; ' }
+
+/**
+ * Headers name each column in both languages, so a member and a regulator read the same file;
+ * the values follow the language asked for.
+ */
+function columns(language: RecordLanguage): readonly [string, (r: ProvisionRecord) => string][] {
+  return [
+    ['組合員番号 (member id)', (r) => r.memberId],
+    ['提供日時(日本時間) (provided at, Japan time)', (r) => readable(r.providedAt)],
+    ['記録時刻(UTC) (recorded at, UTC)', (r) => r.recordedAt],
+    ['提供先 (recipient)', (r) => r.recipient?.name ?? ''],
+    ['提供先住所 (recipient address)', (r) => r.recipient?.address ?? ''],
+    ['提供先代表者 (recipient representative)', (r) => r.recipient?.representative ?? ''],
+    ['提供先の国 (recipient country)', (r) => r.recipient?.country ?? ''],
+    ['提供先区分 (recipient category)', (r) => r.recipient?.categoryLabel ?? ''],
+    ['利用目的 (purpose)', (r) => r.purposeLabel],
+    ['商品・サービス (service category)', (r) => r.serviceCategoryLabel ?? ''],
+    ['提供項目 (items)', (r) => r.dataItemLabels.join(LIST_SEPARATOR[language])],
+    ['提供方法 (method)', (r) => r.methodLabel ?? ''],
+    ['同意ID (consent id)', (r) => r.consent?.id ?? ''],
+    ['同意取得日時(日本時間) (consent obtained at, Japan time)', (r) => (r.consent ? readable(r.consent.obtainedAt) : '')],
+    ['同意取得方法 (consent method)', (r) => r.consent?.methodLabel ?? ''],
+    ['同意の証跡 (consent evidence)', (r) => r.consent?.evidenceRef ?? ''],
+    ['法令等の根拠 (statutory ground)', (r) => (r.exception ? `${r.exception.basisLabel} (${r.exception.law}): ${r.exception.reference}` : '')],
+    ['記録の根拠 (record basis)', (r) => r.recordBasis],
+    ['保存期限(日本時間、この日の終わりまで) (retain until, end of this day in Japan time)', (r) => dateOnly(r.retainUntil)],
+    ['通知の版 (policy version)', (r) => r.policyVersion],
+    ['記録ID (entry id)', (r) => r.entryId]
+  ]
+}
+
+export function provisionRecordsCsv(records: ProvisionRecord[], language: RecordLanguage = 'ja'): string {
+  const cols = columns(language)
   return (
     BOM +
-    stringify([COLUMNS.map(([header]) => header), ...records.map((record) => COLUMNS.map(([, value]) => value(record)))], {
+    stringify([cols.map(([header]) => header), ...records.map((record) => cols.map(([, value]) => value(record)))], {
       record_delimiter: '\r\n',
       // A recipient name like =HYPERLINK(…) must stay text when a member opens the file in Excel.
       escape_formulas: true

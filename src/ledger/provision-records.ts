@@ -1,63 +1,286 @@
+import { Type, type TSchema } from 'typebox'
 import type { Queryable } from '../db/database.js'
+import type { Bilingual, PolicyDocument } from '../policy/document.js'
+import { REASONS } from '../policy/reasons.js'
+import { policyInForce, policyVersion } from '../policy/registry.js'
+import { CONSENT_METHOD_LABELS, type Channel, type ConsentMethod, type ExceptionBasis } from '../policy/vocabulary.js'
+import { MemberId, StringEnum, Timestamp, Uuid } from '../schemas.js'
 
-/** One third-party provision, as APPI Art. 29 and enforcement rule 20 require it to be recorded. */
+export type RecordLanguage = 'ja' | 'en'
+/** third_party: the records APPI Art. 29 requires; all: with the statutory exceptions kept by choice. */
+export type RecordSelection = 'third_party' | 'all'
+
+/**
+ * One provision as a member reads it (APPI Art. 33(5)) and a regulator checks it (Art. 29,
+ * enforcement rule 20): dates in Japan time with the ledger's instant beside them, labels in the
+ * member's language next to the codes, and whether the law requires the record.
+ */
 export interface ProvisionRecord {
   readonly entryId: string
+  readonly memberId: string
+  /** The moment of provision in Japan time (RFC 3339, +09:00). */
   readonly providedAt: string
-  readonly recipient: { id: string; name: string; address: string; representative: string; category: string }
+  /** The same instant exactly as the ledger entry holds it (UTC), to look the entry up by. */
+  readonly recordedAt: string
+  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception'>
+  readonly recipient: {
+    readonly id: string
+    readonly name: string
+    readonly address: string
+    readonly representative: string
+    readonly category: string
+    readonly categoryLabel: string
+    /** null for records made before the service kept the recipient's country. */
+    readonly country: string | null
+  } | null
   readonly purpose: string
-  readonly serviceCategory: string
+  readonly purposeLabel: string
+  readonly serviceCategory: string | null
+  readonly serviceCategoryLabel: string | null
   readonly dataItems: string[]
-  readonly method: string
-  readonly consent: { id: string; obtainedAt: string; method: string; evidenceRef: string } | null
+  readonly dataItemLabels: string[]
+  readonly method: string | null
+  readonly methodLabel: string | null
+  readonly consent: {
+    readonly id: string
+    /** Japan time. */
+    readonly obtainedAt: string
+    readonly method: string
+    readonly methodLabel: string
+    readonly evidenceRef: string
+  } | null
+  /** A statutory exception's ground, where the record is one. */
+  readonly exception: { readonly basis: ExceptionBasis; readonly basisLabel: string; readonly reference: string; readonly approvedBy: string; readonly clause: string; readonly law: string } | null
   readonly policyVersion: string
-  /** Rule 21: three years from the provision. */
+  /** Whether APPI Art. 29 requires this record, or the co-op keeps it by choice. */
+  readonly requiredByLaw: boolean
+  readonly recordBasis: string
+  /** Rule 21: kept until the end of this Japan-time day, the policy's retention after the provision. */
   readonly retainUntil: string
 }
 
-function addYears(instant: string, years: number): string {
-  const date = new Date(instant)
-  date.setUTCFullYear(date.getUTCFullYear() + years)
-  return date.toISOString()
+const JST_OFFSET_MS = 9 * 3_600_000
+
+/** An instant as Japan time, in RFC 3339 with its +09:00 offset (Japan keeps no daylight saving time). */
+export function japanTime(instant: string | Date): string {
+  const shifted = new Date(new Date(instant).getTime() + JST_OFFSET_MS)
+  return shifted.toISOString().replace('Z', '+09:00')
 }
 
-const RETENTION_YEARS = 3
+function retentionYears(policy: PolicyDocument): number {
+  const years = /^P(\d+)Y$/.exec(policy.provisionRecordRetention)?.[1]
+  // A retention written in another unit is not one this code can count; three years is rule 21's longest.
+  return years === undefined ? 3 : Number(years)
+}
 
 /**
- * The member's allowed third-party provisions, newest first, read from the ledger alone: the
- * snapshots there say who the recipient was at the time, whatever the registry says now.
+ * The end of the Japan-time day `years` after `instant`. A member reads a date, not an instant:
+ * a record kept through the whole of its last day is never dropped a few hours early.
  */
-export async function listProvisionRecords(db: Queryable, memberId: string): Promise<ProvisionRecord[]> {
+export function retainUntil(instant: string, years: number): string {
+  const local = new Date(new Date(instant).getTime() + JST_OFFSET_MS)
+  const lastDay = Date.UTC(local.getUTCFullYear() + years, local.getUTCMonth(), local.getUTCDate())
+  return japanTime(new Date(lastDay + 86_400_000 - 1 - JST_OFFSET_MS))
+}
+
+const RECORD_BASIS: Record<'required' | 'by_choice', Bilingual> = {
+  required: {
+    ja: '個人情報保護法第29条により作成・保存が義務付けられた記録',
+    en: 'A record APPI Art. 29 requires'
+  },
+  by_choice: {
+    ja: '第27条第1項に基づく提供のため第29条の記録義務はありませんが、生協が任意に保存している記録',
+    en: 'Not required by APPI Art. 29 (provision under Art. 27(1)); kept by the co-op by choice'
+  }
+}
+
+/** A §II category's own name: the notice writes each as "name: purpose". */
+function categoryName(text: string): string {
+  return text.split(/[:：]/)[0]!.trim()
+}
+
+interface Labels {
+  category(id: string): string
+  purpose(id: string): string
+  serviceCategory(id: string): string
+  item(id: string): string
+  method(id: string): string
+  exception(id: string): string
+}
+
+function labelsOf(policy: PolicyDocument, language: RecordLanguage): Labels {
+  const find = (list: readonly (Bilingual & { id: string })[], id: string) => list.find((x) => x.id === id)?.[language] ?? id
+  return {
+    category: (id) => {
+      const entry = policy.recipientCategories.find((c) => c.id === id)
+      return entry ? categoryName(entry[language]) : id
+    },
+    purpose: (id) => find(policy.purposes, id),
+    serviceCategory: (id) => find(policy.serviceCategories, id),
+    item: (id) => find(policy.dataItems, id),
+    method: (id) => find(policy.methods, id),
+    exception: (id) => policy.exceptions.find((e) => e.basis === id)?.[language] ?? id
+  }
+}
+
+/** What the ledger keeps of an allowed decision (src/decisions/acts.ts, decisionBody). */
+type DecisionContent = Record<string, any>
+
+function toRecord(content: DecisionContent, language: RecordLanguage): ProvisionRecord {
+  // The labels of the version that decided, so a record reads as it did when it was made.
+  const policy = policyVersion(content.policyVersion) ?? policyInForce(new Date(content.recordedAt))
+  const label = labelsOf(policy, language)
+  const required = content.channel === 'third_party'
+  const recipient = content.recipient
+  const consent = content.consent
+  const exception = content.exception
+  return {
+    entryId: content.id,
+    memberId: content.memberId,
+    providedAt: japanTime(content.recordedAt),
+    recordedAt: content.recordedAt,
+    channel: content.channel,
+    recipient: recipient
+      ? {
+          id: recipient.id,
+          name: recipient.name,
+          address: recipient.address,
+          representative: recipient.representative,
+          category: recipient.category,
+          categoryLabel: label.category(recipient.category),
+          country: recipient.country ?? null
+        }
+      : null,
+    purpose: content.purpose,
+    purposeLabel: label.purpose(content.purpose),
+    serviceCategory: content.serviceCategory ?? null,
+    serviceCategoryLabel: content.serviceCategory ? label.serviceCategory(content.serviceCategory) : null,
+    dataItems: content.dataItems,
+    dataItemLabels: (content.dataItems as string[]).map(label.item),
+    method: content.method ?? null,
+    methodLabel: content.method ? label.method(content.method) : null,
+    consent: consent
+      ? {
+          id: consent.id,
+          obtainedAt: japanTime(consent.obtainedAt),
+          method: consent.method,
+          methodLabel: CONSENT_METHOD_LABELS[consent.method as ConsentMethod]?.[language] ?? consent.method,
+          evidenceRef: consent.evidenceRef
+        }
+      : null,
+    exception: exception
+      ? {
+          basis: exception.basis,
+          basisLabel: label.exception(exception.basis),
+          reference: exception.reference,
+          approvedBy: exception.approvedBy,
+          clause: REASONS[exception.basis as ExceptionBasis].clause,
+          law: REASONS[exception.basis as ExceptionBasis].law
+        }
+      : null,
+    policyVersion: content.policyVersion,
+    requiredByLaw: required,
+    recordBasis: RECORD_BASIS[required ? 'required' : 'by_choice'][language],
+    retainUntil: retainUntil(content.recordedAt, retentionYears(policy))
+  }
+}
+
+/**
+ * The member's allowed provisions, newest first, read from the ledger alone: the snapshots
+ * there say who the recipient was at the time, whatever the registry says now. Statutory
+ * exceptions are listed only when asked for (`include: 'all'`): Art. 33(5) lets the co-op
+ * withhold records whose disclosure would hinder a crime investigation, which is a judgement
+ * for a person to make before handing them over.
+ */
+export async function listProvisionRecords(
+  db: Queryable,
+  memberId: string,
+  options: { readonly language?: RecordLanguage; readonly include?: RecordSelection } = {}
+): Promise<ProvisionRecord[]> {
+  const channels = options.include === 'all' ? ['third_party', 'statutory_exception'] : ['third_party']
   const rows = await db
     .selectFrom('ledger_entries')
     .select(['content'])
     .where('member_id', '=', memberId)
     .where('kind', '=', 'decision')
-    .where('channel', '=', 'third_party')
+    .where('channel', 'in', channels)
     .where('decision', '=', 'allow')
     .orderBy('position', 'desc')
     .execute()
   return rows
-    .map((row) => row.content as Record<string, any>)
+    .map((row) => row.content as DecisionContent)
     .filter((content) => content.action === 'transfer')
-    .map((content) => ({
-      entryId: content.id,
-      providedAt: content.recordedAt,
-      recipient: {
-        id: content.recipient.id,
-        name: content.recipient.name,
-        address: content.recipient.address,
-        representative: content.recipient.representative,
-        category: content.recipient.category
-      },
-      purpose: content.purpose,
-      serviceCategory: content.serviceCategory,
-      dataItems: content.dataItems,
-      method: content.method,
-      consent: content.consent
-        ? { id: content.consent.id, obtainedAt: content.consent.obtainedAt, method: content.consent.method, evidenceRef: content.consent.evidenceRef }
-        : null,
-      policyVersion: content.policyVersion,
-      retainUntil: addYears(content.recordedAt, RETENTION_YEARS)
-    }))
+    .map((content) => toRecord(content, options.language ?? 'ja'))
 }
+
+// ---------------------------------------------------------------------------------------------
+// HTTP schemas of GET /v1/members/{memberId}/provision-records (registered in ledger/routes.ts)
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+export const ProvisionRecordsQuery = Type.Object(
+  {
+    format: Type.Optional(StringEnum(['json', 'csv'])),
+    lang: Type.Optional(StringEnum(['ja', 'en'], { description: 'Language of the labels (and of the CSV values); Japanese by default' })),
+    include: Type.Optional(
+      StringEnum(['third_party', 'all'], {
+        description:
+          'third_party (default): the records APPI Art. 29 requires. all: also the statutory exceptions, which the co-op keeps by choice ' +
+          '(check Art. 33(5) before handing those to the member)'
+      })
+    )
+  },
+  { additionalProperties: false }
+)
+
+export const ProvisionRecordSchema = Type.Object({
+  entryId: Uuid,
+  memberId: MemberId,
+  providedAt: { ...Timestamp, description: 'In Japan time (+09:00)' },
+  recordedAt: { ...Timestamp, description: 'The same instant as the ledger entry keeps it (UTC)' },
+  channel: StringEnum(['third_party', 'statutory_exception']),
+  recipient: Nullable(
+    Type.Object({
+      id: Uuid,
+      name: Type.String(),
+      address: Type.String(),
+      representative: Type.String(),
+      category: Type.String(),
+      categoryLabel: Type.String(),
+      country: Nullable(Type.String({ description: 'ISO 3166-1 alpha-2; null for records older than the field' }))
+    })
+  ),
+  purpose: Type.String(),
+  purposeLabel: Type.String(),
+  serviceCategory: Nullable(Type.String()),
+  serviceCategoryLabel: Nullable(Type.String()),
+  dataItems: Type.Array(Type.String()),
+  dataItemLabels: Type.Array(Type.String()),
+  method: Nullable(Type.String()),
+  methodLabel: Nullable(Type.String()),
+  consent: Nullable(
+    Type.Object({
+      id: Uuid,
+      obtainedAt: { ...Timestamp, description: 'In Japan time (+09:00)' },
+      method: Type.String(),
+      methodLabel: Type.String(),
+      evidenceRef: Type.String()
+    })
+  ),
+  exception: Nullable(
+    Type.Object({
+      basis: Type.String(),
+      basisLabel: Type.String(),
+      reference: Type.String(),
+      approvedBy: Type.String(),
+      clause: Type.String(),
+      law: Type.String()
+    })
+  ),
+  policyVersion: Type.String(),
+  requiredByLaw: Type.Boolean({ description: 'true: APPI Art. 29 requires the record; false: kept by choice' }),
+  recordBasis: Type.String(),
+  retainUntil: { ...Timestamp, description: 'The end of the Japan-time day until which the record is kept (enforcement rule 21)' }
+})
+
+export const ProvisionRecordsResponse = Type.Object({ memberId: MemberId, records: Type.Array(ProvisionRecordSchema) })

@@ -1,8 +1,11 @@
 import type { Client } from '../clients/repository.js'
-import type { MemberState, World } from '../decisions/facts.js'
+import type { MemberState, TransferOnConsent, World } from '../decisions/facts.js'
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
 import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
 import type { PolicyDocument } from '../policy/document.js'
+import { policyInForce } from '../policy/registry.js'
+import type { SuspensionScope } from '../policy/vocabulary.js'
+import { buildConsentReceipt, recipientSnapshot, type ConsentReceipt } from './receipt.js'
 import { newConsent, newSuspension, saveConsents, saveSuspensions, type Consent, type NewConsent, type Suspension } from './repository.js'
 import type { Queryable } from '../db/database.js'
 
@@ -21,6 +24,18 @@ export interface WithdrawalInput {
 export interface SuspensionInput {
   readonly reason: string
   readonly requestedAt: string
+  /** provision (default): third-party provision stops; use: every channel but statutory exceptions. */
+  readonly scope?: SuspensionScope | undefined
+}
+
+/** A withdrawal as recorded: when it was dated before its recording, the transfers made in between. */
+export interface WithdrawalOutcome {
+  readonly consent: Consent
+  readonly entry: EntryRef
+  /** True when withdrawnAt is earlier than the moment the withdrawal was recorded. */
+  readonly backdated: boolean
+  /** Transfers allowed on this consent from withdrawnAt until the withdrawal was recorded, oldest first. */
+  readonly transfersAfterWithdrawal: TransferOnConsent[]
 }
 
 /** Consent and suspension rows changed by a group, written once when its acts have applied. */
@@ -65,10 +80,10 @@ function notInFuture(value: string, field: string, now: Date): void {
   if (new Date(value) > now) throw new InvalidRequestError(`${field}_in_future`, `${field} is in the future`)
 }
 
-/** Checks a consent a clerk is about to record against the policy and the registry. */
-function validateConsent(scope: MemberActScope, input: NewConsent): void {
+/** Checks a consent a clerk is about to record against the policy it is given under and the registry. */
+function validateConsent(scope: MemberActScope, policy: PolicyDocument, input: NewConsent): void {
   notInFuture(input.obtainedAt, 'obtainedAt', scope.now)
-  const category = scope.policy.recipientCategories.find((c) => c.id === input.recipientCategory)
+  const category = policy.recipientCategories.find((c) => c.id === input.recipientCategory)
   if (category === undefined) throw new InvalidRequestError('recipient_category_unknown', 'the policy has no such recipient category')
   if (input.recipientId !== undefined) {
     const recipient = scope.world.recipient(input.recipientId)
@@ -77,7 +92,7 @@ function validateConsent(scope: MemberActScope, input: NewConsent): void {
       throw new InvalidRequestError('recipient_category_mismatch', 'the recipient is not of the given recipientCategory')
     }
   }
-  const sensitive = (input.dataItems ?? []).filter((item) => scope.policy.dataItems.find((d) => d.id === item)?.sensitive)
+  const sensitive = (input.dataItems ?? []).filter((item) => policy.dataItems.find((d) => d.id === item)?.sensitive)
   if (sensitive.length > 0) {
     throw new InvalidRequestError('sensitive_item', `sensitive items never leave through third-party provision: ${sensitive.join(', ')}`)
   }
@@ -91,22 +106,33 @@ function replace<T extends { id: string }>(list: T[], item: T): void {
   list[list.findIndex((x) => x.id === item.id)] = item
 }
 
-export function grantConsent(scope: MemberActScope, memberId: string, input: NewConsent): { consent: Consent; entry: EntryRef } {
-  validateConsent(scope, input)
-  const consent = newConsent(memberId, input, scope.now)
+/**
+ * Records a consent under the version in force when the member gave it (obtainedAt), not when a
+ * clerk keys it in: the member agreed to the notice they were shown, and a consent without an
+ * item list covers that version's necessary items for as long as it stands.
+ */
+export function grantConsent(
+  scope: MemberActScope,
+  memberId: string,
+  input: NewConsent
+): { consent: Consent; entry: EntryRef; receipt: ConsentReceipt } {
+  const policy = policyInForce(new Date(input.obtainedAt))
+  validateConsent(scope, policy, input)
+  const consent = newConsent(memberId, input, policy.version, scope.now)
   scope.world.member(memberId).consents.push(consent)
   scope.changes.consent(consent, true)
+  const recipient = consent.recipientId === null ? undefined : recipientSnapshot(scope.world.recipient(consent.recipientId))
   const entry = scope.ledger.append(
     {
       kind: 'consent_granted',
       memberId,
       clientId: scope.client.id,
       recipientId: consent.recipientId ?? undefined,
-      body: { consent, policyVersion: scope.policy.version }
+      body: { consent, policyVersion: policy.version, recipient }
     },
     scope.now
   )
-  return { consent, entry }
+  return { consent, entry, receipt: buildConsentReceipt(consent, entry, recipient ?? null, policy) }
 }
 
 export function withdrawConsent(
@@ -114,7 +140,7 @@ export function withdrawConsent(
   memberId: string,
   consentId: string,
   input: WithdrawalInput
-): { consent: Consent; entry: EntryRef } {
+): WithdrawalOutcome {
   if (input.withdrawnAt !== undefined) notInFuture(input.withdrawnAt, 'withdrawnAt', scope.now)
   const state: MemberState = scope.world.member(memberId)
   const existing = state.consents.find((c) => c.id === consentId)
@@ -125,6 +151,10 @@ export function withdrawConsent(
     throw new InvalidRequestError('withdrawn_before_obtained', 'withdrawnAt is before the consent was obtained')
   }
   const consent: Consent = { ...existing, withdrawnAt: withdrawnAt.toISOString(), withdrawalReason: input.reason ?? null }
+  // A withdrawal the member made before it reached the service leaves transfers made in between
+  // without consent; list them, so the co-op can ask the recipients to stop and delete.
+  const backdated = withdrawnAt < scope.now
+  const transfersAfterWithdrawal = backdated ? scope.world.transfersOn(memberId, consentId, withdrawnAt) : []
   replace(state.consents, consent)
   scope.changes.consent(consent, false)
   const entry = scope.ledger.append(
@@ -133,11 +163,11 @@ export function withdrawConsent(
       memberId,
       clientId: scope.client.id,
       recipientId: consent.recipientId ?? undefined,
-      body: { consentId, withdrawnAt: consent.withdrawnAt, withdrawalReason: consent.withdrawalReason }
+      body: { consentId, withdrawnAt: consent.withdrawnAt, withdrawalReason: consent.withdrawalReason, backdated, transfersAfterWithdrawal }
     },
     scope.now
   )
-  return { consent, entry }
+  return { consent, entry, backdated, transfersAfterWithdrawal }
 }
 
 export function suspendProvision(scope: MemberActScope, memberId: string, input: SuspensionInput): { suspension: Suspension; entry: EntryRef } {

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
 import type { ConsentRow, SuspensionRow } from '../db/tables.js'
 import type { ConsentFacts } from '../policy/engine.js'
-import type { ConsentMethod, DataItem, RecipientCategory } from '../policy/vocabulary.js'
+import type { ConsentMethod, DataItem, RecipientCategory, SuspensionScope } from '../policy/vocabulary.js'
 
 export interface Consent {
   readonly id: string
@@ -16,6 +17,8 @@ export interface Consent {
   readonly withdrawnAt: string | null
   readonly withdrawalReason: string | null
   readonly createdAt: string
+  /** The policy version in force when the member gave the consent; fixes what it covers. */
+  readonly policyVersion: string
 }
 
 export interface Suspension {
@@ -25,6 +28,7 @@ export interface Suspension {
   readonly requestedAt: string
   readonly liftedAt: string | null
   readonly createdAt: string
+  readonly scope: SuspensionScope
 }
 
 export const toConsent = (row: ConsentRow): Consent => ({
@@ -38,7 +42,8 @@ export const toConsent = (row: ConsentRow): Consent => ({
   evidenceRef: row.evidence_ref,
   withdrawnAt: row.withdrawn_at?.toISOString() ?? null,
   withdrawalReason: row.withdrawal_reason,
-  createdAt: row.created_at.toISOString()
+  createdAt: row.created_at.toISOString(),
+  policyVersion: row.policy_version
 })
 
 export const toSuspension = (row: SuspensionRow): Suspension => ({
@@ -47,7 +52,8 @@ export const toSuspension = (row: SuspensionRow): Suspension => ({
   reason: row.reason,
   requestedAt: row.requested_at.toISOString(),
   liftedAt: row.lifted_at?.toISOString() ?? null,
-  createdAt: row.created_at.toISOString()
+  createdAt: row.created_at.toISOString(),
+  scope: row.scope as SuspensionScope
 })
 
 export function toConsentFacts(consent: Consent): ConsentFacts {
@@ -58,7 +64,8 @@ export function toConsentFacts(consent: Consent): ConsentFacts {
     dataItems: consent.dataItems,
     obtainedAt: new Date(consent.obtainedAt),
     method: consent.method,
-    withdrawnAt: consent.withdrawnAt === null ? null : new Date(consent.withdrawnAt)
+    withdrawnAt: consent.withdrawnAt === null ? null : new Date(consent.withdrawnAt),
+    policyVersion: consent.policyVersion
   }
 }
 
@@ -72,7 +79,7 @@ export interface NewConsent {
 }
 
 /** A consent as the service makes it, before it is stored: the id and times are the act's own. */
-export function newConsent(memberId: string, input: NewConsent, now: Date): Consent {
+export function newConsent(memberId: string, input: NewConsent, policyVersion: string, now: Date): Consent {
   return {
     id: randomUUID(),
     memberId,
@@ -84,12 +91,21 @@ export function newConsent(memberId: string, input: NewConsent, now: Date): Cons
     evidenceRef: input.evidenceRef,
     withdrawnAt: null,
     withdrawalReason: null,
-    createdAt: now.toISOString()
+    createdAt: now.toISOString(),
+    policyVersion
   }
 }
 
-export function newSuspension(memberId: string, input: { reason: string; requestedAt: string }, now: Date): Suspension {
-  return { id: randomUUID(), memberId, reason: input.reason, requestedAt: new Date(input.requestedAt).toISOString(), liftedAt: null, createdAt: now.toISOString() }
+export function newSuspension(memberId: string, input: { reason: string; requestedAt: string; scope?: SuspensionScope | undefined }, now: Date): Suspension {
+  return {
+    id: randomUUID(),
+    memberId,
+    reason: input.reason,
+    requestedAt: new Date(input.requestedAt).toISOString(),
+    liftedAt: null,
+    createdAt: now.toISOString(),
+    scope: input.scope ?? 'provision'
+  }
 }
 
 /** Stores consents, new ones and changed ones (withdrawn), as they stand after a group of acts. */
@@ -109,7 +125,8 @@ export async function saveConsents(db: Queryable, created: readonly Consent[], w
           evidence_ref: c.evidenceRef,
           withdrawn_at: c.withdrawnAt,
           withdrawal_reason: c.withdrawalReason,
-          created_at: c.createdAt
+          created_at: c.createdAt,
+          policy_version: c.policyVersion
         }))
       )
       .execute()
@@ -124,7 +141,15 @@ export async function saveSuspensions(db: Queryable, created: readonly Suspensio
     await db
       .insertInto('suspensions')
       .values(
-        created.map((s) => ({ id: s.id, member_id: s.memberId, reason: s.reason, requested_at: s.requestedAt, lifted_at: s.liftedAt, created_at: s.createdAt }))
+        created.map((s) => ({
+          id: s.id,
+          member_id: s.memberId,
+          reason: s.reason,
+          requested_at: s.requestedAt,
+          lifted_at: s.liftedAt,
+          created_at: s.createdAt,
+          scope: s.scope
+        }))
       )
       .execute()
   }
@@ -141,4 +166,22 @@ export async function listConsents(db: Queryable, memberId: string): Promise<Con
 export async function listSuspensions(db: Queryable, memberId: string): Promise<Suspension[]> {
   const rows = await db.selectFrom('suspensions').selectAll().where('member_id', '=', memberId).orderBy('created_at').orderBy('id').execute()
   return rows.map(toSuspension)
+}
+
+export async function findConsent(db: Queryable, memberId: string, consentId: string): Promise<Consent | undefined> {
+  const row = await db.selectFrom('consents').selectAll().where('member_id', '=', memberId).where('id', '=', consentId).executeTakeFirst()
+  return row && toConsent(row)
+}
+
+/** The ledger entry that recorded the grant of a consent, as hashed, with its hash. */
+export async function findConsentGrantEntry(db: Queryable, memberId: string, consentId: string): Promise<{ content: Record<string, unknown>; hash: string } | undefined> {
+  const row = await db
+    .selectFrom('ledger_entries')
+    .select(['content', 'hash'])
+    .where('member_id', '=', memberId)
+    .where('kind', '=', 'consent_granted')
+    .where(sql<string>`content->'consent'->>'id'`, '=', consentId)
+    .orderBy('position')
+    .executeTakeFirst()
+  return row && { content: row.content as Record<string, unknown>, hash: row.hash }
 }

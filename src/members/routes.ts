@@ -1,22 +1,82 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
-import { Type } from 'typebox'
+import { Type, type TSchema } from 'typebox'
 import { EntrySchema } from '../decisions/schemas.js'
 import {
   AUTHENTICATED_PROBLEMS,
+  Bilingual,
   ConsentMethod,
   DataItem,
   DataItems,
   MemberId,
+  Purpose,
   RecipientCategory,
+  StringEnum,
   Text,
   Timestamp,
   Uuid,
   problems
 } from '../schemas.js'
-import { listConsents, listSuspensions } from './repository.js'
-import type { ActContext } from '../decisions/acts.js'
+import { NotFoundError } from '../errors.js'
+import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
+import { findConsent, findConsentGrantEntry, listConsents, listSuspensions } from './repository.js'
+import type { ActContext, ActResult } from '../decisions/acts.js'
 import { preferredLanguage } from '../decisions/presenter.js'
+import { rebuildConsentReceipt } from './receipt.js'
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+
+const ConsentReceiptSchema = Type.Object(
+  {
+    receiptId: Uuid,
+    specification: Type.String(),
+    issuedAt: { ...Timestamp, description: 'When the grant was recorded: the recordedAt of its ledger entry' },
+    jurisdiction: Type.String({ description: 'ISO 3166-1 alpha-2' }),
+    controller: Type.Object({
+      name: Nullable(Bilingual),
+      address: Nullable(Bilingual),
+      representative: Nullable(Bilingual),
+      missing: Type.Array(Type.String(), { description: 'What the notice does not state yet (null above); GET /v1/policy warns of it' })
+    }),
+    memberId: MemberId,
+    consentId: Uuid,
+    obtainedAt: Timestamp,
+    method: ConsentMethod,
+    methodLabel: Bilingual,
+    evidenceRef: Type.String(),
+    legalBasis: Type.Object({ clause: Type.String(), law: Type.String() }),
+    purposes: Type.Array(Type.Object({ id: Purpose, clause: Type.String(), ja: Type.String(), en: Type.String() })),
+    itemsListed: Type.Boolean({ description: "false: the consent covers the category's necessary items of policy.version" }),
+    dataCategories: Type.Array(Type.Object({ id: DataItem, ja: Type.String(), en: Type.String(), sensitive: Type.Boolean() })),
+    recipient: Type.Object({
+      category: RecipientCategory,
+      clause: Type.String(),
+      ja: Type.String(),
+      en: Type.String(),
+      id: Nullable(Uuid),
+      name: Nullable(Type.String()),
+      country: Nullable(Type.String())
+    }),
+    provisionMethods: Type.Array(Type.Object({ id: Type.String(), ja: Type.String(), en: Type.String() })),
+    policy: Type.Object({ version: Type.String(), effectiveFrom: Type.String(), title: Bilingual }),
+    ledgerEntry: EntrySchema,
+    howToVerify: Bilingual
+  },
+  {
+    description:
+      'A consent receipt the member can keep (after ISO/IEC TS 27560 and the Kantara Consent Receipt): controller, member, purposes, data ' +
+      'categories, recipient category or recipient, method, policy version, and the ledger entry with its hash, to check against the ledger later.'
+  }
+)
+
+const TransferOnConsentSchema = Type.Object({
+  entryId: Uuid,
+  recordedAt: Timestamp,
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  recipientId: Nullable(Uuid),
+  purpose: Purpose,
+  dataItems: Type.Array(DataItem)
+})
 
 const ConsentSchema = Type.Object({
   id: Uuid,
@@ -30,8 +90,24 @@ const ConsentSchema = Type.Object({
   withdrawnAt: Type.Union([Timestamp, Type.Null()]),
   withdrawalReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
+  policyVersion: Type.String({
+    description: "The policy version in force when the member gave the consent (obtainedAt); without dataItems the consent covers that version's necessary items, not a later one's"
+  }),
   status: Type.Unsafe<'active' | 'withdrawn'>({ type: 'string', enum: ['active', 'withdrawn'] }),
-  entry: Type.Optional(EntrySchema)
+  entry: Type.Optional(EntrySchema),
+  receipt: Type.Optional({ ...ConsentReceiptSchema, description: 'On a grant: the consent receipt' }),
+  backdated: Type.Optional(Type.Boolean({ description: 'On a withdrawal: withdrawnAt is earlier than the moment the withdrawal was recorded' })),
+  transfersAfterWithdrawal: Type.Optional(
+    Type.Array(TransferOnConsentSchema, {
+      description:
+        'On a withdrawal: the transfers allowed on this consent between withdrawnAt and the recording of the withdrawal, read from the ledger, ' +
+        'for the co-op to act on (ask the recipients to stop and delete). Empty unless backdated.'
+    })
+  )
+})
+
+const SuspensionScopeSchema = StringEnum(SUSPENSION_SCOPES, {
+  description: 'provision: every third_party transfer is denied (provision_suspended); use: every channel but statutory_exception is denied (use_suspended)'
 })
 
 const SuspensionSchema = Type.Object({
@@ -41,10 +117,13 @@ const SuspensionSchema = Type.Object({
   requestedAt: Timestamp,
   liftedAt: Type.Union([Timestamp, Type.Null()]),
   createdAt: Timestamp,
+  scope: SuspensionScopeSchema,
   entry: Type.Optional(EntrySchema)
 })
 
 const MemberParams = Type.Object({ memberId: MemberId })
+/** The service's consent answers carry more than its declared return type says (src/decisions/service.ts). */
+type ConsentResult = Extract<ActResult, { kind: 'consent' }>
 const tags = ['Members']
 const writers = { roles: ['admin', 'ops'] as const }
 
@@ -66,7 +145,8 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "Record a member's consent to third-party provision (2(5))",
         description:
           'The consent covers one §II category, or one recipient of it when recipientId is given, and the listed items (all the ' +
-          "category's necessary items when dataItems is omitted). The grant is written to the ledger.",
+          "category's necessary items of the policy version in force at obtainedAt when dataItems is omitted). The grant is written to the " +
+          'ledger, and the answer carries a consent receipt for the member.',
         tags,
         params: MemberParams,
         body: Type.Object(
@@ -84,8 +164,8 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const { consent, entry } = await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body)
-      return reply.code(201).send({ ...withStatus(consent), entry })
+      const { consent, entry, receipt } = (await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body)) as ConsentResult
+      return reply.code(201).send({ ...withStatus(consent), entry, receipt })
     }
   )
 
@@ -104,6 +184,30 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => ({ consents: (await listConsents(fastify.database.db, request.params.memberId)).map(withStatus) })
   )
 
+  fastify.get(
+    '/v1/members/:memberId/consents/:consentId/receipt',
+    {
+      config: { access: writers },
+      schema: {
+        operationId: 'getConsentReceipt',
+        summary: 'The consent receipt of a grant, again',
+        description:
+          'Rebuilt from the stored consent and the ledger entry of its grant: the same receipt the grant answered with, ' +
+          'withdrawn or not. Check ledgerEntry.hash against GET /v1/ledger/{id}.',
+        tags,
+        params: Type.Object({ memberId: MemberId, consentId: Uuid }),
+        response: { 200: ConsentReceiptSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+      }
+    },
+    async (request) => {
+      const { memberId, consentId } = request.params
+      const db = fastify.database.db
+      const [consent, grant] = await Promise.all([findConsent(db, memberId, consentId), findConsentGrantEntry(db, memberId, consentId)])
+      if (!consent || !grant) throw new NotFoundError('consent')
+      return rebuildConsentReceipt(consent, grant)
+    }
+  )
+
   fastify.post(
     '/v1/members/:memberId/consents/:consentId/withdraw',
     {
@@ -115,6 +219,9 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       schema: {
         operationId: 'withdrawConsent',
         summary: 'Withdraw a consent; later third-party transfers relying on it are denied',
+        description:
+          'withdrawnAt (default: now) may be earlier than now, when the member withdrew before the co-op recorded it. Then the answer and ' +
+          'the ledger entry list the transfers allowed on this consent in between (transfersAfterWithdrawal), for the co-op to act on.',
         tags,
         params: Type.Object({ memberId: MemberId, consentId: Uuid }),
         body: Type.Object(
@@ -125,8 +232,13 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { consent, entry } = await fastify.decisions.withdrawConsent(context(request), request.params.memberId, request.params.consentId, request.body)
-      return { ...withStatus(consent), entry }
+      const { consent, entry, backdated, transfersAfterWithdrawal } = (await fastify.decisions.withdrawConsent(
+        context(request),
+        request.params.memberId,
+        request.params.consentId,
+        request.body
+      )) as ConsentResult
+      return { ...withStatus(consent), entry, backdated, transfersAfterWithdrawal }
     }
   )
 
@@ -136,10 +248,16 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       config: { access: writers },
       schema: {
         operationId: 'suspendProvision',
-        summary: "Stop every third-party provision of the member's data (APPI Art. 35)",
+        summary: "Stop third-party provision, or every use, of the member's data (APPI Art. 35)",
+        description:
+          'scope provision (default): every third_party transfer is denied (provision_suspended, Art. 35(3), 35(5)); scope use: every ' +
+          'channel but statutory_exception is denied (use_suspended, Art. 35(1), 35(5)). Until lifted.',
         tags,
         params: MemberParams,
-        body: Type.Object({ reason: Text(500), requestedAt: Timestamp }, { additionalProperties: false }),
+        body: Type.Object(
+          { reason: Text(500), requestedAt: Timestamp, scope: Type.Optional(SuspensionScopeSchema) },
+          { additionalProperties: false }
+        ),
         response: { 201: SuspensionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 503) }
       }
     },

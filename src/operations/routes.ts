@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { DomainError } from '../errors.js'
-import { registry } from '../metrics.js'
 import { lintPolicy, POLICY_WARNING_CODES } from '../policy/lint.js'
 import { policyInForce, POLICY_VERSIONS } from '../policy/registry.js'
 import { AUTHENTICATED_PROBLEMS, StringEnum, problems } from '../schemas.js'
@@ -38,6 +37,8 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
+      // Closing: the orchestrator must stop sending traffic here, whatever the database says.
+      if (fastify.draining) throw new DomainError('not_ready', 503, 'Service Unavailable', 'the service is shutting down')
       let timer: NodeJS.Timeout | undefined
       try {
         const check = fastify.database.ping().then(() => fastify.database.isMigrated())
@@ -65,7 +66,7 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } } }
       }
     },
-    async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics())
+    async (_request, reply) => reply.type(fastify.metrics.contentType).send(await fastify.metrics.render())
   )
 
   fastify.get(

@@ -11,19 +11,30 @@ declare module 'fastify' {
 
 /** A group holds up to this many entries: two full batches, so a batch is never held back long. */
 const MAX_GROUP_ENTRIES = 2000
-/** Past this many waiting entries (about a second of work at full speed), callers get 503 at once. */
-const MAX_QUEUED_ENTRIES = 20_000
 
 export default fp(
   async function decisions(fastify: FastifyInstance) {
+    const { metrics } = fastify
     const service = new DecisionService(fastify.database, fastify.now, fastify.log, {
       maxGroupEntries: MAX_GROUP_ENTRIES,
-      maxQueuedEntries: MAX_QUEUED_ENTRIES
+      // This bound is the load shedding of recorded acts: past it (default 20,000 waiting entries,
+      // about a second of work at full speed) callers get 503 ledger_busy at once, exactly when
+      // the queue is full and only for acts that need it; reads and checks go on.
+      maxQueuedEntries: fastify.config.ledgerMaxQueuedEntries,
+      observe: metrics.groupCommit,
+      countDecision: metrics.decided
     })
+    metrics.watchLedgerQueue(() => service.queueDepth, fastify.config.ledgerMaxQueuedEntries)
     fastify.decorate('decisions', service)
-    // Whatever was queued is answered before the database closes.
-    fastify.addHook('preClose', async () => service.drained())
+    // On close, whatever is queued or committing is answered before the listener closes (preClose);
+    // acts of requests that were already in flight and reach the queue later are answered before
+    // the database closes (onClose runs once every connection has been answered).
+    fastify.addHook('preClose', async () => {
+      const depth = service.queueDepth
+      await service.drained()
+      fastify.log.info({ queuedEntries: depth }, 'ledger queue drained')
+    })
     fastify.addHook('onClose', async () => service.drained())
   },
-  { name: 'decisions', dependencies: ['database'] }
+  { name: 'decisions', dependencies: ['database', 'metrics'] }
 )

@@ -47,12 +47,27 @@ export interface ExceptionEntry extends Bilingual {
   readonly basis: ExceptionBasis
   readonly clause: string
   readonly law: string
+  /**
+   * The condition the notice states beyond the clause itself, e.g. for 2(5)b that the person's
+   * consent is hard to obtain (APPI Art. 27(1)(ii)). Absent where the notice states none: the
+   * engine applies the law's condition anyway, and the lint reports the notice's silence.
+   */
+  readonly condition?: Bilingual
 }
 
+/**
+ * A party the notice names. Address and representative are optional because the first notice
+ * gives neither; a later version that states them clears the lint's warning (APPI Art. 27(5)(iii)).
+ */
 export interface Party {
   readonly id: string
   readonly name: Bilingual
   readonly role: 'responsible_for_management' | 'joint_user'
+  readonly address?: Bilingual
+  /** For a corporation, its representative (代表者), as Art. 27(5)(iii) and Art. 30(1) ask. */
+  readonly representative?: Bilingual
+  /** Where the party stands for several bodies (会員生協), each of them by name. */
+  readonly members?: Bilingual[]
 }
 
 export interface JointUse {
@@ -61,6 +76,8 @@ export interface JointUse {
   /** The notice shares every collected item, so the catalogue as a whole applies. */
   readonly items: 'all'
   readonly purposes: Purpose[]
+  /** The joint users' own purposes of use (JCCU's), as the notice states them. */
+  readonly jointUserPurposes?: Bilingual
 }
 
 export interface PolicyDocument {
@@ -81,8 +98,13 @@ export interface PolicyDocument {
   readonly contractorInspectionIntervalDays: number
   /** ISO 8601 duration for which a provision record is kept (APPI enforcement rule 21). */
   readonly provisionRecordRetention: string
-  /** Known gaps between the notice and the law, reported rather than papered over. */
-  readonly gaps: Bilingual[]
+  /** What the notice says of provision to third parties abroad (APPI Art. 28); absent: nothing. */
+  readonly provisionAbroad?: Bilingual
+  /**
+   * Known gaps as the first version wrote them by hand. Superseded by the lint (lint.ts), which
+   * computes them from the document; kept because a published version is never edited.
+   */
+  readonly gaps?: Bilingual[]
 }
 
 export function deepFreeze<T>(value: T): T {

@@ -1,15 +1,19 @@
 import type { PolicyDocument, RecipientCategoryEntry } from './document.js'
+import { providerDetails, type ProviderDetails } from './provider.js'
 import { REASONS, type ReasonCode } from './reasons.js'
-import type {
-  Channel,
-  ConsentMethod,
-  DataItem,
-  ExceptionBasis,
-  InspectionResult,
-  Method,
-  Purpose,
-  RecipientCategory,
-  ServiceCategory
+import { POLICY_VERSIONS, policyVersion } from './registry.js'
+import {
+  HOME_COUNTRY,
+  type Channel,
+  type ConsentMethod,
+  type DataItem,
+  type ExceptionBasis,
+  type InspectionResult,
+  type Method,
+  type Purpose,
+  type RecipientCategory,
+  type ServiceCategory,
+  type SuspensionScope
 } from './vocabulary.js'
 
 export interface DecisionRequest {
@@ -23,7 +27,13 @@ export interface DecisionRequest {
   readonly contractorId?: string
   readonly jointUser?: string
   readonly method?: Method
-  readonly exception?: { readonly basis: ExceptionBasis; readonly reference: string; readonly approvedBy: string }
+  readonly exception?: {
+    readonly basis: ExceptionBasis
+    readonly reference: string
+    readonly approvedBy: string
+    /** Why the person's consent could not be obtained; the law's condition for vital_interest. */
+    readonly consentImpracticable?: string | undefined
+  }
 }
 
 export interface RecipientFacts {
@@ -32,12 +42,15 @@ export interface RecipientFacts {
   readonly name: string
   readonly address: string
   readonly representative: string
+  /** ISO 3166-1 alpha-2, upper case. */
+  readonly country: string
   readonly active: boolean
 }
 
 export interface ContractFacts {
   readonly id: string
   readonly reference: string
+  readonly signedAt: Date
   readonly validFrom: Date
   readonly validUntil: Date
   readonly purposes: Purpose[]
@@ -66,6 +79,8 @@ export interface ConsentFacts {
   readonly obtainedAt: Date
   readonly method: ConsentMethod
   readonly withdrawnAt: Date | null
+  /** The version in force when the member gave the consent: what a consent without an item list covers. */
+  readonly policyVersion: string
 }
 
 /**
@@ -77,8 +92,8 @@ export interface Facts {
   readonly contractor?: ContractorFacts | null
   /** The member's consents (any state); only consulted for third-party provision. */
   readonly consents: ConsentFacts[]
-  /** Whether a suspension of third-party provision is in effect for the member. */
-  readonly suspended: boolean
+  /** The scopes of the member's suspensions in effect (APPI Art. 35); empty when none is. */
+  readonly suspensions: readonly SuspensionScope[]
 }
 
 export interface Reason {
@@ -110,6 +125,8 @@ export interface Decision {
   readonly consentId?: string
   /** The contract that covered an entrustment. */
   readonly contractId?: string
+  /** With an allowed third-party provision: what the recipient must confirm (APPI Art. 30). */
+  readonly providerDetails?: ProviderDetails
 }
 
 const DAY_MS = 86_400_000
@@ -155,10 +172,12 @@ function decideEntrustment(policy: PolicyDocument, request: DecisionRequest, fac
     verdict.denials.push(reason('contractor_unknown'))
     return
   }
-  const inForce = contractor.contracts.filter((c) => c.validFrom <= now && now <= c.validUntil)
+  const valid = contractor.contracts.filter((c) => c.validFrom <= now && now <= c.validUntil)
+  // A contract binds the contractor from its signing; a validity period alone binds nobody.
+  const inForce = valid.filter((c) => c.signedAt <= now)
   const covering = inForce.find((c) => c.purposes.includes(request.purpose) && covers(c.dataItems, request.dataItems))
   if (inForce.length === 0) {
-    verdict.denials.push(reason('contract_missing'))
+    verdict.denials.push(reason(valid.length > 0 ? 'contract_not_signed' : 'contract_missing'))
   } else if (covering === undefined) {
     const forPurpose = inForce.filter((c) => c.purposes.includes(request.purpose))
     if (forPurpose.length === 0) verdict.denials.push(reason('contract_purpose_not_covered'))
@@ -194,7 +213,26 @@ function checkCategoryRules(category: RecipientCategoryEntry, request: DecisionR
   }
 }
 
-function findConsent(request: DecisionRequest, facts: Facts, recipient: RecipientFacts, now: Date, verdict: Verdict): void {
+/**
+ * The items a consent covers. One without its own list covers the necessary items of the
+ * version in force when it was given, not those of a later version the member never saw; a
+ * version this service does not know covers nothing, so the engine fails closed.
+ */
+function consentedItems(consent: ConsentFacts, policy: PolicyDocument, published: readonly PolicyDocument[]): DataItem[] {
+  if (consent.dataItems !== null) return consent.dataItems
+  const given = consent.policyVersion === policy.version ? policy : policyVersion(consent.policyVersion, published)
+  return given?.recipientCategories.find((c) => c.id === consent.recipientCategory)?.necessaryItems ?? []
+}
+
+function findConsent(
+  request: DecisionRequest,
+  policy: PolicyDocument,
+  published: readonly PolicyDocument[],
+  facts: Facts,
+  recipient: RecipientFacts,
+  now: Date,
+  verdict: Verdict
+): void {
   const applicable = facts.consents.filter(
     (c) =>
       c.recipientCategory === recipient.category &&
@@ -202,7 +240,7 @@ function findConsent(request: DecisionRequest, facts: Facts, recipient: Recipien
       c.obtainedAt <= now
   )
   const inEffect = applicable.filter((c) => c.withdrawnAt === null || c.withdrawnAt > now)
-  const sufficient = inEffect.find((c) => c.dataItems === null || covers(c.dataItems, request.dataItems))
+  const sufficient = inEffect.find((c) => covers(consentedItems(c, policy, published), request.dataItems))
   if (sufficient !== undefined) {
     verdict.consentId = sufficient.id
     verdict.grounds.push(reason('consent_on_record'))
@@ -215,14 +253,21 @@ function findConsent(request: DecisionRequest, facts: Facts, recipient: Recipien
   }
 }
 
-function decideThirdParty(policy: PolicyDocument, request: DecisionRequest, facts: Facts, now: Date, verdict: Verdict): void {
+function decideThirdParty(
+  policy: PolicyDocument,
+  published: readonly PolicyDocument[],
+  request: DecisionRequest,
+  facts: Facts,
+  now: Date,
+  verdict: Verdict
+): void {
   checkPurposeAnnounced(policy, request, verdict)
   const sensitive = request.dataItems.filter((item) => policy.dataItems.find((d) => d.id === item)?.sensitive !== false)
   if (sensitive.length > 0) verdict.denials.push(reason('sensitive_item', sensitive))
   if (request.method === undefined || !policy.methods.some((m) => m.id === request.method)) {
     verdict.denials.push(reason('method_not_allowed'))
   }
-  if (facts.suspended) verdict.denials.push(reason('provision_suspended'))
+  if (facts.suspensions.includes('provision')) verdict.denials.push(reason('provision_suspended'))
 
   const recipient = facts.recipient
   if (!recipient) {
@@ -230,6 +275,9 @@ function decideThirdParty(policy: PolicyDocument, request: DecisionRequest, fact
     return
   }
   if (!recipient.active) verdict.denials.push(reason('recipient_inactive'))
+  // The notice speaks of no provision abroad, and Art. 28 needs a consent given with the
+  // country and its system named, which no consent here records: every foreign recipient is denied.
+  if (recipient.country !== HOME_COUNTRY) verdict.denials.push(reason('recipient_abroad'))
   const category = policy.recipientCategories.find((c) => c.id === recipient.category)
   if (category === undefined) {
     verdict.denials.push(reason('recipient_unknown'))
@@ -238,7 +286,7 @@ function decideThirdParty(policy: PolicyDocument, request: DecisionRequest, fact
   checkCategoryRules(category, request, verdict)
   const unnecessary = request.dataItems.filter((item) => !sensitive.includes(item) && !category.necessaryItems.includes(item))
   if (unnecessary.length > 0) verdict.denials.push(reason('items_not_necessary', unnecessary))
-  findConsent(request, facts, recipient, now, verdict)
+  findConsent(request, policy, published, facts, recipient, now, verdict)
   verdict.obligations.push({ code: 'keep_provision_record', retention: policy.provisionRecordRetention })
 }
 
@@ -249,15 +297,30 @@ function decideStatutoryException(policy: PolicyDocument, request: DecisionReque
     verdict.denials.push(reason('legal_obligation'))
     return
   }
+  // Art. 27(1)(ii) allows provision to protect life, body or property only when consent is hard
+  // to obtain; 2(5)b does not say so, but the law decides, and a reason must be on record.
+  if (exception.basis === 'vital_interest' && !request.exception.consentImpracticable?.trim()) {
+    verdict.denials.push(reason('consent_impracticability_missing'))
+    return
+  }
   verdict.grounds.push(reason(exception.basis))
 }
 
 /**
  * Decides whether a hand-off is allowed under `policy` at `now`. Pure: no I/O, no clock.
  * Default deny: an allow needs a ground and no violation; a deny lists every violated rule.
+ * @param published every published version, for what a consent given under an earlier one means.
  */
-export function decide(request: DecisionRequest, policy: PolicyDocument, facts: Facts, now: Date): Decision {
+export function decide(
+  request: DecisionRequest,
+  policy: PolicyDocument,
+  facts: Facts,
+  now: Date,
+  published: readonly PolicyDocument[] = POLICY_VERSIONS
+): Decision {
   const verdict: Verdict = { denials: [], grounds: [], obligations: [] }
+  // A stop of use (Art. 35) halts every channel but what a law or a life requires.
+  if (request.channel !== 'statutory_exception' && facts.suspensions.includes('use')) verdict.denials.push(reason('use_suspended'))
   switch (request.channel) {
     case 'joint_use':
       decideJointUse(policy, request, verdict)
@@ -266,7 +329,7 @@ export function decide(request: DecisionRequest, policy: PolicyDocument, facts: 
       decideEntrustment(policy, request, facts, now, verdict)
       break
     case 'third_party':
-      decideThirdParty(policy, request, facts, now, verdict)
+      decideThirdParty(policy, published, request, facts, now, verdict)
       break
     case 'statutory_exception':
       decideStatutoryException(policy, request, verdict)
@@ -282,7 +345,8 @@ export function decide(request: DecisionRequest, policy: PolicyDocument, facts: 
     obligations: [{ code: 'items_limited_to', items: [...request.dataItems] }, ...verdict.obligations],
     policyVersion: policy.version,
     ...(verdict.consentId === undefined ? {} : { consentId: verdict.consentId }),
-    ...(verdict.contractId === undefined ? {} : { contractId: verdict.contractId })
+    ...(verdict.contractId === undefined ? {} : { contractId: verdict.contractId }),
+    ...(request.channel === 'third_party' ? { providerDetails: providerDetails(policy) } : {})
   }
 }
 

@@ -148,11 +148,14 @@ export const REASONS = {
     }
   },
   sensitive_item: {
-    clause: '2(5)',
-    law: 'APPI Art. 27(2)',
+    // The deny rests on the notice, not on Art. 27(2): that article bars only opt-out provision,
+    // and provision with consent (Art. 27(1)) would be lawful. §II provides only the necessary
+    // items, and the co-op's rule keeps sensitive items out of third-party provision.
+    clause: 'II',
+    law: 'APPI Art. 27(2) forbids only opt-out provision; with consent (Art. 27(1)) it is lawful',
     message: {
-      en: 'Sensitive personal information (要配慮個人情報) never leaves through third-party provision.',
-      ja: '要配慮個人情報は第三者提供できません。'
+      en: "Sensitive personal information (要配慮個人情報) is not among the necessary items §II provides, and the co-op's rule keeps it out of third-party provision. The law forbids only its opt-out provision (APPI Art. 27(2)); with the member's consent it would be lawful.",
+      ja: '要配慮個人情報はⅡにより提供する「必要な個人情報」に含まれず、生協の規則により第三者提供しません。法律が禁じるのはオプトアウトによる提供のみで(個人情報保護法第27条第2項)、本人の同意があれば適法です。'
     }
   },
   method_not_allowed: {
@@ -206,8 +209,40 @@ export const REASONS = {
     clause: '2(5)b',
     law: 'APPI Art. 27(1)(ii)',
     message: {
-      en: "Provision is judged necessary to protect a person's life, body or property; the basis and its approver are recorded.",
-      ja: '人の生命、身体又は財産の保護のために必要と判断される場合に該当し、根拠と承認者が記録されています。'
+      en: "Provision is judged necessary to protect a person's life, body or property and the person's consent is hard to obtain; the basis, why consent could not be obtained and the approver are recorded.",
+      ja: '人の生命、身体又は財産の保護のために必要であり、本人の同意を得ることが困難な場合に該当し、根拠、同意を得られない理由と承認者が記録されています。'
+    }
+  },
+  consent_impracticability_missing: {
+    clause: '2(5)b',
+    law: 'APPI Art. 27(1)(ii)',
+    message: {
+      en: "Provision to protect a person's life, body or property is lawful only when the person's consent is hard to obtain; the request does not say why it could not be obtained (exception.consentImpracticable).",
+      ja: '人の生命、身体又は財産の保護のための提供は、本人の同意を得ることが困難であるときに限られます。同意を得られない理由(exception.consentImpracticable)が記載されていません。'
+    }
+  },
+  recipient_abroad: {
+    clause: 'II',
+    law: 'APPI Art. 28',
+    message: {
+      en: "The recipient is outside Japan. Provision to a third party abroad needs the member's consent to provision to that country, given with information on its system (APPI Art. 28); the notice says nothing of provision abroad and no consent here records such information.",
+      ja: '提供先は外国にあります。外国にある第三者への提供には、当該外国の制度等の情報を提供した上での本人の同意が必要です(個人情報保護法第28条)。通知は外国への提供について記載しておらず、そのような同意の記録もありません。'
+    }
+  },
+  use_suspended: {
+    clause: '2(7)',
+    law: 'APPI Art. 35(1), 35(5)',
+    message: {
+      en: "The member has asked the co-op to stop using their personal information; every use but a statutory exception is suspended.",
+      ja: '本人の請求により個人情報の利用は停止されています。法令等に基づく提供を除き、利用できません。'
+    }
+  },
+  contract_not_signed: {
+    clause: '2(4)',
+    law: 'APPI Art. 25',
+    message: {
+      en: 'The contract that would cover this is not signed yet; an entrustment counts from the signing, not from the start of validity.',
+      ja: '対象となる委託契約はまだ締結されていません。委託は契約の締結後に限られます。'
     }
   },
   client_scope: {

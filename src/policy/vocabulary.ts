@@ -51,6 +51,13 @@ export type ExceptionBasis = (typeof EXCEPTION_BASES)[number]
 export const CONSENT_METHODS = ['paper', 'web', 'oral'] as const
 export type ConsentMethod = (typeof CONSENT_METHODS)[number]
 
+/** How a consent was obtained, as a member reads it; the notice itself names no such methods. */
+export const CONSENT_METHOD_LABELS: Readonly<Record<ConsentMethod, { readonly ja: string; readonly en: string }>> = Object.freeze({
+  paper: { ja: '書面', en: 'On paper' },
+  web: { ja: 'ウェブ', en: 'On the web' },
+  oral: { ja: '口頭', en: 'Orally' }
+})
+
 export const DATA_ITEMS = [
   'name',
   'name_kana',
@@ -71,6 +78,13 @@ export const DATA_ITEMS = [
   'health_care'
 ] as const
 export type DataItem = (typeof DATA_ITEMS)[number]
+
+/** What a member's request to stop covers (APPI Art. 35): third-party provision, or every use. */
+export const SUSPENSION_SCOPES = ['provision', 'use'] as const
+export type SuspensionScope = (typeof SUSPENSION_SCOPES)[number]
+
+/** ISO 3166-1 alpha-2 of the country the notice and the co-op are in. */
+export const HOME_COUNTRY = 'JP'
 
 export const INSPECTION_RESULTS = ['passed', 'failed'] as const
 export type InspectionResult = (typeof INSPECTION_RESULTS)[number]

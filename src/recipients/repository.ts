@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { RecipientRow } from '../db/tables.js'
 import type { RecipientFacts } from '../policy/engine.js'
-import type { RecipientCategory } from '../policy/vocabulary.js'
+import { HOME_COUNTRY, type RecipientCategory } from '../policy/vocabulary.js'
 
 export interface Recipient extends RecipientFacts {
   readonly createdAt: string
@@ -16,6 +16,7 @@ export function toRecipient(row: RecipientRow): Recipient {
     name: row.name,
     address: row.address,
     representative: row.representative,
+    country: row.country,
     active: row.active,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString()
@@ -27,12 +28,14 @@ export interface NewRecipient {
   readonly name: string
   readonly address: string
   readonly representative: string
+  /** ISO 3166-1 alpha-2; Japan when not given. */
+  readonly country?: string | undefined
 }
 
 export async function insertRecipient(db: Queryable, recipient: NewRecipient, now: Date): Promise<Recipient> {
   const row = await db
     .insertInto('recipients')
-    .values({ id: randomUUID(), ...recipient, active: true, created_at: now, updated_at: now })
+    .values({ id: randomUUID(), ...recipient, country: recipient.country ?? HOME_COUNTRY, active: true, created_at: now, updated_at: now })
     .returningAll()
     .executeTakeFirstOrThrow()
   return toRecipient(row)
@@ -63,7 +66,7 @@ export async function findRecipient(db: Queryable, id: string, lock = false): Pr
 export async function updateRecipient(
   db: Queryable,
   id: string,
-  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'active'>>,
+  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'country' | 'active'>>,
   now: Date
 ): Promise<Recipient | undefined> {
   const row = await db

@@ -2,7 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError, InvalidRequestError } from '../errors.js'
 import { AUTHENTICATED_PROBLEMS, RecipientCategory, Text, Timestamp, Uuid, problems } from '../schemas.js'
+import { HOME_COUNTRY } from '../policy/vocabulary.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
+
+/** Where the recipient is: a third party outside Japan is denied (APPI Art. 28). */
+export const Country = Type.String({
+  pattern: '^[A-Z]{2}$',
+  minLength: 2,
+  maxLength: 2,
+  description: `ISO 3166-1 alpha-2 country code, upper case; ${HOME_COUNTRY} when not given. A third_party provision to a recipient outside ${HOME_COUNTRY} is denied (recipient_abroad, APPI Art. 28).`,
+  examples: [HOME_COUNTRY]
+})
 
 export const RecipientSchema = Type.Object(
   {
@@ -11,6 +21,7 @@ export const RecipientSchema = Type.Object(
     name: Type.String(),
     address: Type.String(),
     representative: Type.String(),
+    country: Country,
     active: Type.Boolean(),
     createdAt: Timestamp,
     updatedAt: Timestamp
@@ -31,7 +42,7 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Register a §II recipient',
         tags,
         body: Type.Object(
-          { category: RecipientCategory, name: Text(200), address: Text(500), representative: Text(200) },
+          { category: RecipientCategory, name: Text(200), address: Text(500), representative: Text(200), country: Type.Optional(Country) },
           { additionalProperties: false }
         ),
         response: { 201: RecipientSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
@@ -95,6 +106,7 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             name: Type.Optional(Text(200)),
             address: Type.Optional(Text(500)),
             representative: Type.Optional(Text(200)),
+            country: Type.Optional(Country),
             active: Type.Optional(Type.Boolean())
           },
           { additionalProperties: false }

@@ -213,6 +213,8 @@ const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
     check: has({ id: String, memberId: MEMBER, status: 'active', entry: { hash: HEX64 } })
   }),
   'GET /v1/members/:memberId/consents': (w) => ok(`/v1/members/${MEMBER}/consents`, lists('consents', w.consentId)),
+  'GET /v1/members/:memberId/consents/:consentId/receipt': (w) =>
+    ok(`/v1/members/${MEMBER}/consents/${w.consentId}/receipt`, has({ consentId: w.consentId, memberId: MEMBER, ledgerEntry: { hash: HEX64 } })),
   'POST /v1/members/:memberId/consents/:consentId/withdraw': async ({ test }) => {
     const consent = await grantConsent(test, MEMBER)
     return {
@@ -290,6 +292,7 @@ const EXPECTED: Record<string, Access> = {
   'GET /v1/contractors/:id': adminOps,
   'POST /v1/members/:memberId/consents': adminOps,
   'GET /v1/members/:memberId/consents': adminOps,
+  'GET /v1/members/:memberId/consents/:consentId/receipt': adminOps,
   'POST /v1/members/:memberId/consents/:consentId/withdraw': adminOps,
   'POST /v1/members/:memberId/suspensions': adminOps,
   'DELETE /v1/members/:memberId/suspensions/:suspensionId': adminOps,

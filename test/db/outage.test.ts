@@ -1,49 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process'
 import pg from 'pg'
 import t, { type Test } from 'tap'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
+import { startServer, type ServerProcess } from '../support/server-process.js'
 
-const ROOT = new URL('../..', import.meta.url).pathname
 const ADMIN = 'outage-admin-token-0123456789abcdef'
 const IN_FLIGHT = 4
 const REQUEST_TIMEOUT_MS = 30_000
-
-interface ServerProcess {
-  readonly child: ChildProcess
-  readonly url: string
-  readonly exited: Promise<void>
-  output(): string
-}
-
-/** The real server process, as `npm start` runs it, on a port the OS picks. */
-function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/.exec(output)
-      if (match?.[1]) resolve({ child, url: match[1], exited, output: () => output })
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    void exited.then(() => reject(new Error(`server exited with ${child.exitCode ?? child.signalCode}: ${output}`)))
-    setTimeout(() => child.kill('SIGKILL'), 120_000).unref()
-  })
-}
-
-async function stopServer(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null || server.child.signalCode !== null) return
-  server.child.kill('SIGTERM')
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 5000)
-  await server.exited
-  clearTimeout(timer)
-}
 
 const TRANSFER = { channel: 'joint_use', memberId: 'M-000777', purpose: 'ordering', dataItems: ['name', 'address'], jointUser: 'JCCU' }
 
@@ -87,8 +49,7 @@ t.test(
     const cluster = await PgCluster.create(t)
     await cluster.start()
     await cluster.sql('CREATE DATABASE app')
-    const server = await startServer({ DATABASE_URL: cluster.url('app'), BOOTSTRAP_ADMIN_TOKEN: ADMIN })
-    t.teardown(() => stopServer(server))
+    const server = await startServer(t, { DATABASE_URL: cluster.url('app'), BOOTSTRAP_ADMIN_TOKEN: ADMIN })
 
     const before = await call(server, 'POST', '/v1/transfers', TRANSFER)
     t.equal(before.status, 201, 'a transfer is recorded while PostgreSQL is up')

@@ -1,50 +1,15 @@
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import t, { type Test } from 'tap'
 import { connectFailure, maskSecrets } from '../../src/db/startup-errors.js'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
+import { freePort, runServerToExit, type Exit } from '../support/server-process.js'
 
-const ROOT = new URL('../..', import.meta.url).pathname
 const PASSWORD = 's3cret-pw'
 const NO_BINARIES = postgresBinDir() === undefined ? 'no PostgreSQL server binaries (apt-get install postgresql-15)' : false
 
-interface Exit {
-  readonly code: number | null
-  readonly stderr: string
-  readonly output: string
-}
-
 /** Runs the real server with `databaseUrl` until it exits, as `npm start` would. */
 function startExpectingFailure(databaseUrl: string): Promise<Exit> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'info', DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_TOKEN: 'startup-errors-admin-token-0123' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  // A server that starts after all must fail the test, not hang the suite.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
-  return new Promise((resolve) =>
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stderr, output: stdout + stderr })
-    })
-  )
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
+  return runServerToExit({ DATABASE_URL: databaseUrl, BOOTSTRAP_ADMIN_TOKEN: 'startup-errors-admin-token-0123' })
 }
 
 function assertFailure(t: Test, exit: Exit, message: string): void {

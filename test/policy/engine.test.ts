@@ -23,6 +23,9 @@ import {
   type RecipientFacts
 } from '../../src/policy/engine.js'
 import { noticeV1 } from '../../src/policy/notice-v1.js'
+import { noticeV2 } from '../../src/policy/notice-v2.js'
+import { providerDetails } from '../../src/policy/provider.js'
+import { POLICY_VERSIONS, policyInForce } from '../../src/policy/registry.js'
 import { REASON_CODES, REASONS, type ReasonCode } from '../../src/policy/reasons.js'
 import {
   DATA_ITEMS,
@@ -33,7 +36,8 @@ import {
   type Method,
   type Purpose,
   type RecipientCategory,
-  type ServiceCategory
+  type ServiceCategory,
+  type SuspensionScope
 } from '../../src/policy/vocabulary.js'
 
 // ---------------------------------------------------------------------------------------------
@@ -131,26 +135,35 @@ function provide(category: RecipientCategory, overrides: Partial<DecisionRequest
   }
 }
 
-function statutory(basis: ExceptionBasis, dataItems: DataItem[]): DecisionRequest {
+/** `consentImpracticable: null` leaves it out; by default a vital_interest request gives one (APPI Art. 27(1)(ii)). */
+function statutory(basis: ExceptionBasis, dataItems: DataItem[], consentImpracticable: string | null = basis === 'vital_interest' ? IMPRACTICABLE : null): DecisionRequest {
   return {
     channel: 'statutory_exception',
     memberId: MEMBER,
     purpose: 'urgent_contact',
     serviceCategory: 'joint_purchasing',
     dataItems,
-    exception: { basis, reference: 'Police Act 2(1) request no. 42', approvedBy: 'Dept. manager Sato' }
+    exception: {
+      basis,
+      reference: 'Police Act 2(1) request no. 42',
+      approvedBy: 'Dept. manager Sato',
+      ...(consentImpracticable === null ? {} : { consentImpracticable })
+    }
   }
 }
+
+const IMPRACTICABLE = 'The member is unconscious in hospital and has no one to consent for them.'
 
 // ---------------------------------------------------------------------------------------------
 // Facts builders
 
-const noFacts = (): Facts => ({ consents: [], suspended: false })
+const noFacts = (): Facts => ({ consents: [], suspensions: [] })
 
 function contract(overrides: Partial<ContractFacts> = {}): ContractFacts {
   return {
     id: 'C-1',
     reference: 'OUT-2026-001',
+    signedAt: new Date('2025-12-15T00:00:00Z'),
     validFrom: new Date('2026-01-01T00:00:00Z'),
     validUntil: new Date('2027-12-31T23:59:59Z'),
     purposes: ['delivery', 'billing'],
@@ -176,7 +189,7 @@ function contractor(overrides: Partial<ContractorFacts> = {}): ContractorFacts {
   }
 }
 
-const entrustFacts = (c: ContractorFacts | null = contractor()): Facts => ({ contractor: c, consents: [], suspended: false })
+const entrustFacts = (c: ContractorFacts | null = contractor(), suspensions: SuspensionScope[] = []): Facts => ({ contractor: c, consents: [], suspensions })
 
 const recipientId = (category: RecipientCategory): string => `R-${category}`
 
@@ -187,6 +200,7 @@ function recipient(category: RecipientCategory, overrides: Partial<RecipientFact
     name: `${category} Co., Ltd.`,
     address: 'Kobe',
     representative: 'Tanaka',
+    country: 'JP',
     active: true,
     ...overrides
   }
@@ -201,6 +215,7 @@ function consent(category: RecipientCategory, overrides: Partial<ConsentFacts> =
     obtainedAt: daysAgo(30),
     method: 'web',
     withdrawnAt: null,
+    policyVersion: noticeV1.version,
     ...overrides
   }
 }
@@ -208,12 +223,12 @@ function consent(category: RecipientCategory, overrides: Partial<ConsentFacts> =
 /** Third-party facts: by default the recipient is registered and active, a category-wide consent is on record. */
 function provideFacts(
   category: RecipientCategory,
-  overrides: { recipient?: RecipientFacts | null; consents?: ConsentFacts[]; suspended?: boolean } = {}
+  overrides: { recipient?: RecipientFacts | null; consents?: ConsentFacts[]; suspensions?: SuspensionScope[] } = {}
 ): Facts {
   return {
     recipient: overrides.recipient === undefined ? recipient(category) : overrides.recipient,
     consents: overrides.consents ?? [consent(category)],
-    suspended: overrides.suspended ?? false
+    suspensions: overrides.suspensions ?? []
   }
 }
 
@@ -240,6 +255,8 @@ interface Expected {
 
 interface Case {
   readonly name: string
+  /** The version deciding the row; the table's (noticeV1 unless said) when absent. */
+  readonly policy?: PolicyDocument
   readonly request: DecisionRequest
   readonly facts: Facts
   readonly now: Date
@@ -295,7 +312,7 @@ const jointUseCases: Case[] = [
   {
     name: 'JCCU, with a suspension and no consent on record (joint use needs neither)',
     request: jointUse('billing', ['name', 'bank_account']),
-    facts: { consents: [], suspended: true },
+    facts: { consents: [], suspensions: ['provision'] },
     now: NOW,
     expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo(['name', 'bank_account'])] }
   },
@@ -560,33 +577,35 @@ const thirdPartyCategoryRuleCases: Case[] = [
     now: NOW,
     expected: allowThirdParty(['name', 'address', 'insurance_application'], 'CS-insurer')
   },
+  // Items beyond the necessary ones are also beyond a consent without its own list, which
+  // covers the necessary items of its version and nothing else.
   {
     name: 'insurer: bank_account is not a necessary item',
     request: provide('insurer', { dataItems: ['name', 'bank_account'] }),
     facts: provideFacts('insurer'),
     now: NOW,
-    expected: deny(r('items_not_necessary', 'II', ['bank_account']))
+    expected: deny(r('items_not_necessary', 'II', ['bank_account']), r('consent_items_not_covered', '2(5)'))
   },
   {
     name: 'financial_institution: email and order_history are not necessary items',
     request: provide('financial_institution', { dataItems: ['name', 'email', 'bank_account', 'order_history'] }),
     facts: provideFacts('financial_institution'),
     now: NOW,
-    expected: deny(r('items_not_necessary', 'II', ['email', 'order_history']))
+    expected: deny(r('items_not_necessary', 'II', ['email', 'order_history']), r('consent_items_not_covered', '2(5)'))
   },
   {
     name: 'member_activity: name_kana is not a necessary item',
     request: provide('member_activity', { dataItems: ['name', 'name_kana'] }),
     facts: provideFacts('member_activity'),
     now: NOW,
-    expected: deny(r('items_not_necessary', 'II', ['name_kana']))
+    expected: deny(r('items_not_necessary', 'II', ['name_kana']), r('consent_items_not_covered', '2(5)'))
   },
   {
     name: 'travel_provider: insurance_application is necessary for insurers only',
     request: provide('travel_provider', { dataItems: ['name', 'insurance_application'] }),
     facts: provideFacts('travel_provider'),
     now: NOW,
-    expected: deny(r('items_not_necessary', 'II', ['insurance_application']))
+    expected: deny(r('items_not_necessary', 'II', ['insurance_application']), r('consent_items_not_covered', '2(5)'))
   },
   ...CATEGORIES.map(
     (category): Case => ({
@@ -594,7 +613,8 @@ const thirdPartyCategoryRuleCases: Case[] = [
       request: provide(category, { dataItems: ['name', 'health_care'] }),
       facts: provideFacts(category),
       now: NOW,
-      expected: deny(r('sensitive_item', '2(5)', ['health_care']))
+      // A consent without its own list covers only the necessary items, so not health_care either.
+      expected: deny(r('sensitive_item', 'II', ['health_care']), r('consent_items_not_covered', '2(5)'))
     })
   ),
   {
@@ -753,7 +773,7 @@ const thirdPartyConsentCases: Case[] = [
   {
     name: 'provision suspended at the member’s request',
     request: provide('insurer'),
-    facts: provideFacts('insurer', { suspended: true }),
+    facts: provideFacts('insurer', { suspensions: ['provision'] }),
     now: NOW,
     expected: deny(r('provision_suspended', '2(5)'))
   }
@@ -763,18 +783,18 @@ const thirdPartyMultipleCases: Case[] = [
   {
     name: 'sensitive item, suspended and no consent: all reported',
     request: provide('insurer', { dataItems: ['name', 'health_care'] }),
-    facts: provideFacts('insurer', { consents: [], suspended: true }),
+    facts: provideFacts('insurer', { consents: [], suspensions: ['provision'] }),
     now: NOW,
-    expected: deny(r('sensitive_item', '2(5)', ['health_care']), r('provision_suspended', '2(5)'), r('consent_missing', '2(5)'))
+    expected: deny(r('sensitive_item', 'II', ['health_care']), r('provision_suspended', '2(5)'), r('consent_missing', '2(5)'))
   },
   {
     name: 'unknown recipient, sensitive item, no method and suspended: all reported',
     request: provide('insurer', { recipientId: 'R-404', dataItems: ['health_care'], method: undefined }),
-    facts: provideFacts('insurer', { recipient: null, consents: [], suspended: true }),
+    facts: provideFacts('insurer', { recipient: null, consents: [], suspensions: ['provision'] }),
     now: NOW,
     expected: deny(
       r('recipient_unknown', 'II'),
-      r('sensitive_item', '2(5)', ['health_care']),
+      r('sensitive_item', 'II', ['health_care']),
       r('method_not_allowed', 'II'),
       r('provision_suspended', '2(5)')
     )
@@ -834,9 +854,9 @@ const statutoryCases: Case[] = [
     }
   },
   {
-    name: 'vital interest with health_care, member suspended third-party provision and gave no consent',
+    name: 'vital interest with health_care, member suspended third-party provision and every use, and gave no consent',
     request: statutory('vital_interest', ['name', 'date_of_birth', 'health_care']),
-    facts: { consents: [], suspended: true },
+    facts: { consents: [], suspensions: ['provision', 'use'] },
     now: NOW,
     expected: {
       decision: 'allow',
@@ -895,6 +915,248 @@ const withoutServiceCategoryCases: Case[] = [
   )
 ]
 
+// ---------------------------------------------------------------------------------------------
+// 2(5)b needs the law's condition: consent hard to obtain (APPI Art. 27(1)(ii)).
+
+const vitalInterestConditionCases: Case[] = [
+  {
+    name: 'vital interest without saying why consent could not be obtained',
+    request: statutory('vital_interest', ['name', 'phone'], null),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('consent_impracticability_missing', '2(5)b'))
+  },
+  {
+    name: 'vital interest with a blank reason for consent being impracticable',
+    request: statutory('vital_interest', ['name'], '   '),
+    facts: noFacts(),
+    now: NOW,
+    expected: deny(r('consent_impracticability_missing', '2(5)b'))
+  },
+  {
+    name: 'legal obligation needs no such reason',
+    request: statutory('legal_obligation', ['name'], null),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('legal_obligation', '2(5)a')], obligations: [itemsLimitedTo(['name'])] }
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Recipients abroad (APPI Art. 28): the notice states no provision abroad.
+
+const foreignRecipientCases: Case[] = [
+  ...CATEGORIES.map(
+    (category): Case => ({
+      name: `${category}: a recipient in the US is denied although every other rule is met`,
+      request: provide(category),
+      facts: provideFacts(category, { recipient: recipient(category, { country: 'US' }) }),
+      now: NOW,
+      expected: deny(r('recipient_abroad', 'II'))
+    })
+  ),
+  {
+    name: 'a recipient in Korea, inactive and without consent: all reported',
+    request: provide('travel_provider'),
+    facts: provideFacts('travel_provider', { recipient: recipient('travel_provider', { country: 'KR', active: false }), consents: [] }),
+    now: NOW,
+    expected: deny(r('recipient_abroad', 'II'), r('recipient_inactive', 'II'), r('consent_missing', '2(5)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// A stop of use (APPI Art. 35(1), 35(5)) halts every channel but statutory exceptions.
+
+const useSuspensionCases: Case[] = [
+  {
+    name: 'use suspended: joint use is denied',
+    request: jointUse('ordering', ['name', 'address']),
+    facts: { consents: [], suspensions: ['use'] },
+    now: NOW,
+    expected: deny(r('use_suspended', '2(7)'))
+  },
+  {
+    name: 'use suspended: entrustment is denied',
+    request: entrust(),
+    facts: entrustFacts(contractor(), ['use']),
+    now: NOW,
+    expected: deny(r('use_suspended', '2(7)'))
+  },
+  {
+    name: 'provision suspended only: entrustment is allowed',
+    request: entrust(),
+    facts: entrustFacts(contractor(), ['provision']),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'use suspended: third-party provision is denied for the use, not as a provision suspension',
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution', { suspensions: ['use'] }),
+    now: NOW,
+    expected: deny(r('use_suspended', '2(7)'))
+  },
+  {
+    name: 'both suspended: third-party provision names both',
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution', { suspensions: ['provision', 'use'] }),
+    now: NOW,
+    expected: deny(r('provision_suspended', '2(5)'), r('use_suspended', '2(7)'))
+  },
+  {
+    name: 'use suspended: a legal obligation still goes ahead',
+    request: statutory('legal_obligation', ['name', 'address']),
+    facts: { consents: [], suspensions: ['use'] },
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('legal_obligation', '2(5)a')], obligations: [itemsLimitedTo(['name', 'address'])] }
+  },
+  {
+    name: 'use suspended and another joint user: both reported',
+    request: jointUse('ordering', ['name'], 'Zenrosai'),
+    facts: { consents: [], suspensions: ['use'] },
+    now: NOW,
+    expected: deny(r('use_suspended', '2(7)'), r('joint_user_unknown', '2(2)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Contracts count from their signing (2(4), APPI Art. 25).
+
+const contractSigningCases: Case[] = [
+  {
+    name: 'contract in its validity period but signed only tomorrow',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ signedAt: daysAhead(1) })] })),
+    now: NOW,
+    expected: deny(r('contract_not_signed', '2(4)'))
+  },
+  {
+    name: 'contract signed one millisecond from now',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ signedAt: msAhead(1) })] })),
+    now: NOW,
+    expected: deny(r('contract_not_signed', '2(4)'))
+  },
+  {
+    name: 'contract signed exactly now',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ signedAt: NOW })] })),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'contract signed after its validity began counts from the signing',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ validFrom: daysAgo(30), signedAt: daysAgo(1) })] })),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'an unsigned contract beside a signed one that covers: the signed one permits',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ id: 'C-unsigned', signedAt: daysAhead(5) }), contract({ id: 'C-signed' })] })),
+    now: NOW,
+    expected: allowEntrustment(DEFAULT_ENTRUST_ITEMS, 'C-signed', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'an unsigned contract in its validity and an expired signed one',
+    request: entrust(),
+    facts: entrustFacts(
+      contractor({ contracts: [contract({ id: 'C-old', validUntil: daysAgo(1) }), contract({ id: 'C-unsigned', signedAt: daysAhead(5) })] })
+    ),
+    now: NOW,
+    expected: deny(r('contract_not_signed', '2(4)'))
+  },
+  {
+    name: 'unsigned contract and never inspected: both reported',
+    request: entrust(),
+    facts: entrustFacts(contractor({ contracts: [contract({ signedAt: daysAhead(5) })], latestInspection: null })),
+    now: NOW,
+    expected: deny(r('contract_not_signed', '2(4)'), r('inspection_missing', '2(4)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// A consent means what it meant when given: without its own list it covers the necessary items
+// of the version in force then (v1), not a later version's (v2 adds capital_contribution to II.3).
+
+const V2_NOW = new Date('2027-06-01T00:00:00+09:00')
+const V2_CONSENT_AT = new Date('2027-04-10T00:00:00+09:00')
+const REFUND_ITEMS: DataItem[] = ['name', 'name_kana', 'member_number', 'bank_account', 'capital_contribution']
+const refund = (dataItems: DataItem[] = REFUND_ITEMS) => provide('financial_institution', { purpose: 'capital_contribution', dataItems })
+const bankConsent = (overrides: Partial<ConsentFacts> = {}) => consent('financial_institution', overrides)
+
+const consentVersionCases: Case[] = [
+  {
+    name: 'v2: a v1 consent without items does not cover capital_contribution',
+    policy: noticeV2,
+    request: refund(),
+    facts: provideFacts('financial_institution', { consents: [bankConsent()] }),
+    now: V2_NOW,
+    expected: deny(r('consent_items_not_covered', '2(5)'))
+  },
+  {
+    name: 'v2: a v2 consent without items covers capital_contribution',
+    policy: noticeV2,
+    request: refund(),
+    facts: provideFacts('financial_institution', { consents: [bankConsent({ id: 'CS-v2', policyVersion: noticeV2.version, obtainedAt: V2_CONSENT_AT })] }),
+    now: V2_NOW,
+    expected: allowThirdParty(REFUND_ITEMS, 'CS-v2')
+  },
+  {
+    name: 'v2: a v1 consent listing capital_contribution covers it by its own list',
+    policy: noticeV2,
+    request: refund(),
+    facts: provideFacts('financial_institution', { consents: [bankConsent({ id: 'CS-listed', dataItems: [...REFUND_ITEMS] })] }),
+    now: V2_NOW,
+    expected: allowThirdParty(REFUND_ITEMS, 'CS-listed')
+  },
+  {
+    name: 'v2: a refund without the amount is within a v1 consent',
+    policy: noticeV2,
+    request: refund(['name', 'bank_account']),
+    facts: provideFacts('financial_institution', { consents: [bankConsent()] }),
+    now: V2_NOW,
+    expected: allowThirdParty(['name', 'bank_account'], 'CS-financial_institution')
+  },
+  {
+    name: 'v2: billing on a v1 consent without items',
+    policy: noticeV2,
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution', { consents: [bankConsent()] }),
+    now: V2_NOW,
+    expected: allowThirdParty([...SECTION_II.financial_institution.necessaryItems], 'CS-financial_institution')
+  },
+  {
+    name: 'v2: the v1 consent that does not cover is passed over for a v2 one that does',
+    policy: noticeV2,
+    request: refund(),
+    facts: provideFacts('financial_institution', {
+      consents: [bankConsent({ id: 'CS-v1' }), bankConsent({ id: 'CS-v2', policyVersion: noticeV2.version, obtainedAt: V2_CONSENT_AT })]
+    }),
+    now: V2_NOW,
+    expected: allowThirdParty(REFUND_ITEMS, 'CS-v2')
+  },
+  {
+    name: 'a consent naming a version never published covers nothing',
+    request: provide('financial_institution'),
+    facts: provideFacts('financial_institution', { consents: [bankConsent({ policyVersion: '1999-01-01.1' })] }),
+    now: NOW,
+    expected: deny(r('consent_items_not_covered', '2(5)'))
+  },
+  {
+    name: 'v1: refunding capital contributions is not II.3’s purpose yet',
+    request: refund(),
+    facts: provideFacts('financial_institution', { consents: [bankConsent()] }),
+    now: NOW,
+    expected: deny(
+      r('purpose_not_allowed', 'II'),
+      r('items_not_necessary', 'II', ['capital_contribution']),
+      r('consent_items_not_covered', '2(5)')
+    )
+  }
+]
+
 const TABLES: Record<string, Case[]> = {
   'any channel: without a service category': withoutServiceCategoryCases,
   joint_use: jointUseCases,
@@ -904,7 +1166,12 @@ const TABLES: Record<string, Case[]> = {
   'third_party: recipient': thirdPartyRecipientCases,
   'third_party: consent and suspension': thirdPartyConsentCases,
   'third_party: several failures': thirdPartyMultipleCases,
-  statutory_exception: statutoryCases
+  statutory_exception: statutoryCases,
+  'vital_interest: consent impracticable (APPI Art. 27(1)(ii))': vitalInterestConditionCases,
+  'third_party: recipient abroad (APPI Art. 28)': foreignRecipientCases,
+  'any channel: use suspended (APPI Art. 35)': useSuspensionCases,
+  'entrustment: contracts count from their signing': contractSigningCases,
+  'third_party: a consent covers what its version said': consentVersionCases
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -932,7 +1199,7 @@ function run(t: Test, request: DecisionRequest, policy: PolicyDocument, facts: F
   return first
 }
 
-function checkDecision(t: Test, decision: Decision, expected: Expected, policy: PolicyDocument): void {
+function checkDecision(t: Test, decision: Decision, expected: Expected, policy: PolicyDocument, request: DecisionRequest): void {
   t.equal(decision.decision, expected.decision, 'decision')
   t.strictSame(
     sortedCodes(decision.reasons.map((x) => x.code)),
@@ -940,7 +1207,6 @@ function checkDecision(t: Test, decision: Decision, expected: Expected, policy: 
     'exactly these reason codes'
   )
   t.equal(new Set(decision.reasons.map((x) => x.code)).size, decision.reasons.length, 'no reason is given twice')
-  t.equal(decision.policyVersion, noticeV1.version, 'policyVersion is the notice’s version')
   t.equal(decision.policyVersion, policy.version, 'policyVersion is the policy’s version')
 
   for (const want of expected.reasons) {
@@ -966,13 +1232,18 @@ function checkDecision(t: Test, decision: Decision, expected: Expected, policy: 
     t.equal(decision.consentId, expected.consentId, 'consentId')
     t.equal(decision.contractId, expected.contractId, 'contractId')
   }
+  if (expected.decision === 'allow' && request.channel === 'third_party') {
+    t.strictSame(decision.providerDetails, providerDetails(policy), 'an allowed provision carries the provider details of its version')
+  } else {
+    t.equal(decision.providerDetails, undefined, 'only an allowed third-party provision carries provider details')
+  }
 }
 
 function runTable(t: Test, cases: readonly Case[], policy: PolicyDocument): void {
   for (const row of cases) {
     t.test(row.name, async (t) => {
-      const decision = run(t, row.request, policy, row.facts, row.now)
-      checkDecision(t, decision, row.expected, policy)
+      const decision = run(t, row.request, row.policy ?? policy, row.facts, row.now)
+      checkDecision(t, decision, row.expected, row.policy ?? policy, row.request)
     })
   }
 }
@@ -1101,7 +1372,7 @@ t.test('every reason code is produced by some row', async (t) => {
   const allRows = Object.values(TABLES).flat()
   const produced = new Set<ReasonCode>()
   for (const row of allRows) {
-    for (const reason of decide(row.request, noticeV1, row.facts, row.now).reasons) produced.add(reason.code)
+    for (const reason of decide(row.request, row.policy ?? noticeV1, row.facts, row.now).reasons) produced.add(reason.code)
   }
   const expectedFromRows = new Set<ReasonCode>(allRows.flatMap((row) => row.expected.reasons.map((x) => x.code)))
   const notFromNoticeV1: ReasonCode[] = ['client_scope', 'purpose_not_in_notice']
@@ -1128,4 +1399,88 @@ t.test('the tables are well formed', async (t) => {
     }
   }
   t.ok(noticeV1.version.length > 0, 'noticeV1 has a version')
+})
+
+// ---------------------------------------------------------------------------------------------
+// Policy version 2 (II.3 also for refunding capital contributions, I.11) from its effectiveFrom.
+
+t.test('decisions before version 2’s effectiveFrom keep version 1, from it on use version 2, each naming its version', async (t) => {
+  t.strictSame(
+    POLICY_VERSIONS.map((v) => v.version),
+    [noticeV1.version, noticeV2.version],
+    'both versions are published, oldest first'
+  )
+  t.ok(new Date(noticeV2.effectiveFrom) > new Date(noticeV1.effectiveFrom), 'version 2 comes into force after version 1')
+  t.equal(noticeV2.effectiveFrom, '2027-04-01T00:00:00+09:00')
+  const effective = new Date(noticeV2.effectiveFrom)
+  const listedConsent = bankConsent({ id: 'CS-listed', dataItems: [...REFUND_ITEMS] })
+  const facts = provideFacts('financial_institution', { consents: [listedConsent] })
+  const moments: { name: string; at: Date; version: string; refund: Expected }[] = [
+    {
+      name: 'one millisecond before',
+      at: new Date(effective.getTime() - 1),
+      version: noticeV1.version,
+      refund: deny(r('purpose_not_allowed', 'II'), r('items_not_necessary', 'II', ['capital_contribution']))
+    },
+    { name: 'exactly at effectiveFrom', at: effective, version: noticeV2.version, refund: allowThirdParty(REFUND_ITEMS, 'CS-listed') },
+    { name: 'a year later', at: new Date(effective.getTime() + 365 * DAY_MS), version: noticeV2.version, refund: allowThirdParty(REFUND_ITEMS, 'CS-listed') }
+  ]
+  for (const moment of moments) {
+    t.test(moment.name, async (t) => {
+      const policy = policyInForce(moment.at)
+      t.equal(policy.version, moment.version, 'the version in force')
+      const refundDecision = run(t, refund(), policy, facts, moment.at)
+      checkDecision(t, refundDecision, moment.refund, policy, refund())
+      t.equal(refundDecision.policyVersion, moment.version, 'the refund names the version that decided it')
+      const billing = run(t, provide('financial_institution'), policy, facts, moment.at)
+      t.equal(billing.decision, 'deny', 'the listed consent does not cover billing_amount')
+      const billingWithCategoryConsent = decide(provide('financial_institution'), policy, provideFacts('financial_institution'), moment.at)
+      t.equal(billingWithCategoryConsent.decision, 'allow', 'billing is allowed under either version')
+      t.equal(billingWithCategoryConsent.policyVersion, moment.version, 'billing names the version that decided it')
+    })
+  }
+  t.test('before version 1 came into force the first version still decides', async (t) => {
+    t.equal(policyInForce(new Date('2020-01-01T00:00:00Z')).version, noticeV1.version)
+  })
+  t.test('version 2 differs from version 1 only in the II.3 row', async (t) => {
+    const { version: _v1, effectiveFrom: _e1, recipientCategories: c1, gaps: _gaps, ...rest1 } = noticeV1
+    const { version: _v2, effectiveFrom: _e2, recipientCategories: c2, ...rest2 } = noticeV2
+    t.strictSame(rest2, rest1, 'everything else is the same document')
+    t.strictSame(c2.filter((c) => c.id !== 'financial_institution'), c1.filter((c) => c.id !== 'financial_institution'))
+    const row = c2.find((c) => c.id === 'financial_institution')!
+    t.strictSame(row.purposes, ['billing', 'capital_contribution'])
+    t.strictSame(row.necessaryItems, [...SECTION_II.financial_institution.necessaryItems, 'capital_contribution'])
+    t.equal(row.clause, 'II.3')
+  })
+})
+
+// ---------------------------------------------------------------------------------------------
+// What a recipient must confirm (APPI Art. 30): read from the policy, never made up.
+
+t.test('an allowed third-party provision carries the provider details; missing ones are said to be missing', async (t) => {
+  const allowed = decide(provide('insurer'), noticeV1, provideFacts('insurer'), NOW)
+  t.equal(allowed.decision, 'allow')
+  t.strictSame(allowed.providerDetails, {
+    name: { ja: '生活協同組合連合会コープ自然派事業連合', en: 'Co-op Shizenha federation' },
+    address: null,
+    representative: null,
+    acquisition: { clause: '2(1)', ja: noticeV1.clauses.find((c) => c.id === '2(1)')!.ja, en: noticeV1.clauses.find((c) => c.id === '2(1)')!.en },
+    missing: ['address', 'representative']
+  })
+  t.equal(decide(provide('insurer'), noticeV1, provideFacts('insurer', { consents: [] }), NOW).providerDetails, undefined, 'a deny carries none')
+  t.equal(decide(jointUse('ordering', ['name']), noticeV1, noFacts(), NOW).providerDetails, undefined, 'joint use is no provision: none')
+
+  const stated: PolicyDocument = deepFreeze({
+    ...noticeV2,
+    version: 'test-stated',
+    parties: noticeV2.parties.map((p) =>
+      p.id === 'shizenha'
+        ? { ...p, address: { ja: '大阪府…(試験用)', en: 'Osaka (test)' }, representative: { ja: '代表理事 (試験用)', en: 'President (test)' } }
+        : p
+    )
+  })
+  const withDetails = decide(provide('insurer'), stated, provideFacts('insurer'), NOW)
+  t.strictSame(withDetails.providerDetails?.address, { ja: '大阪府…(試験用)', en: 'Osaka (test)' })
+  t.strictSame(withDetails.providerDetails?.representative, { ja: '代表理事 (試験用)', en: 'President (test)' })
+  t.strictSame(withDetails.providerDetails?.missing, [], 'a version that states them leaves nothing missing')
 })

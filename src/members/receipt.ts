@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto'
+import type { EntryRef } from '../ledger/writer.js'
+import type { Bilingual, PolicyDocument } from '../policy/document.js'
+import type { RecipientFacts } from '../policy/engine.js'
+import { providerDetails, type ProviderDetail } from '../policy/provider.js'
+import { REASONS } from '../policy/reasons.js'
+import { policyVersion } from '../policy/registry.js'
+import { CONSENT_METHOD_LABELS, HOME_COUNTRY, type ConsentMethod, type DataItem, type Purpose, type RecipientCategory } from '../policy/vocabulary.js'
+import type { Consent } from './repository.js'
+
+/** The recipient as the grant's ledger entry keeps it, so a receipt rebuilt later names it as it was. */
+export interface RecipientSnapshot {
+  readonly id: string
+  readonly category: RecipientCategory
+  readonly name: string
+  readonly address: string
+  readonly representative: string
+  readonly country: string
+}
+
+export function recipientSnapshot(recipient: RecipientFacts | undefined): RecipientSnapshot | undefined {
+  if (recipient === undefined) return undefined
+  const { id, category, name, address, representative, country } = recipient
+  return { id, category, name, address, representative, country }
+}
+
+/**
+ * A consent receipt the member can keep, after ISO/IEC TS 27560 (consent records and receipts)
+ * and the Kantara Consent Receipt: who the controller is, whose consent, to what purposes,
+ * which data and which recipients, how it was given, under which version of the notice, and
+ * the ledger entry that recorded it. The entry's id and hash let the member (or anyone they
+ * show it to) check later that the ledger still holds the same grant.
+ */
+export interface ConsentReceipt {
+  readonly receiptId: string
+  readonly specification: string
+  readonly issuedAt: string
+  readonly jurisdiction: string
+  readonly controller: {
+    readonly name: Bilingual | null
+    readonly address: Bilingual | null
+    readonly representative: Bilingual | null
+    readonly missing: ProviderDetail[]
+  }
+  readonly memberId: string
+  readonly consentId: string
+  readonly obtainedAt: string
+  readonly method: ConsentMethod
+  readonly methodLabel: Bilingual
+  readonly evidenceRef: string
+  readonly legalBasis: { readonly clause: string; readonly law: string }
+  readonly purposes: (Bilingual & { readonly id: Purpose; readonly clause: string })[]
+  /** Whether the member listed the items, or the category's necessary items of this version apply. */
+  readonly itemsListed: boolean
+  readonly dataCategories: (Bilingual & { readonly id: DataItem; readonly sensitive: boolean })[]
+  readonly recipient: Bilingual & {
+    readonly category: RecipientCategory
+    readonly clause: string
+    readonly id: string | null
+    readonly name: string | null
+    readonly country: string | null
+  }
+  readonly provisionMethods: (Bilingual & { readonly id: string })[]
+  readonly policy: { readonly version: string; readonly effectiveFrom: string; readonly title: Bilingual }
+  readonly ledgerEntry: EntryRef
+  readonly howToVerify: Bilingual
+}
+
+const SPECIFICATION = 'ISO/IEC TS 27560:2023 consent receipt; Kantara Initiative Consent Receipt v1.1'
+
+/**
+ * The receipt id is derived from the ledger entry, not stored: the receipt can be rebuilt at
+ * any time and comes out the same (a UUID in the version-8 layout, RFC 9562).
+ */
+function receiptIdOf(entryId: string): string {
+  const hex = createHash('sha256').update(`consent-receipt:${entryId}`, 'utf8').digest('hex')
+  const variant = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`
+}
+
+const HOW_TO_VERIFY: Bilingual = {
+  en: 'Ask the co-op for the ledger entry named here (GET /v1/ledger/{id}): its hash must equal ledgerEntry.hash, and the published ledger checkpoints must include it.',
+  ja: 'ここに記載された台帳記録(GET /v1/ledger/{id})を生協に請求してください。そのハッシュ値が ledgerEntry.hash と一致し、公開された台帳チェックポイントに含まれていれば、同意の記録は改ざんされていません。'
+}
+
+export function buildConsentReceipt(consent: Consent, entry: EntryRef, recipient: RecipientSnapshot | null, policy: PolicyDocument): ConsentReceipt {
+  const category = policy.recipientCategories.find((c) => c.id === consent.recipientCategory)
+  const items = consent.dataItems ?? category?.necessaryItems ?? []
+  const { acquisition: _acquisition, missing, ...controller } = providerDetails(policy)
+  return {
+    receiptId: receiptIdOf(entry.id),
+    specification: SPECIFICATION,
+    issuedAt: entry.recordedAt,
+    jurisdiction: HOME_COUNTRY,
+    controller: { ...controller, missing: missing.filter((m) => m !== 'acquisition') },
+    memberId: consent.memberId,
+    consentId: consent.id,
+    obtainedAt: consent.obtainedAt,
+    method: consent.method,
+    methodLabel: CONSENT_METHOD_LABELS[consent.method],
+    evidenceRef: consent.evidenceRef,
+    legalBasis: { clause: REASONS.consent_on_record.clause, law: REASONS.consent_on_record.law },
+    purposes: (category?.purposes ?? []).map((id) => {
+      const purpose = policy.purposes.find((p) => p.id === id)
+      return { id, clause: purpose?.clause ?? '', ja: purpose?.ja ?? '', en: purpose?.en ?? '' }
+    }),
+    itemsListed: consent.dataItems !== null,
+    dataCategories: items.map((id) => {
+      const item = policy.dataItems.find((d) => d.id === id)
+      return { id, ja: item?.ja ?? '', en: item?.en ?? '', sensitive: item?.sensitive ?? false }
+    }),
+    recipient: {
+      category: consent.recipientCategory,
+      clause: category?.clause ?? '',
+      ja: category?.ja ?? '',
+      en: category?.en ?? '',
+      id: consent.recipientId,
+      name: recipient?.name ?? null,
+      country: recipient?.country ?? null
+    },
+    provisionMethods: policy.methods.map((m) => ({ id: m.id, ja: m.ja, en: m.en })),
+    policy: { version: policy.version, effectiveFrom: policy.effectiveFrom, title: policy.title },
+    ledgerEntry: { id: entry.id, chain: entry.chain, seq: entry.seq, hash: entry.hash, recordedAt: entry.recordedAt },
+    howToVerify: HOW_TO_VERIFY
+  }
+}
+
+/**
+ * The receipt again, from the stored consent and the ledger entry of its grant.
+ * @throws Error when the consent names a policy version this code does not publish (the
+ *   service refuses to run with such a database, so this means a corrupted row).
+ */
+export function rebuildConsentReceipt(consent: Consent, grant: { content: Record<string, unknown>; hash: string }): ConsentReceipt {
+  const policy = policyVersion(consent.policyVersion)
+  if (policy === undefined) throw new Error(`consent ${consent.id} names an unknown policy version`)
+  const content = grant.content as { id: string; chain: number; seq: number; recordedAt: string; recipient?: RecipientSnapshot }
+  const entry: EntryRef = { id: content.id, chain: content.chain, seq: content.seq, hash: grant.hash, recordedAt: content.recordedAt }
+  return buildConsentReceipt(consent, entry, content.recipient ?? null, policy)
+}
