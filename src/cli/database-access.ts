@@ -6,7 +6,7 @@ import { classifyDatabaseError } from '../db/errors.js'
 import { maskSecrets, MigrationError, StartupError } from '../db/startup-errors.js'
 import { CheckpointService } from '../ledger/checkpoints-service.js'
 import { createLogger } from '../logger.js'
-import { failure, unreachable, usageError } from './exit.js'
+import { CliError, failure, unreachable, usageError } from './exit.js'
 
 /** The service's own settings (DATABASE_URL, DATA_DIR, CHECKPOINT_…), validated as the service validates them. */
 export function cliConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -62,7 +62,7 @@ export async function withDatabase<T>(work: (database: Database, config: Config)
     return await work(database, config)
   } catch (err) {
     if (err instanceof MigrationError) throw failure(err.message)
-    if (err instanceof StartupError || (err instanceof Error && !(err.name === 'CliError') && classifyDatabaseError(err) === 'unavailable')) {
+    if (err instanceof StartupError || (!(err instanceof CliError) && classifyDatabaseError(err) === 'unavailable')) {
       throw unreachable(`lost ${describe(config)}: ${maskSecrets((err as Error).message, config.databaseUrl)}`)
     }
     throw err

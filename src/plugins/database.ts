@@ -33,7 +33,7 @@ export interface DatabasePluginOptions {
 export class SchemaNotMigratedError extends Error {
   override readonly name = 'SchemaNotMigratedError'
   constructor() {
-    super('the database schema is not at the latest migration; run the migrations with the owner role (DATABASE_MIGRATION_URL, or npm run migrate) first')
+    super('the database schema is not at the latest migration; run the migrations with the owner role (DATABASE_MIGRATION_URL, or npm run migrate, which runs `shizenha migrate`) first')
   }
 }
 
