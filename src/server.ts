@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig } from './config.js'
 import { Database } from './db/database.js'
+import { databaseTimeoutsOf } from './db/dialect.js'
 import { migrateAsOwner } from './db/migrate.js'
 import { maskSecrets, StartupError } from './db/startup-errors.js'
 import { createLogger } from './logger.js'
@@ -78,13 +79,7 @@ async function main(): Promise<void> {
     dataDir: config.dataDir,
     schema: config.databaseSchema,
     poolSize: config.databasePoolSize,
-    timeouts: {
-      statementMs: config.databaseStatementTimeoutMs,
-      lockMs: config.databaseLockTimeoutMs,
-      idleInTransactionMs: config.databaseIdleInTransactionTimeoutMs,
-      connectMs: config.databaseConnectTimeoutMs,
-      queryMs: config.databaseQueryTimeoutMs
-    },
+    timeouts: databaseTimeoutsOf(config),
     logger
   })
   const app = await buildApp({ config, database, logger, migrate: !splitRoles })

@@ -3,7 +3,19 @@ import { randomUUID } from 'node:crypto'
 import { Type } from 'typebox'
 import { DomainError, NotFoundError } from '../errors.js'
 import { CHANNELS, PURPOSES, ROLES } from '../policy/vocabulary.js'
-import { AUTHENTICATED_PROBLEMS, Channel, Purpose, StringEnum, Text, Timestamp, problems } from '../schemas.js'
+import { EXAMPLE } from '../examples.js'
+import {
+  AUTHENTICATED_PROBLEMS,
+  Channel,
+  Purpose,
+  StringEnum,
+  Text,
+  Timestamp,
+  problemExample,
+  problemsWith,
+  withExample,
+  withExamples
+} from '../schemas.js'
 import { findClient, insertClient, listClients, revokeClient } from './repository.js'
 import { CLIENTS_CHANNEL } from './token-cache.js'
 import { generateToken, hashToken } from './tokens.js'
@@ -21,6 +33,27 @@ const ClientSchema = Type.Object({
 
 const admins = { roles: ['admin'] as const }
 const tags = ['Clients']
+
+const BILLING_SYSTEM = {
+  id: EXAMPLE.clientId,
+  name: '請求システム',
+  role: 'system' as const,
+  channels: ['third_party' as const],
+  purposes: ['billing' as const],
+  rateLimit: 600,
+  createdAt: EXAMPLE.createdAt,
+  revokedAt: null
+}
+const OPS_DESK = {
+  id: '3e25d1e0-c734-47f3-9d74-8cdf18c81a07',
+  name: '組合員サービスセンター',
+  role: 'ops' as const,
+  channels: null,
+  purposes: null,
+  rateLimit: null,
+  createdAt: EXAMPLE.createdAt,
+  revokedAt: null
+}
 
 /** On an admin or ops client, channels and purposes would be stored and never applied. */
 class ScopeOnlyForSystemError extends DomainError {
@@ -44,19 +77,42 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'use only when channels name it); on an admin or ops client they are a 400. Clients are not throttled unless ' +
           'rateLimit is set: then requests beyond it within a minute are 429 with Retry-After.',
         tags,
-        body: Type.Object(
+        body: withExamples(
+          Type.Object(
+            {
+              name: Text(200),
+              role: StringEnum(ROLES),
+              channels: Type.Optional(Type.Array(Channel, { minItems: 1, maxItems: CHANNELS.length, uniqueItems: true })),
+              purposes: Type.Optional(Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true })),
+              rateLimit: Type.Optional(
+                Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests per minute, for a system that must be held back; omitted: not throttled' })
+              )
+            },
+            { additionalProperties: false }
+          ),
           {
-            name: Text(200),
-            role: StringEnum(ROLES),
-            channels: Type.Optional(Type.Array(Channel, { minItems: 1, maxItems: CHANNELS.length, uniqueItems: true })),
-            purposes: Type.Optional(Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true })),
-            rateLimit: Type.Optional(
-              Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests per minute, for a system that must be held back; omitted: not throttled' })
-            )
-          },
-          { additionalProperties: false }
+            system: {
+              summary: 'The billing system: third-party provision for billing only, at most 600 requests a minute',
+              value: { name: BILLING_SYSTEM.name, role: 'system', channels: ['third_party'], purposes: ['billing'], rateLimit: 600 }
+            },
+            ops: { summary: 'The member service desk (ops)', value: { name: OPS_DESK.name, role: 'ops' } }
+          }
         ),
-        response: { 201: Type.Object({ ...ClientSchema.properties, token: Type.String() }), ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          201: withExamples(
+            Type.Object({ ...ClientSchema.properties, token: Type.String({ description: 'The bearer token: shown this once, stored only as a hash' }) }),
+            { system: { summary: 'Registered; keep the token now', value: { ...BILLING_SYSTEM, token: 'shz_uJ2cU9s4vOVtICa_cut_EMaYumbioLrbdiuExJQC9_Y' } } },
+            'Registered, with its token (Cache-Control: no-store)'
+          ),
+          ...problemsWith(
+            {
+              400: {
+                scope_only_for_system: problemExample('channels on an ops client', new ScopeOnlyForSystemError(['channels']))
+              }
+            },
+            ...AUTHENTICATED_PROBLEMS
+          )
+        }
       }
     },
     async (request, reply) => {
@@ -85,7 +141,14 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'listClients',
         summary: 'List clients (never their tokens)',
         tags,
-        response: { 200: Type.Object({ clients: Type.Array(ClientSchema) }), ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          200: withExamples(
+            Type.Object({ clients: Type.Array(ClientSchema) }),
+            { clients: { summary: 'A system client and an ops client', value: { clients: [BILLING_SYSTEM, OPS_DESK] } } },
+            'Every client, revoked ones included'
+          ),
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
+        }
       }
     },
     async () => ({ clients: await listClients(fastify.database.db) })
@@ -99,8 +162,15 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'revokeClient',
         summary: "Revoke a client's token; the very next request with it is refused",
         tags,
-        params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }) }),
-        response: { 200: ClientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        params: Type.Object({ id: withExample(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9-]+$' }), EXAMPLE.clientId) }),
+        response: {
+          200: withExamples(
+            ClientSchema,
+            { revoked: { summary: 'Revoked', value: { ...BILLING_SYSTEM, revokedAt: '2026-11-30T01:00:00.000Z' } } },
+            'The client, revoked (revoking it again answers the same)'
+          ),
+          ...problemsWith({ 404: { not_found: problemExample('No client with this id', new NotFoundError('client')) } }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
       }
     },
     async (request) => {

@@ -2,7 +2,22 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InvalidRequestError, NotFoundError } from '../errors.js'
 import { INSPECTION_RESULTS, PURPOSES } from '../policy/vocabulary.js'
-import { AUTHENTICATED_PROBLEMS, DataItem, DataItems, Purpose, StringEnum, Text, Timestamp, Uuid, problems } from '../schemas.js'
+import { EXAMPLE, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_INSPECTION } from '../examples.js'
+import {
+  AUTHENTICATED_PROBLEMS,
+  DataItem,
+  DataItems,
+  Purpose,
+  StringEnum,
+  Text,
+  Timestamp,
+  Uuid,
+  problemExample,
+  problemsWith,
+  validationExample,
+  withExample,
+  withExamples
+} from '../schemas.js'
 import {
   findContractor,
   insertContract,
@@ -52,8 +67,29 @@ const ContractorDetail = Type.Object({
   inspections: Type.Array(InspectionSchema, { description: 'Newest first' })
 })
 
-const ContractorParams = Type.Object({ id: Uuid })
+const ContractorParams = Type.Object({ id: withExample(Uuid, EXAMPLE.contractorId) })
 const tags = ['Registries']
+
+const CONTRACTOR = { id: EXAMPLE.contractorId, ...EXAMPLE_CONTRACTOR, createdAt: EXAMPLE.createdAt }
+const iso = (time: string) => new Date(time).toISOString()
+const CONTRACT = {
+  id: EXAMPLE.contractId,
+  contractorId: EXAMPLE.contractorId,
+  ...EXAMPLE_CONTRACT,
+  signedAt: iso(EXAMPLE_CONTRACT.signedAt),
+  validFrom: iso(EXAMPLE_CONTRACT.validFrom),
+  validUntil: iso(EXAMPLE_CONTRACT.validUntil),
+  createdAt: EXAMPLE.createdAt
+}
+const INSPECTION = {
+  id: EXAMPLE.inspectionId,
+  contractorId: EXAMPLE.contractorId,
+  ...EXAMPLE_INSPECTION,
+  inspectedAt: iso(EXAMPLE_INSPECTION.inspectedAt),
+  createdAt: '2026-11-10T07:00:00.000Z'
+}
+const NOT_FOUND = { not_found: problemExample('No contractor with this id', new NotFoundError('contractor')) }
+const ID_VALIDATION = { validation_failed: validationExample('The id is not a UUID', [{ path: 'params/id', message: 'must match format "uuid"' }]) }
 
 const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   async function requireContractor(id: string) {
@@ -70,8 +106,19 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'createContractor',
         summary: 'Register a contractor (業務委託先)',
         tags,
-        body: Type.Object({ name: Text(200), address: Text(500) }, { additionalProperties: false }),
-        response: { 201: ContractorSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+        body: withExamples(Type.Object({ name: Text(200), address: Text(500) }, { additionalProperties: false }), {
+          delivery: { summary: 'The delivery company', value: EXAMPLE_CONTRACTOR }
+        }),
+        response: {
+          201: {
+            ...withExamples(ContractorSchema, { delivery: { summary: 'Registered', value: CONTRACTOR } }, 'Registered; Location names it'),
+            headers: { Location: { type: 'string', description: 'The contractor: /v1/contractors/{id}' } }
+          },
+          ...problemsWith(
+            { 400: { validation_failed: validationExample('No address', [{ path: 'body/address', message: "must have required property 'address'" }]) } },
+            ...AUTHENTICATED_PROBLEMS
+          )
+        }
       }
     },
     async (request, reply) => {
@@ -88,7 +135,14 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'listContractors',
         summary: 'List contractors',
         tags,
-        response: { 200: Type.Object({ contractors: Type.Array(ContractorSchema) }), ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          200: withExamples(
+            Type.Object({ contractors: Type.Array(ContractorSchema) }),
+            { contractors: { summary: 'One contractor', value: { contractors: [CONTRACTOR] } } },
+            'Every registered contractor'
+          ),
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
+        }
       }
     },
     async () => ({ contractors: await listContractors(fastify.database.db) })
@@ -103,7 +157,14 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Get a contractor with its contracts and inspections',
         tags,
         params: ContractorParams,
-        response: { 200: ContractorDetail, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        response: {
+          200: withExamples(
+            ContractorDetail,
+            { delivery: { summary: 'Under contract, inspected', value: { ...CONTRACTOR, contracts: [CONTRACT], inspections: [INSPECTION] } } },
+            'The contractor with its contracts and inspections'
+          ),
+          ...problemsWith({ 400: ID_VALIDATION, 404: NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
       }
     },
     async (request) => {
@@ -128,18 +189,34 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           '(validFrom to validUntil) includes the decision time; a contract in its validity period but not yet signed denies with contract_not_signed.',
         tags,
         params: ContractorParams,
-        body: Type.Object(
-          {
-            reference: Text(200),
-            signedAt: Timestamp,
-            validFrom: Timestamp,
-            validUntil: Timestamp,
-            purposes: Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true }),
-            dataItems: DataItems
-          },
-          { additionalProperties: false }
+        body: withExamples(
+          Type.Object(
+            {
+              reference: Text(200),
+              signedAt: Timestamp,
+              validFrom: Timestamp,
+              validUntil: Timestamp,
+              purposes: Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true }),
+              dataItems: DataItems
+            },
+            { additionalProperties: false }
+          ),
+          { delivery: { summary: 'Delivery: name, address and phone, for a year', value: EXAMPLE_CONTRACT } }
         ),
-        response: { 201: ContractSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        response: {
+          201: withExamples(ContractSchema, { delivery: { summary: 'Recorded', value: CONTRACT } }, 'The contract as recorded'),
+          ...problemsWith(
+            {
+              400: {
+                ...ID_VALIDATION,
+                validity_reversed: problemExample('validUntil before validFrom', new InvalidRequestError('validity_reversed', 'validUntil is before validFrom'))
+              },
+              404: NOT_FOUND
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            404
+          )
+        }
       }
     },
     async (request, reply) => {
@@ -165,16 +242,38 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "Record an inspection of the contractor's handling (実施状況の点検, 2(4))",
         tags,
         params: ContractorParams,
-        body: Type.Object(
+        body: withExamples(
+          Type.Object(
+            {
+              inspectedAt: Timestamp,
+              result: StringEnum(INSPECTION_RESULTS),
+              inspector: Text(200),
+              notes: Type.Optional(Type.String({ maxLength: 2000 }))
+            },
+            { additionalProperties: false }
+          ),
           {
-            inspectedAt: Timestamp,
-            result: StringEnum(INSPECTION_RESULTS),
-            inspector: Text(200),
-            notes: Type.Optional(Type.String({ maxLength: 2000 }))
-          },
-          { additionalProperties: false }
+            passed: { summary: 'Passed', value: EXAMPLE_INSPECTION },
+            failed: {
+              summary: 'Failed: entrustments to the contractor are denied (inspection_failed) until one passes',
+              value: { inspectedAt: '2026-11-12T14:00:00+09:00', result: 'failed', inspector: '品質管理部 鈴木一郎', notes: '配送伝票の廃棄記録が不備' }
+            }
+          }
         ),
-        response: { 201: InspectionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        response: {
+          201: withExamples(InspectionSchema, { passed: { summary: 'Recorded', value: INSPECTION } }, 'The inspection as recorded'),
+          ...problemsWith(
+            {
+              400: {
+                ...ID_VALIDATION,
+                inspection_in_future: problemExample('inspectedAt is later than now', new InvalidRequestError('inspection_in_future', 'inspectedAt is in the future'))
+              },
+              404: NOT_FOUND
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            404
+          )
+        }
       }
     },
     async (request, reply) => {

@@ -37,6 +37,23 @@ export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = Object.freeze({
   queryMs: 7_000
 })
 
+/** The bounds a validated configuration sets (the DATABASE_*_TIMEOUT_MS variables). */
+export function databaseTimeoutsOf(config: {
+  readonly databaseStatementTimeoutMs: number
+  readonly databaseLockTimeoutMs: number
+  readonly databaseIdleInTransactionTimeoutMs: number
+  readonly databaseConnectTimeoutMs: number
+  readonly databaseQueryTimeoutMs: number
+}): DatabaseTimeouts {
+  return Object.freeze({
+    statementMs: config.databaseStatementTimeoutMs,
+    lockMs: config.databaseLockTimeoutMs,
+    idleInTransactionMs: config.databaseIdleInTransactionTimeoutMs,
+    connectMs: config.databaseConnectTimeoutMs,
+    queryMs: config.databaseQueryTimeoutMs
+  })
+}
+
 /** The query timed out on this side: PostgreSQL did not answer at all. A 503, like a lost connection. */
 export class QueryTimeoutError extends Error {
   override readonly name = 'QueryTimeoutError'

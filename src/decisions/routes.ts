@@ -1,19 +1,50 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
-import { AUTHENTICATED_PROBLEMS, problems } from '../schemas.js'
+import { EXAMPLE_ENTRY } from '../examples.js'
+import { ClientScopeError, LedgerUnavailableError } from '../errors.js'
+import { AUTHENTICATED_PROBLEMS, problemExample, problemsWith, withExamples } from '../schemas.js'
 import type { ActContext } from './acts.js'
 import { preferredLanguage } from './presenter.js'
-import { DecisionRef, DecisionRequestSchema, type DecisionRequestBody } from './schemas.js'
+import {
+  BATCH_REQUEST_EXAMPLES,
+  BATCH_RESPONSE_EXAMPLES,
+  BATCH_VALIDATION_EXAMPLES,
+  CHECK_RESPONSE_EXAMPLES,
+  DECISION_REQUEST_EXAMPLES,
+  DECISION_RESPONSE_HEADERS,
+  DECISION_VALIDATION_EXAMPLES,
+  DecisionHeaders,
+  DecisionRef,
+  DecisionRequestSchema,
+  TRANSFER_ALLOWED_EXAMPLES,
+  TRANSFER_DENIED_EXAMPLES,
+  type DecisionRequestBody
+} from './schemas.js'
 
 const tags = ['Decisions']
 const MAX_BATCH = 1000
 
-const IdempotencyHeaders = Type.Object({
+const LanguageHeaders = Type.Object(DecisionHeaders)
+const TransferHeaders = Type.Object({
+  ...DecisionHeaders,
   'idempotency-key': Type.Optional(
-    Type.String({ minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$', description: 'Repeat a transfer safely: the same key and body return the first response' })
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7E]+$',
+      description: 'Repeat a transfer safely: the same key and body return the first response (with Idempotent-Replayed: true) and write nothing',
+      examples: ['billing-2026-11-M-000123']
+    })
   )
 })
+const DecisionRequestBodySchema = withExamples(DecisionRequestSchema, DECISION_REQUEST_EXAMPLES)
+/** The 400s, 413s and 415s of a decision route; the other statuses have defaults of their own. */
+const DECISION_PROBLEM_EXAMPLES = { 400: DECISION_VALIDATION_EXAMPLES }
+const TRANSFER_HEADERS = {
+  ...DECISION_RESPONSE_HEADERS,
+  'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was written' }
+}
 
 const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   function context(request: FastifyRequest): ActContext {
@@ -29,8 +60,16 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Evaluate a hand-off without recording it',
         description: 'Always 200 for a valid request. Nothing is written, except an attempt outside the client’s scope (403, recorded).',
         tags,
-        body: DecisionRequestSchema,
-        response: { 200: DecisionRef, ...problems(...AUTHENTICATED_PROBLEMS, 413, 415) }
+        headers: LanguageHeaders,
+        body: DecisionRequestBodySchema,
+        response: {
+          200: {
+            description: 'Decided: allow or deny; nothing recorded',
+            headers: DECISION_RESPONSE_HEADERS,
+            content: { 'application/json': { schema: DecisionRef, examples: CHECK_RESPONSE_EXAMPLES } }
+          },
+          ...problemsWith(DECISION_PROBLEM_EXAMPLES, ...AUTHENTICATED_PROBLEMS, 413, 415)
+        }
       }
     },
     async (request, reply) => {
@@ -52,18 +91,42 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'An attempt outside the client’s channels or purposes is a 403 problem with code client_scope and the recorded entry. ' +
           'If the ledger cannot record the decision the answer is 503 and nothing is allowed.',
         tags,
-        headers: IdempotencyHeaders,
-        body: DecisionRequestSchema,
+        headers: TransferHeaders,
+        body: DecisionRequestBodySchema,
         response: {
-          201: { description: 'Allowed and recorded', content: { 'application/json': { schema: DecisionRef } } },
+          201: {
+            description: 'Allowed and recorded',
+            headers: TRANSFER_HEADERS,
+            content: { 'application/json': { schema: DecisionRef, examples: TRANSFER_ALLOWED_EXAMPLES } }
+          },
           403: {
             description: 'Denied and recorded (a Decision), or outside the client’s scope (a problem with code client_scope)',
+            headers: TRANSFER_HEADERS,
             content: {
-              'application/json': { schema: DecisionRef },
-              'application/problem+json': { schema: Type.Ref('Problem') }
+              'application/json': { schema: DecisionRef, examples: TRANSFER_DENIED_EXAMPLES },
+              'application/problem+json': {
+                schema: Type.Ref('Problem'),
+                examples: {
+                  client_scope: problemExample('Outside the calling system’s channels or purposes; the attempt is recorded', new ClientScopeError(EXAMPLE_ENTRY))
+                }
+              }
             }
           },
-          ...problems(400, 401, 413, 415, 422, 429, 503)
+          ...problemsWith(
+            {
+              ...DECISION_PROBLEM_EXAMPLES,
+              503: {
+                ledger_unavailable: problemExample('The ledger could not record the decision: do not hand the data over', new LedgerUnavailableError())
+              }
+            },
+            400,
+            401,
+            413,
+            415,
+            422,
+            429,
+            503
+          )
         }
       }
     },
@@ -86,10 +149,23 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'Results come in request order. Items outside the client’s scope are denied with reason client_scope. ' +
           'All items are recorded in one transaction: if it cannot commit, the whole batch answers 503 and nothing is allowed.',
         tags,
-        body: Type.Object({ items: Type.Array(DecisionRequestSchema, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+        headers: LanguageHeaders,
+        body: withExamples(
+          Type.Object({ items: Type.Array(DecisionRequestSchema, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
+          BATCH_REQUEST_EXAMPLES
+        ),
         response: {
-          200: Type.Object({ results: Type.Array(DecisionRef) }),
-          ...problems(...AUTHENTICATED_PROBLEMS, 413, 415, 503)
+          200: {
+            ...withExamples(Type.Object({ results: Type.Array(DecisionRef) }), BATCH_RESPONSE_EXAMPLES, 'Each item decided and recorded, in request order'),
+            headers: DECISION_RESPONSE_HEADERS
+          },
+          ...problemsWith(
+            { 400: BATCH_VALIDATION_EXAMPLES },
+            ...AUTHENTICATED_PROBLEMS,
+            413,
+            415,
+            503
+          )
         }
       }
     },

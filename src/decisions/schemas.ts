@@ -1,5 +1,15 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import type { DecisionRequest as EngineRequest } from '../policy/engine.js'
+import {
+  EXAMPLE,
+  EXAMPLE_CONSENT,
+  EXAMPLE_CONTRACT,
+  EXAMPLE_CONTRACTOR,
+  EXAMPLE_ENTRY,
+  EXAMPLE_INSPECTION,
+  EXAMPLE_RECIPIENT
+} from '../examples.js'
+import { decide, type DecisionRequest as EngineRequest, type Facts } from '../policy/engine.js'
+import { POLICY_VERSIONS } from '../policy/registry.js'
 import { CHANNELS } from '../policy/vocabulary.js'
 import {
   Bilingual,
@@ -16,8 +26,13 @@ import {
   StringEnum,
   Text,
   Timestamp,
-  Uuid
+  Uuid,
+  validationExample,
+  withIntro,
+  type Examples,
+  type ProblemBody
 } from '../schemas.js'
+import { presentDecision, type Language } from './presenter.js'
 
 const CHANNEL_FIELDS = {
   joint_use: ['jointUser'],
@@ -32,9 +47,9 @@ const channelRules = CHANNELS.map((channel) => ({
   if: { properties: { channel: { const: channel } }, required: ['channel'] },
   then: {
     required: [...CHANNEL_FIELDS[channel]],
-    properties: Object.fromEntries(
-      CHANNEL_SPECIFIC.filter((field) => !(CHANNEL_FIELDS[channel] as string[]).includes(field)).map((field) => [field, false])
-    )
+    // `true` for its own fields (described above) and `false` for the others': a field the rule
+    // requires is then one it names, as OpenAPI linters ask.
+    properties: Object.fromEntries(CHANNEL_SPECIFIC.map((field) => [field, (CHANNEL_FIELDS[channel] as readonly string[]).includes(field)]))
   }
 }))
 
@@ -43,16 +58,17 @@ export const DecisionRequestSchema = Type.Object(
     channel: Channel,
     memberId: MemberId,
     purpose: Purpose,
-    serviceCategory: Type.Optional({
-      ...ServiceCategory,
-      description:
-        'The scope of goods and services (※), where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).'
-    }),
+    serviceCategory: Type.Optional(
+      withIntro(
+        ServiceCategory,
+        'Where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).'
+      )
+    ),
     dataItems: DataItems,
     recipientId: Type.Optional({ ...Uuid, description: 'third_party: a registered recipient' }),
     contractorId: Type.Optional({ ...Uuid, description: 'entrustment: a registered contractor' }),
     jointUser: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'joint_use: the joint user, JCCU' })),
-    method: Type.Optional({ ...Method, description: 'third_party: how the data is provided' }),
+    method: Type.Optional(withIntro(Method, 'third_party only.')),
     exception: Type.Optional(
       Type.Object(
         {
@@ -140,3 +156,188 @@ export const DecisionSchema = Type.Object(
 
 /** A reference to the shared Decision schema, so the OpenAPI document describes it once. */
 export const DecisionRef = Type.Unsafe<Static<typeof DecisionSchema>>(Type.Ref('Decision'))
+
+// ---------------------------------------------------------------------------------------------
+// Headers and examples of the decision routes
+
+/** The language of `reasons[].message` and `providerDetails.message`; sent back as Content-Language. */
+export const DecisionHeaders = {
+  'accept-language': Type.Optional(
+    Type.String({
+      description:
+        'ja or en (default en): the language of reasons[].message and providerDetails.message. A list with qualities ' +
+        '(ja-JP,ja;q=0.9,en;q=0.8) is read as browsers send it; a language that is neither answers in English.',
+      examples: ['ja', 'en']
+    })
+  )
+}
+
+/** Headers of a decision answer. */
+export const DECISION_RESPONSE_HEADERS = {
+  'Content-Language': { type: 'string', enum: ['ja', 'en'], description: 'The language of the messages, from Accept-Language' }
+}
+
+type ExampleRequest = Static<typeof DecisionRequestSchema>
+
+const JOINT_USE: ExampleRequest = {
+  channel: 'joint_use',
+  memberId: EXAMPLE.memberId,
+  purpose: 'ordering',
+  dataItems: ['name', 'address', 'phone'],
+  jointUser: 'JCCU'
+}
+const ENTRUSTMENT: ExampleRequest = {
+  channel: 'entrustment',
+  memberId: EXAMPLE.memberId,
+  purpose: 'delivery',
+  serviceCategory: 'joint_purchasing',
+  dataItems: ['name', 'address', 'phone'],
+  contractorId: EXAMPLE.contractorId
+}
+const THIRD_PARTY: ExampleRequest = {
+  channel: 'third_party',
+  memberId: EXAMPLE.memberId,
+  purpose: 'billing',
+  serviceCategory: 'joint_purchasing',
+  dataItems: ['name', 'bank_account', 'billing_amount'],
+  recipientId: EXAMPLE.recipientId,
+  method: 'electronic'
+}
+const STATUTORY_EXCEPTION: ExampleRequest = {
+  channel: 'statutory_exception',
+  memberId: EXAMPLE.memberId,
+  purpose: 'billing',
+  dataItems: ['name', 'address', 'billing_amount'],
+  exception: {
+    basis: 'legal_obligation',
+    reference: '国税通則法第74条の2に基づく税務調査(2026年11月18日付 照会書 第118号)',
+    approvedBy: '総務部 個人情報管理者 佐藤花子'
+  }
+}
+const SENSITIVE: ExampleRequest = { ...THIRD_PARTY, dataItems: ['name', 'bank_account', 'billing_amount', 'health_care'] }
+
+/** The example requests, one per channel, for the examples of other routes (the ledger's). */
+export const DECISION_EXAMPLE_REQUESTS = { joint_use: JOINT_USE, entrustment: ENTRUSTMENT, third_party: THIRD_PARTY, statutory_exception: STATUTORY_EXCEPTION }
+
+/** One valid request per channel, and one that is denied: "Try it out" sends the one chosen. */
+export const DECISION_REQUEST_EXAMPLES: Examples<ExampleRequest> = {
+  joint_use: { summary: 'joint_use: ordering, shared with JCCU (no serviceCategory needed)', value: JOINT_USE },
+  entrustment: { summary: 'entrustment: delivery by a contractor under contract', value: ENTRUSTMENT },
+  third_party: { summary: "third_party: billing through the member's bank, with consent on record", value: THIRD_PARTY },
+  statutory_exception: { summary: 'statutory_exception: a tax audit the law obliges the co-op to answer (2(5)a)', value: STATUTORY_EXCEPTION },
+  deny: {
+    summary: 'A deny: a sensitive item (health_care) to a third party',
+    description: 'Well-formed, so not a 400: it is decided and denied (403 on /v1/transfers), and the denial is recorded.',
+    value: SENSITIVE
+  }
+}
+
+/** The 400s of a decision route: a field the channel needs is missing, another channel's field is sent. */
+export const DECISION_VALIDATION_EXAMPLES: Examples<ProblemBody> = {
+  validation_failed: validationExample('third_party without recipientId, with joint_use’s jointUser', [
+    { path: 'body/recipientId', message: "must have required property 'recipientId'" },
+    { path: 'body/jointUser', message: 'is not used by this channel' }
+  ])
+}
+export const BATCH_VALIDATION_EXAMPLES: Examples<ProblemBody> = {
+  validation_failed: validationExample('The second item is third_party without recipientId, with joint_use’s jointUser', [
+    { path: 'body/items/1/recipientId', message: "must have required property 'recipientId'" },
+    { path: 'body/items/1/jointUser', message: 'is not used by this channel' }
+  ])
+}
+
+/**
+ * The world the example requests are decided in (src/examples.ts): the engine itself decides
+ * them, so the response examples are exactly what the service answers for the request examples.
+ */
+const EXAMPLE_POLICY = POLICY_VERSIONS.find((p) => p.version === EXAMPLE.policyVersion)!
+const EXAMPLE_FACTS: Facts = {
+  recipient: { id: EXAMPLE.recipientId, ...EXAMPLE_RECIPIENT, country: 'JP', active: true },
+  contractor: {
+    id: EXAMPLE.contractorId,
+    ...EXAMPLE_CONTRACTOR,
+    contracts: [
+      {
+        id: EXAMPLE.contractId,
+        reference: EXAMPLE_CONTRACT.reference,
+        signedAt: new Date(EXAMPLE_CONTRACT.signedAt),
+        validFrom: new Date(EXAMPLE_CONTRACT.validFrom),
+        validUntil: new Date(EXAMPLE_CONTRACT.validUntil),
+        purposes: [...EXAMPLE_CONTRACT.purposes],
+        dataItems: [...EXAMPLE_CONTRACT.dataItems]
+      }
+    ],
+    latestInspection: { id: EXAMPLE.inspectionId, inspectedAt: new Date(EXAMPLE_INSPECTION.inspectedAt), result: EXAMPLE_INSPECTION.result }
+  },
+  consents: [
+    {
+      id: EXAMPLE.consentId,
+      recipientCategory: EXAMPLE_CONSENT.recipientCategory,
+      recipientId: null,
+      dataItems: null,
+      obtainedAt: new Date(EXAMPLE_CONSENT.obtainedAt),
+      method: EXAMPLE_CONSENT.method,
+      withdrawnAt: null,
+      policyVersion: EXAMPLE.policyVersion
+    }
+  ],
+  suspensions: []
+}
+
+/** The decision of `request` in the example world, as the routes present it. */
+export function decidedExample(request: ExampleRequest, language: Language = 'en', facts: Facts = EXAMPLE_FACTS) {
+  return presentDecision(decide(request as EngineRequest, EXAMPLE_POLICY, facts, new Date(EXAMPLE.decidedAt)), language)
+}
+const decided = decidedExample
+
+/** A decision as /v1/transfers answers it: with the ledger entry that recorded it. */
+function recorded(decision: ReturnType<typeof decidedExample>) {
+  return { ...decision, entry: EXAMPLE_ENTRY }
+}
+
+const ALLOWED = {
+  joint_use: { summary: 'joint_use allowed (2(2))', value: decided(JOINT_USE) },
+  entrustment: { summary: 'entrustment allowed: contract in force, inspection current (2(4))', value: decided(ENTRUSTMENT) },
+  third_party: {
+    summary: 'third_party allowed: consent on record (2(5)), with the provider details the bank must confirm (APPI Art. 30)',
+    value: decided(THIRD_PARTY)
+  },
+  statutory_exception: { summary: 'statutory_exception allowed: legal obligation (2(5)a)', value: decided(STATUTORY_EXCEPTION) }
+}
+const DENIED = {
+  deny: { summary: 'Denied: a sensitive item to a third party (§II)', value: decided(SENSITIVE) },
+  deny_ja: {
+    summary: 'Denied, in Japanese (Accept-Language: ja): no consent on record (2(5))',
+    value: decided(THIRD_PARTY, 'ja', { ...EXAMPLE_FACTS, consents: [] })
+  }
+}
+
+function mapValues(examples: Examples<ReturnType<typeof decidedExample>>, map: (decision: ReturnType<typeof decidedExample>) => unknown): Examples {
+  return Object.fromEntries(Object.entries(examples).map(([name, example]) => [name, { ...example, value: map(example.value) }]))
+}
+
+/** POST /v1/checks, 200: what each example request is decided, nothing recorded. */
+export const CHECK_RESPONSE_EXAMPLES: Examples = { ...ALLOWED, ...DENIED }
+/** POST /v1/transfers, 201: the allowed example requests, recorded. */
+export const TRANSFER_ALLOWED_EXAMPLES: Examples = mapValues(ALLOWED, recorded)
+/** POST /v1/transfers, 403 application/json: the denied example requests, recorded too. */
+export const TRANSFER_DENIED_EXAMPLES: Examples = mapValues(DENIED, recorded)
+
+/** POST /v1/transfers/batch: items are decided each on its own. */
+export const BATCH_REQUEST_EXAMPLES: Examples = {
+  mixed: { summary: 'A joint use and a third-party provision of the same member', value: { items: [JOINT_USE, THIRD_PARTY] } }
+}
+export const BATCH_RESPONSE_EXAMPLES: Examples = {
+  mixed: {
+    summary: 'Each item decided and recorded, in request order',
+    value: {
+      results: [
+        recorded(decided(JOINT_USE)),
+        {
+          ...decided(THIRD_PARTY),
+          entry: { ...EXAMPLE_ENTRY, id: '1d2b7f3e-8c4a-4e59-9b16-0a7c3e5d2f81', seq: 43, hash: '3db54c1b8b719d1850cc116f5d9bf3223f4649d813a85fe8874e42f9f5086181' }
+        }
+      ]
+    }
+  }
+}

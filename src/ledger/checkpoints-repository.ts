@@ -65,7 +65,7 @@ export async function readHeads(
 }
 
 /** The entries at the given (chain, seq) positions, keyed "chain:seq"; a position with no entry is absent. */
-export async function hashesAt(db: Queryable, positions: readonly ChainHead[]): Promise<Map<string, { id: string; hash: string; position: number }>> {
+export async function hashesAt(db: Queryable, positions: readonly { readonly chain: number; readonly seq: number }[]): Promise<Map<string, { id: string; hash: string; position: number }>> {
   const wanted = positions.filter((p) => p.seq > 0)
   if (wanted.length === 0) return new Map()
   const { rows } = await sql<{ chain: number; seq: number; id: string; hash: string; position: number }>`
@@ -89,6 +89,13 @@ export async function listCheckpoints(db: Queryable, page: { limit: number; befo
 
 export async function latestCheckpoint(db: Queryable): Promise<CheckpointRow | undefined> {
   return tables(db).selectFrom('ledger_checkpoints').select(CHECKPOINT_COLUMNS).orderBy('id', 'desc').limit(1).executeTakeFirst()
+}
+
+/** Checkpoints signed by the key `keyId`, newest first, a page of `limit` before the id `before`. */
+export async function checkpointsByKey(db: Queryable, keyId: string, limit: number, before?: number): Promise<CheckpointRow[]> {
+  let query = tables(db).selectFrom('ledger_checkpoints').select(CHECKPOINT_COLUMNS).where('key_id', '=', keyId)
+  if (before !== undefined) query = query.where('id', '<', before)
+  return query.orderBy('id', 'desc').limit(limit).execute()
 }
 
 /** Checkpoints with an id above `after` (all when undefined), oldest first. */

@@ -15,6 +15,7 @@ import {
 import { loadSigner, type CheckpointSigner, type KeySettings } from './checkpoints-key.js'
 import {
   checkpointsAfter,
+  checkpointsByKey,
   hashesAt,
   insertCheckpoint,
   insertVerification,
@@ -189,10 +190,10 @@ export class CheckpointService {
     const row = await this.database.transaction(async (tx) => {
       await lockCheckpointing(tx)
       const { heads } = await readHeads(tx)
-      const latest = await latestCheckpoint(tx)
-      const previous = latest && this.bodyOf(latest)
+      const latest = await this.latestOwn(tx, signer)
+      const previous = latest?.body
       if (!due(heads, previous)) return null
-      if (latest && previous) await this.refuseContradiction(tx, latest, previous, heads)
+      if (latest) await this.refuseContradiction(tx, latest.row, latest.body, heads)
       const now = this.now()
       const body: CheckpointBody = { origin: signer.name, treeSize: sum(heads), time: now.toISOString(), policyVersion: policyInForce(now).version, heads }
       const note = signer.signNote(checkpointText(body))
@@ -207,6 +208,27 @@ export class CheckpointService {
     })
     if (row) this.log.info({ checkpointId: Number(row.id), treeSize: Number(row.tree_size) }, 'checkpoint signed')
     return row && this.view(row)
+  }
+
+  /**
+   * The newest checkpoint this key signed whose signature verifies: what the service must never
+   * contradict. Rows that do not open (written behind the service's back) are passed over.
+   */
+  private async latestOwn(db: Queryable, signer: CheckpointSigner): Promise<{ row: CheckpointRow; body: CheckpointBody } | undefined> {
+    const key = { name: signer.name, publicKey: signer.publicKey }
+    let before: number | undefined
+    for (;;) {
+      const rows = await checkpointsByKey(db, signer.keyId, 50, before)
+      for (const row of rows) {
+        try {
+          return { row, body: openCheckpoint(row.note, key) }
+        } catch {
+          // not a checkpoint of this key after all
+        }
+      }
+      if (rows.length < 50) return undefined
+      before = Number(rows.at(-1)!.id)
+    }
   }
 
   /** A stored checkpoint's body, read from its note; undefined when the note does not parse. */
@@ -383,11 +405,10 @@ export class CheckpointService {
     })
     const signer = await this.signer()
     if (!signer) return unsigned('no checkpoint signing key is configured: this trailer is not signed')
-    const latest = await latestCheckpoint(this.database.db)
-    const previous = latest && this.bodyOf(latest)
-    if (latest && previous) {
-      const chainsContradicted = await this.contradicted(this.database.db, previous, heads)
-      if (chainsContradicted.length > 0) return unsigned(`the ledger no longer extends checkpoint ${Number(latest.id)} (chain ${chainsContradicted.join(', ')}): not signed`)
+    const latest = await this.latestOwn(this.database.db, signer)
+    if (latest) {
+      const chainsContradicted = await this.contradicted(this.database.db, latest.body, heads)
+      if (chainsContradicted.length > 0) return unsigned(`the ledger no longer extends checkpoint ${Number(latest.row.id)} (chain ${chainsContradicted.join(', ')}): not signed`)
     }
     const body: CheckpointBody = { origin: signer.name, treeSize: sum(heads), time: now.toISOString(), policyVersion: policyInForce(now).version, heads }
     return {

@@ -208,11 +208,3 @@ export function openCheckpoint(note: string, key: NoteKey): CheckpointBody {
   if (body.origin !== key.name) throw new CheckpointFormatError('the origin line is not the key name')
   return body
 }
-
-/**
- * Where `later` fails to extend `earlier`: the chains whose head went back. (Whether the entry at
- * the earlier seq still has the earlier hash is a question for the ledger, not the two notes.)
- */
-export function headsGoneBack(earlier: readonly ChainHead[], later: readonly ChainHead[]): ChainHead[] {
-  return earlier.filter((h) => (later[h.chain]?.seq ?? -1) < h.seq)
-}

@@ -4,7 +4,7 @@ import type { LedgerEntryRow } from '../db/tables.js'
 import type { ChainHead } from './checkpoints.js'
 import { hashesAt, readHeads } from './checkpoints-repository.js'
 import { CHAIN_COUNT, GENESIS_HASH } from './hashing.js'
-import { ChainVerifier, hashWithMembers, type CheckpointRef, type TopLevelMembers, type VerifyFailure } from './verify.js'
+import { ChainVerifier, hashWithRanges, isRanged, newRanges, slotOf, type CheckpointRef, type TopLevelMember, type VerifyFailure } from './verify.js'
 import type { EntryKind } from './writer.js'
 
 /** An entry as the API and the export show it: its hashed content and the hash. */
@@ -154,24 +154,30 @@ interface WalkRow {
   position: number
   chain: number
   seq: number
-  id: string
   prev_hash: string
   hash: string
   /** The jsonb content as PostgreSQL writes it. */
   content: string
-  member_id: string
-  kind: string
-  client_id: string
-  channel: string | null
-  decision: string | null
-  recipient_id: string | null
-  contractor_id: string | null
   /** recorded_at in milliseconds since the epoch (with a fraction for sub-millisecond instants). */
   recorded_ms: number
+  /** The other columns that repeat the content, in one text: see FACTS. */
+  facts: string
 }
 
-const WALK_COLUMNS = sql`position, chain, seq, id, prev_hash, hash, content::text AS content, member_id, kind, client_id, channel, decision,
-  recipient_id, contractor_id, (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms`
+/**
+ * The string columns that repeat members of the content, joined by U+001F: id, member_id, kind,
+ * client_id, then channel, decision, recipient_id, contractor_id each as "=" and its value, or
+ * empty for NULL. One text instead of eight keeps the rows small. A fast-path content never holds
+ * U+001F (control characters are declined), so a column holding one can only cause a mismatch.
+ */
+const FACTS = sql`concat_ws(E'\x1f', id::text, member_id, kind, client_id, coalesce('=' || channel, ''), coalesce('=' || decision, ''),
+  coalesce('=' || recipient_id::text, ''), coalesce('=' || contractor_id::text, ''))`
+const FACT_MEMBERS: readonly { slot: number; nullable: boolean }[] = (
+  ['id', 'memberId', 'kind', 'clientId', 'channel', 'decision', 'recipientId', 'contractorId'] as const
+).map((name, index) => ({ slot: slotOf(name), nullable: index >= 4 }))
+
+const WALK_COLUMNS = sql`position, chain, seq, prev_hash, hash, content::text AS content,
+  (extract(epoch FROM recorded_at) * 1000)::float8 AS recorded_ms, ${FACTS} AS facts`
 
 /** A PostgreSQL array literal of integers. */
 const bigints = (values: readonly number[]) => `{${values.join(',')}}`
@@ -224,33 +230,48 @@ async function* prefetched<R>(
   }
 }
 
-const quoted = (value: string) => `"${value}"`
-/** A nullable column: null where the content lacks the member or holds null. */
-const sameOptional = (token: string | undefined, column: string | null) => (column === null ? token === undefined || token === 'null' : token === quoted(column))
+/** Whether the string token at [start, end) of `text` is exactly `"` + facts[from, to) + `"`. */
+function sameString(text: string, start: number, end: number, facts: string, from: number, to: number): boolean {
+  if (start < 0 || end - start !== to - from + 2 || text.charCodeAt(start) !== 0x22 || text.charCodeAt(end - 1) !== 0x22) return false
+  for (let i = start + 1, j = from; j < to; i += 1, j += 1) if (text.charCodeAt(i) !== facts.charCodeAt(j)) return false
+  return true
+}
 
-/** Whether the columns beside the content repeat it exactly (tokens are canonical JSON text). */
-function columnsAgree(m: TopLevelMembers, row: WalkRow): boolean {
-  return (
-    m.id === quoted(row.id) &&
-    m.chain === String(row.chain) &&
-    m.seq === String(row.seq) &&
-    m.prevHash === quoted(row.prev_hash) &&
-    m.kind === quoted(row.kind) &&
-    m.memberId === quoted(row.member_id) &&
-    m.clientId === quoted(row.client_id) &&
-    sameOptional(m.channel, row.channel) &&
-    sameOptional(m.decision, row.decision) &&
-    sameOptional(m.recipientId, row.recipient_id) &&
-    sameOptional(m.contractorId, row.contractor_id) &&
-    m.recordedAt !== undefined &&
-    Date.parse(m.recordedAt.slice(1, -1)) === Number(row.recorded_ms)
-  )
+/** Whether the token at [start, end) of `text` is exactly `value`. */
+function sameToken(text: string, start: number, end: number, value: string): boolean {
+  return start >= 0 && end - start === value.length && text.startsWith(value, start)
+}
+
+/** Whether the columns beside the content repeat it exactly (the ranges of hashWithRanges). */
+function columnsAgree(text: string, ranges: Int32Array, row: WalkRow): boolean {
+  const at = (name: TopLevelMember) => 2 * slotOf(name)
+  const chain = at('chain')
+  if (!sameToken(text, ranges[chain]!, ranges[chain + 1]!, String(row.chain))) return false
+  const seq = at('seq')
+  if (!sameToken(text, ranges[seq]!, ranges[seq + 1]!, String(row.seq))) return false
+  const prev = at('prevHash')
+  if (!sameToken(text, ranges[prev]!, ranges[prev + 1]!, `"${row.prev_hash}"`)) return false
+  const recorded = at('recordedAt')
+  const [start, end] = [ranges[recorded]!, ranges[recorded + 1]!]
+  if (start < 0 || Date.parse(text.slice(start + 1, end - 1)) !== Number(row.recorded_ms)) return false
+  const { facts } = row
+  let from = 0
+  for (const [index, { slot, nullable }] of FACT_MEMBERS.entries()) {
+    const to = index === FACT_MEMBERS.length - 1 ? facts.length : facts.indexOf('\x1f', from)
+    if (to < 0) return false
+    const [s, e] = [ranges[2 * slot]!, ranges[2 * slot + 1]!]
+    if (nullable && (s < 0 || sameToken(text, s, e, 'null'))) {
+      if (to !== from) return false
+    } else if (nullable) {
+      if (facts.charCodeAt(from) !== 0x3d || !sameString(text, s, e, facts, from + 1, to)) return false
+    } else if (!sameString(text, s, e, facts, from, to)) return false
+    from = to + 1
+  }
+  return from === facts.length + 1
 }
 
 /** The failure of an entry whose columns disagree with its content, found with the reference algorithm. */
-export let slowChecks = 0
 async function checkEntrySlowly(db: Queryable, verifier: ChainVerifier, chain: number, seq: number): Promise<VerifyFailure | null> {
-  slowChecks += 1
   const row = await db
     .selectFrom('ledger_entries')
     .select(['id', 'seq', 'hash', 'prev_hash', 'member_id', 'kind', 'channel', 'decision', 'client_id', 'recipient_id', 'contractor_id'])
@@ -326,7 +347,7 @@ class ChainWalk {
     const seq = Number(row.seq)
     const fast = checkEntry(this.verifier, row)
     this.failure = fast === COLUMNS_DISAGREE ? await checkEntrySlowly(db, this.verifier, this.chain, seq) : fast
-    this.failure ??= this.meet(row.id, seq, row.hash)
+    this.failure ??= this.meet(entryIdOf(row), seq, row.hash)
   }
 
   /** After an entry verified: the checkpoints with a head at its seq must have signed its hash. */
@@ -360,19 +381,25 @@ const COLUMNS_DISAGREE = 'columns disagree'
  * the column) decides.
  */
 function checkEntry(verifier: ChainVerifier, row: WalkRow): VerifyFailure | null | typeof COLUMNS_DISAGREE {
-  let hashed: ReturnType<typeof hashWithMembers>
+  let hash: string
   try {
-    hashed = hashWithMembers(row.content)
+    hash = hashWithRanges(row.content, RANGES)
   } catch {
-    return verifier.failure(row.id, 'the content cannot be canonicalized (RFC 8785)')
+    return verifier.failure(entryIdOf(row), 'the content cannot be canonicalized (RFC 8785)')
   }
-  if (hashed.members === undefined || !columnsAgree(hashed.members, row)) return COLUMNS_DISAGREE
-  const links = verifier.checkLinks(row.id, Number(row.seq), row.prev_hash)
+  if (!isRanged(RANGES) || !columnsAgree(row.content, RANGES, row)) return COLUMNS_DISAGREE
+  const id = entryIdOf(row)
+  const links = verifier.checkLinks(id, Number(row.seq), row.prev_hash)
   if (links) return links
-  if (hashed.hash !== row.hash) return verifier.failure(row.id, 'the content does not match its hash')
+  if (hash !== row.hash) return verifier.failure(id, 'the content does not match its hash')
   verifier.accept(row.hash)
   return null
 }
+
+const RANGES = newRanges()
+
+/** The entry's id: the first of its facts (the id column). */
+const entryIdOf = (row: WalkRow): string => row.facts.slice(0, row.facts.indexOf('\x1f'))
 
 async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): Promise<VerifyReport> {
   const full = plan.from === undefined
@@ -398,7 +425,10 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
   }
   for (const list of ahead) list.sort((a, b) => a.seq - b.seq || a.ref.id - b.ref.id)
   behind.sort((a, b) => a.seq - b.seq || a.ref.id - b.ref.id)
-  const found = await hashesAt(db, [...behind, ...starts])
+  // The entries the walk starts after (for an empty start, the chain's first entry), to find
+  // where in insertion order the walk must begin.
+  const firsts = starts.map((s) => ({ chain: s.chain, seq: s.seq === 0 ? 1 : s.seq }))
+  const found = await hashesAt(db, [...behind, ...firsts])
 
   const walks = starts.map((start, chain) => new ChainWalk(chain, start, ahead[chain]!))
   for (const expectation of behind) {
@@ -410,11 +440,17 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
   // Every chain at once in insertion order, from the first entry after the starts …
   const upTo = walks.map((w) => headOf(w.chain)?.seq ?? 0)
   const from = walks.map((w) => (w.failure ? upTo[w.chain]! : w.verifier.length))
-  const startPositions = starts.map((s) => (s.seq === 0 ? 0 : (found.get(`${s.chain}:${s.seq}`)?.position ?? 0)))
-  const after = Math.min(...startPositions)
+  const startPositions = starts.map((s) => {
+    const position = found.get(`${s.chain}:${s.seq === 0 ? 1 : s.seq}`)?.position
+    // A chain still empty has nothing to walk; a start entry that is missing was reported above.
+    if (position === undefined) return s.seq === 0 ? Number.POSITIVE_INFINITY : 0
+    return s.seq === 0 ? position - 1 : position
+  })
+  const after = full ? 0 : Math.min(...startPositions)
   const [lo, hi] = [bigints(from), bigints(upTo)]
   const breather = new Breather()
-  for await (const rows of prefetched(paging, (position) => positionPage(db, paging, position, lo, hi), (row) => Number(row.position), after)) {
+  const walked = Number.isFinite(after) ? prefetched(paging, (position) => positionPage(db, paging, position, lo, hi), (row) => Number(row.position), after) : []
+  for await (const rows of walked) {
     for (const row of rows) {
       await breather.breathe()
       const walk = walks[row.chain]
@@ -423,6 +459,8 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
       else await walk.take(db, row)
     }
   }
+  // A chain that ended short of its head in insertion order may hold rows elsewhere: walked by seq.
+  for (const walk of walks) if (!walk.failure && walk.verifier.length < upTo[walk.chain]!) walk.outOfOrder = true
   // … then, chain by chain in seq order, any chain whose rows did not come in seq order.
   for (const walk of walks) {
     if (!walk.outOfOrder || walk.failure) continue
@@ -431,7 +469,7 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
       for (const row of rows) {
         await breather.breathe()
         if (walk.failure) break
-        if (Number(row.seq) !== walk.verifier.length + 1) walk.failure = walk.verifier.checkLinks(row.id, Number(row.seq), row.prev_hash)
+        if (Number(row.seq) !== walk.verifier.length + 1) walk.failure = walk.verifier.checkLinks(entryIdOf(row), Number(row.seq), row.prev_hash)
         else await walk.take(db, row)
       }
     }

@@ -2,7 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Readable } from 'node:stream'
 import { Type } from 'typebox'
 import { InvalidRequestError, NotFoundError } from '../errors.js'
-import { AUTHENTICATED_PROBLEMS, Channel, MemberId, StringEnum, Timestamp, Uuid, problems } from '../schemas.js'
+import { EXAMPLE } from '../examples.js'
+import { AUTHENTICATED_PROBLEMS, Channel, MemberId, StringEnum, Timestamp, Uuid, problemsWith, withExample, withExamples } from '../schemas.js'
+import * as examples from './examples.js'
 import { provisionRecordsCsv } from './provision-csv.js'
 import { listProvisionRecords, ProvisionRecordsQuery, ProvisionRecordsResponse } from './provision-records.js'
 import { readHeads } from './checkpoints-repository.js'
@@ -122,8 +124,12 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { additionalProperties: false }
         ),
         response: {
-          200: Type.Object({ entries: Type.Array(LedgerEntrySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
-          ...problems(...AUTHENTICATED_PROBLEMS)
+          200: withExamples(
+            Type.Object({ entries: Type.Array(LedgerEntrySchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }),
+            examples.LEDGER_PAGE_EXAMPLES,
+            'A page of entries'
+          ),
+          ...problemsWith({ 400: examples.CURSOR_VALIDATION }, ...AUTHENTICATED_PROBLEMS)
         }
       }
     },
@@ -153,24 +159,28 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { additionalProperties: false }
         ),
         response: {
-          200: Type.Object({
-            ok: Type.Boolean(),
-            mode: StringEnum(['full', 'incremental']),
-            from: Type.Union([CheckpointRefSchema, Type.Null()], { description: 'The verified checkpoint the walk started from; null when it started at seq 1' }),
-            entriesChecked: Type.Integer({ description: 'Entries whose hash this run recomputed' }),
-            checkpointsChecked: Type.Integer({ description: 'Signed checkpoints whose heads were checked against the ledger' }),
-            chains: Type.Array(
-              Type.Object({
-                chain: Type.Integer(),
-                ok: Type.Boolean(),
-                length: Type.Integer({ description: 'The seq up to which the chain verified (entries verified by an earlier run included)' }),
-                headHash: Type.String({ description: 'Hash of the last entry that verified' }),
-                failure: Type.Optional(VerifyFailureSchema)
-              })
-            ),
-            firstFailure: Type.Optional(VerifyFailureSchema)
-          }),
-          ...problems(...AUTHENTICATED_PROBLEMS)
+          200: withExamples(
+            Type.Object({
+              ok: Type.Boolean(),
+              mode: StringEnum(['full', 'incremental']),
+              from: Type.Union([CheckpointRefSchema, Type.Null()], { description: 'The verified checkpoint the walk started from; null when it started at seq 1' }),
+              entriesChecked: Type.Integer({ description: 'Entries whose hash this run recomputed' }),
+              checkpointsChecked: Type.Integer({ description: 'Signed checkpoints whose heads were checked against the ledger' }),
+              chains: Type.Array(
+                Type.Object({
+                  chain: Type.Integer(),
+                  ok: Type.Boolean(),
+                  length: Type.Integer({ description: 'The seq up to which the chain verified (entries verified by an earlier run included)' }),
+                  headHash: Type.String({ description: 'Hash of the last entry that verified' }),
+                  failure: Type.Optional(VerifyFailureSchema)
+                })
+              ),
+              firstFailure: Type.Optional(VerifyFailureSchema)
+            }),
+            examples.VERIFY_EXAMPLES,
+            'What the run checked, chain by chain'
+          ),
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
         }
       }
     },
@@ -189,8 +199,11 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'the heads the export ends at, and note the same heads signed in the checkpoint format, so that an export cut short is detected.',
         tags,
         response: {
-          200: { description: 'application/x-ndjson: one entry per line, then the trailer', content: { 'application/x-ndjson': { schema: Type.String() } } },
-          ...problems(...AUTHENTICATED_PROBLEMS)
+          200: {
+            description: 'application/x-ndjson: one entry per line, then the trailer',
+            content: { 'application/x-ndjson': { schema: Type.String(), examples: examples.EXPORT_EXAMPLES } }
+          },
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
         }
       }
     },
@@ -222,12 +235,16 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { additionalProperties: false }
         ),
         response: {
-          200: Type.Object({
-            key: Type.Union([SigningKeySchema, Type.Null()], { description: 'null when no signing key is configured' }),
-            checkpoints: Type.Array(CheckpointSchema),
-            nextCursor: Type.Union([Type.String(), Type.Null()])
-          }),
-          ...problems(...AUTHENTICATED_PROBLEMS)
+          200: withExamples(
+            Type.Object({
+              key: Type.Union([SigningKeySchema, Type.Null()], { description: 'null when no signing key is configured' }),
+              checkpoints: Type.Array(CheckpointSchema),
+              nextCursor: Type.Union([Type.String(), Type.Null()])
+            }),
+            examples.CHECKPOINT_PAGE_EXAMPLES,
+            'A page of checkpoints and the signing key'
+          ),
+          ...problemsWith({ 400: examples.CURSOR_VALIDATION }, ...AUTHENTICATED_PROBLEMS)
         }
       }
     },
@@ -265,9 +282,12 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           200: {
             description: 'The newest checkpoint',
-            content: { 'application/json': { schema: CheckpointSchema }, 'text/plain': { schema: Type.String() } }
+            content: {
+              'application/json': { schema: CheckpointSchema, examples: examples.CHECKPOINT_EXAMPLES },
+              'text/plain': { schema: Type.String(), examples: examples.CHECKPOINT_NOTE_EXAMPLES }
+            }
           },
-          ...problems(...AUTHENTICATED_PROBLEMS, 404)
+          ...problemsWith({ 404: examples.CHECKPOINT_NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404)
         }
       }
     },
@@ -289,7 +309,10 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description:
           '503 checkpoints_unavailable when no signing key is configured; 409 ledger_rewritten when the ledger no longer holds a head the latest checkpoint signed (nothing is signed then).',
         tags,
-        response: { 201: CheckpointSchema, ...problems(...AUTHENTICATED_PROBLEMS, 409, 503) }
+        response: {
+          201: withExamples(CheckpointSchema, examples.CHECKPOINT_EXAMPLES, 'The checkpoint, signed now'),
+          ...problemsWith({ 409: examples.CHECKPOINT_CONFLICT, 503: examples.CHECKPOINT_UNAVAILABLE }, ...AUTHENTICATED_PROBLEMS, 409, 503)
+        }
       }
     },
     async (_request, reply) => reply.code(201).send(await fastify.checkpoints.take())
@@ -303,8 +326,11 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'getLedgerEntry',
         summary: 'One ledger entry',
         tags,
-        params: Type.Object({ entryId: Uuid }),
-        response: { 200: LedgerEntrySchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        params: Type.Object({ entryId: withExample(Uuid, EXAMPLE.entryId) }),
+        response: {
+          200: withExamples(LedgerEntrySchema, examples.LEDGER_ENTRY_EXAMPLES, 'The entry as hashed, with its hash'),
+          ...problemsWith({ 400: examples.ENTRY_ID_VALIDATION, 404: examples.ENTRY_NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
       }
     },
     async (request) => {
@@ -332,11 +358,11 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           200: {
             description: 'The records, newest first',
             content: {
-              'application/json': { schema: ProvisionRecordsResponse },
-              'text/csv': { schema: Type.String() }
+              'application/json': { schema: ProvisionRecordsResponse, examples: examples.PROVISION_RECORDS_EXAMPLES },
+              'text/csv': { schema: Type.String(), examples: examples.PROVISION_RECORDS_CSV_EXAMPLES }
             }
           },
-          ...problems(...AUTHENTICATED_PROBLEMS)
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
         }
       }
     },

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type, type TSchema } from 'typebox'
 import { EntrySchema } from '../decisions/schemas.js'
+import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
+import { policyVersion } from '../policy/registry.js'
 import {
   AUTHENTICATED_PROBLEMS,
   Bilingual,
@@ -15,14 +17,19 @@ import {
   Text,
   Timestamp,
   Uuid,
-  problems
+  withIntro,
+  problemExample,
+  problemsWith,
+  validationExample,
+  withExample,
+  withExamples
 } from '../schemas.js'
-import { NotFoundError } from '../errors.js'
+import { ConflictError, NotFoundError } from '../errors.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
-import { findConsent, findConsentGrantEntry, listConsents, listSuspensions } from './repository.js'
+import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from './repository.js'
 import type { ActContext, ActResult } from '../decisions/acts.js'
 import { preferredLanguage } from '../decisions/presenter.js'
-import { rebuildConsentReceipt } from './receipt.js'
+import { buildConsentReceipt, rebuildConsentReceipt } from './receipt.js'
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
 
@@ -121,7 +128,47 @@ const SuspensionSchema = Type.Object({
   entry: Type.Optional(EntrySchema)
 })
 
+// ---------------------------------------------------------------------------------------------
+// Examples (the example world of src/examples.ts)
+
+/** The ledger entry of the example grant: recorded when the consent was registered. */
+const GRANT_ENTRY = { id: 'f7ea53a9-6b3f-4c43-a9fd-d792f36d87af', chain: 11, seq: 41, hash: EXAMPLE.prevHash, recordedAt: EXAMPLE.createdAt }
+const CONSENT: Consent = {
+  id: EXAMPLE.consentId,
+  memberId: EXAMPLE.memberId,
+  recipientCategory: EXAMPLE_CONSENT.recipientCategory,
+  recipientId: null,
+  dataItems: null,
+  obtainedAt: new Date(EXAMPLE_CONSENT.obtainedAt).toISOString(),
+  method: EXAMPLE_CONSENT.method,
+  evidenceRef: EXAMPLE_CONSENT.evidenceRef,
+  withdrawnAt: null,
+  withdrawalReason: null,
+  createdAt: EXAMPLE.createdAt,
+  policyVersion: EXAMPLE.policyVersion
+}
+const RECEIPT = buildConsentReceipt(CONSENT, GRANT_ENTRY, null, policyVersion(EXAMPLE.policyVersion)!)
+const WITHDRAWN_AT = '2026-11-24T09:00:00.000Z'
+const WITHDRAWAL_ENTRY = { ...EXAMPLE_ENTRY, id: '46cc8eb3-7d6d-47c8-910d-c59c1619c0b0', seq: 44, recordedAt: '2026-11-26T02:00:00.000Z' }
+const WITHDRAWN = { ...CONSENT, withdrawnAt: WITHDRAWN_AT, withdrawalReason: '電話で撤回の申し出(11月24日)', status: 'withdrawn' as const }
+const SUSPENSION: Suspension = {
+  id: EXAMPLE.suspensionId,
+  memberId: EXAMPLE.memberId,
+  reason: '本人から第三者提供の停止の請求(電話)',
+  requestedAt: '2026-11-24T06:00:00.000Z',
+  liftedAt: null,
+  createdAt: EXAMPLE.createdAt,
+  scope: 'provision'
+}
+const LIFTED = { ...SUSPENSION, liftedAt: '2026-11-30T01:00:00.000Z' }
+const MEMBER_VALIDATION = validationExample('The member number has a character outside [A-Za-z0-9_-]', [
+  { path: 'params/memberId', message: 'must match pattern "^[A-Za-z0-9_-]{1,64}$"' }
+])
+const CONSENT_NOT_FOUND = { not_found: problemExample('No consent with this id for this member', new NotFoundError('consent')) }
+const SUSPENSION_NOT_FOUND = { not_found: problemExample('No suspension with this id for this member', new NotFoundError('suspension')) }
+
 const MemberParams = Type.Object({ memberId: MemberId })
+const ConsentParams = Type.Object({ memberId: MemberId, consentId: withExample(Uuid, EXAMPLE.consentId) })
 /** The service's consent answers carry more than its declared return type says (src/decisions/service.ts). */
 type ConsentResult = Extract<ActResult, { kind: 'consent' }>
 const tags = ['Members']
@@ -149,18 +196,51 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'ledger, and the answer carries a consent receipt for the member.',
         tags,
         params: MemberParams,
-        body: Type.Object(
+        body: withExamples(
+          Type.Object(
+            {
+              recipientCategory: RecipientCategory,
+              recipientId: Type.Optional(withIntro(Uuid, 'A registered recipient of the category: the consent is to it alone.')),
+              dataItems: Type.Optional(DataItems),
+              obtainedAt: Timestamp,
+              method: ConsentMethod,
+              evidenceRef: Text(500)
+            },
+            { additionalProperties: false }
+          ),
           {
-            recipientCategory: RecipientCategory,
-            recipientId: Type.Optional(Uuid),
-            dataItems: Type.Optional(DataItems),
-            obtainedAt: Timestamp,
-            method: ConsentMethod,
-            evidenceRef: Text(500)
-          },
-          { additionalProperties: false }
+            category: { summary: "To the category's necessary items, for every bank (on paper)", value: EXAMPLE_CONSENT },
+            recipient: {
+              summary: 'To one bank, for listed items (on the web)',
+              value: {
+                recipientCategory: EXAMPLE_RECIPIENT.category,
+                recipientId: EXAMPLE.recipientId,
+                dataItems: ['name', 'bank_account', 'billing_amount'],
+                obtainedAt: '2026-11-19T20:41:07+09:00',
+                method: 'web',
+                evidenceRef: 'web-consent-2026-11-19-8841'
+              }
+            }
+          }
         ),
-        response: { 201: ConsentSchema, ...problems(...AUTHENTICATED_PROBLEMS, 503) }
+        response: {
+          201: withExamples(
+            ConsentSchema,
+            { category: { summary: 'Recorded, with its ledger entry and the receipt for the member', value: { ...CONSENT, status: 'active', entry: GRANT_ENTRY, receipt: RECEIPT } } },
+            'The consent as recorded, with its ledger entry and a receipt for the member'
+          ),
+          ...problemsWith(
+            {
+              400: {
+                validation_failed: validationExample('obtainedAt without an offset', [
+                  { path: 'body/obtainedAt', message: 'must be RFC 3339 with an offset within ±14:00 and a year from 1900 to 9999, e.g. 2026-04-01T10:00:00+09:00' }
+                ])
+              }
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            503
+          )
+        }
       }
     },
     async (request, reply) => {
@@ -178,7 +258,24 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "List a member's consents, withdrawn ones included",
         tags,
         params: MemberParams,
-        response: { 200: Type.Object({ consents: Type.Array(ConsentSchema) }), ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          200: withExamples(
+            Type.Object({ consents: Type.Array(ConsentSchema) }),
+            {
+              consents: {
+                summary: 'One consent in effect, one withdrawn',
+                value: {
+                  consents: [
+                    { ...CONSENT, status: 'active' },
+                    { ...WITHDRAWN, id: '754dd2ab-79d4-4380-adb9-12f8469bf808', recipientCategory: 'credit_company', evidenceRef: 'form-2025-0417' }
+                  ]
+                }
+              }
+            },
+            "The member's consents"
+          ),
+          ...problemsWith({ 400: { validation_failed: MEMBER_VALIDATION } }, ...AUTHENTICATED_PROBLEMS)
+        }
       }
     },
     async (request) => ({ consents: (await listConsents(fastify.database.db, request.params.memberId)).map(withStatus) })
@@ -195,8 +292,11 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'Rebuilt from the stored consent and the ledger entry of its grant: the same receipt the grant answered with, ' +
           'withdrawn or not. Check ledgerEntry.hash against GET /v1/ledger/{id}.',
         tags,
-        params: Type.Object({ memberId: MemberId, consentId: Uuid }),
-        response: { 200: ConsentReceiptSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        params: ConsentParams,
+        response: {
+          200: withExamples(ConsentReceiptSchema, { receipt: { summary: 'The receipt of the example grant', value: RECEIPT } }, 'The consent receipt'),
+          ...problemsWith({ 400: { validation_failed: MEMBER_VALIDATION }, 404: CONSENT_NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
       }
     },
     async (request) => {
@@ -223,12 +323,57 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'withdrawnAt (default: now) may be earlier than now, when the member withdrew before the co-op recorded it. Then the answer and ' +
           'the ledger entry list the transfers allowed on this consent in between (transfersAfterWithdrawal), for the co-op to act on.',
         tags,
-        params: Type.Object({ memberId: MemberId, consentId: Uuid }),
-        body: Type.Object(
-          { withdrawnAt: Type.Optional(Timestamp), reason: Type.Optional(Text(500)) },
-          { additionalProperties: false }
+        params: ConsentParams,
+        body: withExamples(
+          Type.Object(
+            { withdrawnAt: Type.Optional(Timestamp), reason: Type.Optional(Text(500)) },
+            { additionalProperties: false }
+          ),
+          {
+            now: { summary: 'Withdrawn now', value: { reason: '窓口で撤回の申し出' } },
+            backdated: {
+              summary: 'Withdrawn by phone two days ago, recorded now',
+              value: { withdrawnAt: '2026-11-24T18:00:00+09:00', reason: '電話で撤回の申し出(11月24日)' }
+            }
+          }
         ),
-        response: { 200: ConsentSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 503) }
+        response: {
+          200: withExamples(
+            ConsentSchema,
+            {
+              backdated: {
+                summary: 'Backdated: a transfer allowed on the consent in between is listed',
+                value: {
+                  ...WITHDRAWN,
+                  entry: WITHDRAWAL_ENTRY,
+                  backdated: true,
+                  transfersAfterWithdrawal: [
+                    {
+                      entryId: EXAMPLE.entryId,
+                      recordedAt: EXAMPLE.recordedAt,
+                      hash: EXAMPLE.hash,
+                      recipientId: EXAMPLE.recipientId,
+                      purpose: 'billing',
+                      dataItems: ['name', 'bank_account', 'billing_amount']
+                    }
+                  ]
+                }
+              }
+            },
+            'The consent, withdrawn, with the ledger entry of the withdrawal'
+          ),
+          ...problemsWith(
+            {
+              400: { validation_failed: MEMBER_VALIDATION },
+              404: CONSENT_NOT_FOUND,
+              409: { consent_already_withdrawn: problemExample('Withdrawn before', new ConflictError('consent_already_withdrawn', 'this consent was already withdrawn')) }
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            404,
+            409,
+            503
+          )
+        }
       }
     },
     async (request) => {
@@ -254,11 +399,24 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'channel but statutory_exception is denied (use_suspended, Art. 35(1), 35(5)). Until lifted.',
         tags,
         params: MemberParams,
-        body: Type.Object(
-          { reason: Text(500), requestedAt: Timestamp, scope: Type.Optional(SuspensionScopeSchema) },
-          { additionalProperties: false }
+        body: withExamples(
+          Type.Object(
+            { reason: Text(500), requestedAt: Timestamp, scope: Type.Optional(SuspensionScopeSchema) },
+            { additionalProperties: false }
+          ),
+          {
+            provision: { summary: 'Stop third-party provision (the default scope)', value: { reason: SUSPENSION.reason, requestedAt: '2026-11-24T15:00:00+09:00' } },
+            use: { summary: 'Stop every use but statutory exceptions', value: { reason: '本人から利用停止の請求(書面)', requestedAt: '2026-11-24T15:00:00+09:00', scope: 'use' } }
+          }
         ),
-        response: { 201: SuspensionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 503) }
+        response: {
+          201: withExamples(
+            SuspensionSchema,
+            { provision: { summary: 'Third-party provision suspended', value: { ...SUSPENSION, entry: EXAMPLE_ENTRY } } },
+            'The suspension, in effect until lifted, with its ledger entry'
+          ),
+          ...problemsWith({ 400: { validation_failed: MEMBER_VALIDATION } }, ...AUTHENTICATED_PROBLEMS, 503)
+        }
       }
     },
     async (request, reply) => {
@@ -276,7 +434,14 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "List a member's suspensions, lifted ones included",
         tags,
         params: MemberParams,
-        response: { 200: Type.Object({ suspensions: Type.Array(SuspensionSchema) }), ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          200: withExamples(
+            Type.Object({ suspensions: Type.Array(SuspensionSchema) }),
+            { suspensions: { summary: 'One suspension in effect', value: { suspensions: [SUSPENSION] } } },
+            "The member's suspensions"
+          ),
+          ...problemsWith({ 400: { validation_failed: MEMBER_VALIDATION } }, ...AUTHENTICATED_PROBLEMS)
+        }
       }
     },
     async (request) => ({ suspensions: await listSuspensions(fastify.database.db, request.params.memberId) })
@@ -290,8 +455,25 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'liftSuspension',
         summary: 'Lift a suspension',
         tags,
-        params: Type.Object({ memberId: MemberId, suspensionId: Uuid }),
-        response: { 200: SuspensionSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404, 409, 503) }
+        params: Type.Object({ memberId: MemberId, suspensionId: withExample(Uuid, EXAMPLE.suspensionId) }),
+        response: {
+          200: withExamples(
+            SuspensionSchema,
+            { lifted: { summary: 'Lifted', value: { ...LIFTED, entry: { ...EXAMPLE_ENTRY, recordedAt: LIFTED.liftedAt } } } },
+            'The suspension, lifted, with the ledger entry of the lifting'
+          ),
+          ...problemsWith(
+            {
+              400: { validation_failed: MEMBER_VALIDATION },
+              404: SUSPENSION_NOT_FOUND,
+              409: { suspension_already_lifted: problemExample('Lifted before', new ConflictError('suspension_already_lifted', 'this suspension was already lifted')) }
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            404,
+            409,
+            503
+          )
+        }
       }
     },
     async (request) => {

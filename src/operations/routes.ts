@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { DomainError } from '../errors.js'
 import { lintPolicy, POLICY_WARNING_CODES } from '../policy/lint.js'
-import { policyInForce, POLICY_VERSIONS } from '../policy/registry.js'
-import { AUTHENTICATED_PROBLEMS, StringEnum, problems } from '../schemas.js'
+import { EXAMPLE } from '../examples.js'
+import { policyInForce, policyVersion, POLICY_VERSIONS } from '../policy/registry.js'
+import { AUTHENTICATED_PROBLEMS, StringEnum, problemExample, problemsWith, withExamples } from '../schemas.js'
 
 const tags = ['Operations']
 /**
@@ -12,12 +13,37 @@ const tags = ['Operations']
  */
 const READY_TIMEOUT_MS = 2_000
 
+/** GET /v1/policy as it answers while the example world's version is in force. */
+function policyAnswer(version: string) {
+  const policy = policyVersion(version)!
+  return { ...policy, warnings: lintPolicy(policy), versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom })) }
+}
+
+const METRICS_EXAMPLE = [
+  '# HELP shizenha_decisions_total Decisions made, by channel, outcome and whether they were checks or recorded transfers',
+  '# TYPE shizenha_decisions_total counter',
+  'shizenha_decisions_total{channel="third_party",decision="allow",action="transfer"} 1520',
+  'shizenha_decisions_total{channel="third_party",decision="deny",action="transfer"} 12',
+  '# HELP shizenha_http_responses_total HTTP responses by route pattern and status code',
+  '# TYPE shizenha_http_responses_total counter',
+  'shizenha_http_responses_total{route="/v1/transfers",status="201"} 1520',
+  ''
+].join('\n')
+
 const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  // A newcomer who opens the service's address lands on its reference page, not on a 404.
+  fastify.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => reply.redirect('/docs', 302))
+
   fastify.get(
     '/healthz',
     {
       config: { access: 'public' },
-      schema: { operationId: 'health', summary: 'The process is up', tags, response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+      schema: {
+        operationId: 'health',
+        summary: 'The process is up',
+        tags,
+        response: { 200: withExamples(Type.Object({ status: Type.Literal('ok') }), { up: { summary: 'Up', value: { status: 'ok' } } }, 'The process is up') }
+      }
     },
     async () => ({ status: 'ok' as const })
   )
@@ -31,8 +57,23 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'The database is reachable and migrated',
         tags,
         response: {
-          200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }),
-          ...problems(503)
+          200: withExamples(
+            Type.Object({ status: Type.Literal('ready'), database: Type.String({ description: 'postgres or pglite' }) }),
+            { ready: { summary: 'Ready', value: { status: 'ready', database: 'postgres' } } },
+            'Ready for traffic'
+          ),
+          ...problemsWith(
+            {
+              503: {
+                not_ready: problemExample(
+                  'The database is unreachable or not migrated',
+                  new DomainError('not_ready', 503, 'Service Unavailable', 'the database is unreachable or not migrated')
+                ),
+                shutting_down: problemExample('The service is shutting down', new DomainError('not_ready', 503, 'Service Unavailable', 'the service is shutting down'))
+              }
+            },
+            503
+          )
         }
       }
     },
@@ -63,7 +104,12 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'metrics',
         summary: 'Prometheus metrics',
         tags,
-        response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } } }
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: Type.String(), examples: { metrics: { summary: 'Two of the counters', value: METRICS_EXAMPLE } } } }
+          }
+        }
       }
     },
     async (_request, reply) => reply.type(fastify.metrics.contentType).send(await fastify.metrics.render())
@@ -82,29 +128,33 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'from the document, so a version that states what was missing has no such warning.',
         tags: ['Policy'],
         response: {
-          200: Type.Object(
-            {
-              version: Type.String(),
-              effectiveFrom: Type.String(),
-              clauses: Type.Array(Type.Object({ id: Type.String(), ja: Type.String(), en: Type.String() })),
-              purposes: Type.Array(Type.Any()),
-              serviceCategories: Type.Array(Type.Any()),
-              recipientCategories: Type.Array(Type.Any()),
-              dataItems: Type.Array(Type.Any()),
-              warnings: Type.Array(
-                Type.Object({
-                  code: StringEnum(POLICY_WARNING_CODES),
-                  article: Type.String({ description: 'The APPI article the notice falls short of, e.g. APPI Art. 27(5)(iii)' }),
-                  clause: Type.String({ description: 'The clause of the notice the gap is in, e.g. 2(2)' }),
-                  ja: Type.String(),
-                  en: Type.String()
-                })
-              ),
-              versions: Type.Array(Type.Object({ version: Type.String(), effectiveFrom: Type.String() }))
-            },
-            { additionalProperties: true }
+          200: withExamples(
+            Type.Object(
+              {
+                version: Type.String(),
+                effectiveFrom: Type.String(),
+                clauses: Type.Array(Type.Object({ id: Type.String(), ja: Type.String(), en: Type.String() })),
+                purposes: Type.Array(Type.Any()),
+                serviceCategories: Type.Array(Type.Any()),
+                recipientCategories: Type.Array(Type.Any()),
+                dataItems: Type.Array(Type.Any()),
+                warnings: Type.Array(
+                  Type.Object({
+                    code: StringEnum(POLICY_WARNING_CODES),
+                    article: Type.String({ description: 'The APPI article the notice falls short of, e.g. APPI Art. 27(5)(iii)' }),
+                    clause: Type.String({ description: 'The clause of the notice the gap is in, e.g. 2(2)' }),
+                    ja: Type.String(),
+                    en: Type.String()
+                  })
+                ),
+                versions: Type.Array(Type.Object({ version: Type.String(), effectiveFrom: Type.String() }))
+              },
+              { additionalProperties: true }
+            ),
+            { v1: { summary: `Version ${EXAMPLE.policyVersion}, with the warnings the lint finds in it`, value: policyAnswer(EXAMPLE.policyVersion) } },
+            'The policy in force'
           ),
-          ...problems(...AUTHENTICATED_PROBLEMS)
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
         }
       }
     },

@@ -15,8 +15,14 @@ export const OPENAPI_INFO = {
   description:
     'Answers whether a hand-off of a member’s personal data may happen under the published privacy notice ' +
     '(個人情報の取扱いについて), with the clause that decides it, and records every recorded decision in a ' +
-    'tamper-evident audit ledger. Every /v1 call needs `Authorization: Bearer <token>`.'
+    'tamper-evident audit ledger. Every /v1 call needs `Authorization: Bearer <token>`.\n\n' +
+    'The vocabulary (channels, purposes, data items, recipient and service categories, reason codes) is listed with each ' +
+    'value’s clause of the notice and its Japanese and English labels. The decision routes answer their messages in the ' +
+    'language of `Accept-Language` (`ja` or `en`). Every operation has named examples: pick one under "Try it out" to send it.'
 }
+
+/** Where the document's operations are: relative, so "Try it out" calls the host that serves /docs. */
+export const OPENAPI_SERVERS = [{ url: '/', description: 'This service: the host that serves this document' }]
 
 /** The OpenAPI document (built from the route schemas), /openapi.json and the reference page at /docs. */
 export default fp(
@@ -27,6 +33,7 @@ export default fp(
       openapi: {
         openapi: '3.1.0',
         info: OPENAPI_INFO,
+        servers: OPENAPI_SERVERS,
         components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
         security: [{ bearer: [] }],
         tags: [

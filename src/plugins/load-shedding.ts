@@ -34,6 +34,8 @@ const ANSWERED_WHILE_DRAINING = new Set([...ALWAYS_ANSWERED, '/readyz'])
 /** The event loop's lag is the mean over this window, taken anew at its end. */
 const SAMPLE_MS = 1_000
 const RESOLUTION_MS = 10
+/** On close, how long the loop reads what already reached the sockets before the listener closes. */
+const LINGER_MS = 100
 
 function routeOf(request: FastifyRequest): string {
   return request.routeOptions.url ?? ''
@@ -84,6 +86,10 @@ export default fp<{ maxEventLoopDelayMs: number }>(
     fastify.addHook('preClose', async () => {
       draining = true
       fastify.log.info('draining: /readyz is 503, new requests are refused, requests in flight are answered')
+      // Connections the kernel accepted and requests already sent, which a busy loop has not read
+      // yet (the embedded database keeps it busy), would be dropped unanswered when the listener
+      // closes; a moment of idle loop reads them, so they are answered (503 shutting_down) instead.
+      await new Promise((resolve) => setTimeout(resolve, LINGER_MS))
     })
     fastify.addHook('onRequest', async (request) => {
       const route = routeOf(request)

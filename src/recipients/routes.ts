@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError, InvalidRequestError } from '../errors.js'
-import { AUTHENTICATED_PROBLEMS, RecipientCategory, Text, Timestamp, Uuid, problems } from '../schemas.js'
+import { EXAMPLE, EXAMPLE_RECIPIENT } from '../examples.js'
+import { AUTHENTICATED_PROBLEMS, RecipientCategory, Text, Timestamp, Uuid, problemExample, problemsWith, validationExample, withExample, withExamples } from '../schemas.js'
 import { HOME_COUNTRY } from '../policy/vocabulary.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
 
@@ -29,8 +30,12 @@ export const RecipientSchema = Type.Object(
 
 )
 
-const RecipientParams = Type.Object({ id: Uuid })
+const RecipientParams = Type.Object({ id: withExample(Uuid, EXAMPLE.recipientId) })
 const tags = ['Registries']
+
+const RECIPIENT = { id: EXAMPLE.recipientId, ...EXAMPLE_RECIPIENT, country: 'JP', active: true, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt }
+const NOT_FOUND = { not_found: problemExample('No recipient with this id', new NotFoundError('recipient')) }
+const ID_VALIDATION = { validation_failed: validationExample('The id is not a UUID', [{ path: 'params/id', message: 'must match format "uuid"' }]) }
 
 const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post(
@@ -41,11 +46,35 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'createRecipient',
         summary: 'Register a §II recipient',
         tags,
-        body: Type.Object(
-          { category: RecipientCategory, name: Text(200), address: Text(500), representative: Text(200), country: Type.Optional(Country) },
-          { additionalProperties: false }
+        body: withExamples(
+          Type.Object(
+            { category: RecipientCategory, name: Text(200), address: Text(500), representative: Text(200), country: Type.Optional(Country) },
+            { additionalProperties: false }
+          ),
+          {
+            bank: { summary: 'A bank that debits members’ accounts (II.3)', value: EXAMPLE_RECIPIENT },
+            insurer: {
+              summary: 'An insurer (II.1)',
+              value: { category: 'insurer', name: '自然派共済保険株式会社', address: '東京都千代田区丸の内1-1-1', representative: '代表取締役 高橋一郎', country: 'JP' }
+            }
+          }
         ),
-        response: { 201: RecipientSchema, ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          201: {
+            ...withExamples(RecipientSchema, { bank: { summary: 'Registered', value: RECIPIENT } }, 'Registered; Location names it'),
+            headers: { Location: { type: 'string', description: 'The recipient: /v1/recipients/{id}' } }
+          },
+          ...problemsWith(
+            {
+              400: {
+                validation_failed: validationExample('An unknown category', [
+                  { path: 'body/category', message: 'must be one of: insurer, travel_provider, financial_institution, credit_company, member_activity' }
+                ])
+              }
+            },
+            ...AUTHENTICATED_PROBLEMS
+          )
+        }
       }
     },
     async (request, reply) => {
@@ -63,10 +92,19 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'List registered recipients',
         tags,
         querystring: Type.Object(
-          { category: Type.Optional(RecipientCategory), active: Type.Optional(Type.Boolean()) },
+          {
+            category: Type.Optional(RecipientCategory),
+            active: Type.Optional(Type.Boolean({ description: 'true: only active recipients; false: only deactivated ones', examples: [true] }))
+          },
           { additionalProperties: false }
         ),
-        response: { 200: Type.Object({ recipients: Type.Array(RecipientSchema) }), ...problems(...AUTHENTICATED_PROBLEMS) }
+        response: {
+          200: withExamples(Type.Object({ recipients: Type.Array(RecipientSchema) }), { recipients: { summary: 'One bank', value: { recipients: [RECIPIENT] } } }, 'The recipients, as filtered'),
+          ...problemsWith(
+            { 400: { validation_failed: validationExample('active is not a boolean', [{ path: 'querystring/active', message: 'must be boolean' }]) } },
+            ...AUTHENTICATED_PROBLEMS
+          )
+        }
       }
     },
     async (request) => ({ recipients: await listRecipients(fastify.database.db, request.query) })
@@ -81,7 +119,10 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Get a recipient',
         tags,
         params: RecipientParams,
-        response: { 200: RecipientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        response: {
+          200: withExamples(RecipientSchema, { bank: { summary: 'The bank', value: RECIPIENT } }, 'The recipient'),
+          ...problemsWith({ 400: ID_VALIDATION, 404: NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
       }
     },
     async (request) => {
@@ -101,17 +142,40 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'Past decisions keep the snapshot of the recipient taken when they were recorded.',
         tags,
         params: RecipientParams,
-        body: Type.Object(
+        body: withExamples(
+          Type.Object(
+            {
+              name: Type.Optional(Text(200)),
+              address: Type.Optional(Text(500)),
+              representative: Type.Optional(Text(200)),
+              country: Type.Optional(Country),
+              active: Type.Optional(Type.Boolean({ description: 'false: every later third_party transfer to it is denied (recipient_inactive)' }))
+            },
+            { additionalProperties: false }
+          ),
           {
-            name: Type.Optional(Text(200)),
-            address: Type.Optional(Text(500)),
-            representative: Type.Optional(Text(200)),
-            country: Type.Optional(Country),
-            active: Type.Optional(Type.Boolean())
-          },
-          { additionalProperties: false }
+            deactivate: { summary: 'Deactivate', value: { active: false } },
+            representative: { summary: 'A new representative', value: { representative: '理事長 佐藤次郎' } }
+          }
         ),
-        response: { 200: RecipientSchema, ...problems(...AUTHENTICATED_PROBLEMS, 404) }
+        response: {
+          200: withExamples(
+            RecipientSchema,
+            { deactivate: { summary: 'Deactivated', value: { ...RECIPIENT, active: false, updatedAt: '2026-11-30T01:00:00.000Z' } } },
+            'The recipient as changed'
+          ),
+          ...problemsWith(
+            {
+              400: {
+                ...ID_VALIDATION,
+                nothing_to_change: problemExample('An empty body', new InvalidRequestError('nothing_to_change', 'the body names no field to change'))
+              },
+              404: NOT_FOUND
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            404
+          )
+        }
       }
     },
     async (request) => {

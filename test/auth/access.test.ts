@@ -132,6 +132,11 @@ const isHtml: Call['check'] = (t, res, label) => t.match(res.body, /<html/i, `${
  * status. A registered route missing here fails the matrix: add its request with the route.
  */
 const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
+  'GET /': () => ({
+    url: '/',
+    status: 302,
+    check: (t, res, label) => t.equal(res.headers.location, '/docs', `${label}: redirected to the reference page`)
+  }),
   'GET /healthz': () => ok('/healthz', has({ status: 'ok' })),
   'GET /readyz': () => ok('/readyz', has({ status: 'ready' })),
   'GET /metrics': () => ok('/metrics', (t, res, label) => t.match(res.body, /^# (HELP|TYPE) /m, `${label}: Prometheus text`)),
@@ -269,6 +274,7 @@ const admin = { roles: ['admin'] } as const
 const adminOps = { roles: ['admin', 'ops'] } as const
 const everyRole = { roles: ['admin', 'ops', 'system'] } as const
 const EXPECTED: Record<string, Access> = {
+  'GET /': 'public',
   'GET /healthz': 'public',
   'GET /readyz': 'public',
   'GET /metrics': 'public',

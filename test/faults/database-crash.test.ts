@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Api, History, Load, auditLedger, exportLedger, mixedTransfer, sleep, waitFor } from '../support/history.js'
+import { Api, History, Load, auditLedger, backendsOf, exportLedger, mixedTransfer, sleep, waitFor } from '../support/history.js'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
 import { startServer } from '../support/server-process.js'
 
@@ -21,22 +21,6 @@ const OUTAGE_MS = 1500
 const MAX_OPS = 8000
 const PREFIX = 'DC'
 
-/** Open transactions of the service on `db`: a group commit in flight. */
-async function openTransactions(cluster: PgCluster, db: string): Promise<number> {
-  const [row] = await cluster.sql<{ n: number }>(
-    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND xact_start IS NOT NULL",
-    'postgres',
-    [db]
-  )
-  return row?.n ?? 0
-}
-
-/** Backends of `db` whose COMMIT waits for a synchronous standby. */
-async function syncRepWaiters(cluster: PgCluster, db: string): Promise<number> {
-  const [row] = await cluster.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event = 'SyncRep'", 'postgres', [db])
-  return row?.n ?? 0
-}
-
 async function readyStatus(url: string): Promise<number> {
   return (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(10_000) })).status
 }
@@ -51,7 +35,7 @@ t.test(
     const server = await startServer(t, { DATABASE_URL: cluster.url('app'), BOOTSTRAP_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn', DATABASE_POOL_SIZE: '10' })
     const api = new Api(server.url, ADMIN)
     const history = new History()
-    const acks = () => history.acknowledged().length
+    const acks = () => history.acknowledgedCount
     let recoveredAt = 0
 
     const load = new Load({ workers: CALLERS, maxOps: MAX_OPS, pauseAfterFailureMs: 250 }, (worker, n) =>
@@ -63,14 +47,14 @@ t.test(
         await waitFor(`${target} acknowledged transfers`, () => acks() >= target, 60_000, 20)
         if (crash === 1) {
           // Crash while a group is inside its transaction, so that some callers are mid-commit.
-          await waitFor('a group commit in flight', async () => (await openTransactions(cluster, 'app')) > 0, 10_000, 5)
+          await waitFor('a group commit in flight', async () => (await backendsOf(cluster, 'app', 'xact_start IS NOT NULL')) > 0, 10_000, 5)
         } else {
           // Crash while a group's COMMIT is durable but not yet answered: a synchronous standby
           // that does not exist holds every commit after its WAL is flushed. Those callers lose
           // their connection with the commit done; recovery replays it.
           await cluster.configure({ synchronous_standby_names: 'nobody' })
           await cluster.reload()
-          await waitFor('a commit waiting for the (absent) synchronous standby', async () => (await syncRepWaiters(cluster, 'app')) > 0, 10_000, 5)
+          await waitFor('a commit waiting for the (absent) synchronous standby', async () => (await backendsOf(cluster, 'app', "wait_event = 'SyncRep'")) > 0, 10_000, 5)
         }
         await cluster.crash()
         if (crash !== 1) await cluster.configure({ synchronous_standby_names: '' })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Api, History, Load, auditLedger, exportLedger, mixedTransfer, waitFor } from '../support/history.js'
+import { Api, History, Load, auditLedger, backendsOf, exportLedger, mixedTransfer, waitFor } from '../support/history.js'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
 import { killServer, startServer } from '../support/server-process.js'
 
@@ -38,12 +38,7 @@ t.test(
     try {
       await waitFor('300 acknowledged transfers on each replica', () => ackedOn(0) >= 300 && ackedOn(1) >= 300, 90_000, 20)
       // Kill it with a group of its own inside its transaction, racing the survivor's groups.
-      await waitFor(
-        'a group commit in flight',
-        async () => (await cluster.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'app' AND xact_start IS NOT NULL"))[0]!.n > 0,
-        10_000,
-        2
-      )
+      await waitFor('a group commit in flight', async () => (await backendsOf(cluster, 'app', 'xact_start IS NOT NULL')) > 0, 10_000, 2)
       await killServer(victim)
       victimDead = true
       const target = ackedOn(0) + 600

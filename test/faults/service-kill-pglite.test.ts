@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { Api, History, Load, auditLedger, exportLedger, mixedTransfer, waitFor, type Op } from '../support/history.js'
+import { Api, History, Load, auditLedger, burst, exportLedger, mixedTransfer, waitFor } from '../support/history.js'
 import { killServer, startServer, stopServer, type ServerProcess } from '../support/server-process.js'
 
 /**
@@ -17,11 +17,6 @@ const ADMIN = 'faults-kill-pglite-admin-token-01234'
 /** Fewer than on PostgreSQL: PGlite works on the event loop, and the service sheds load when it lags. */
 const CALLERS = 16
 const ACKNOWLEDGED = 300
-
-/** Sends `count` transfers at once, each with a member and key of its own. */
-function burst(history: History, api: Api, prefix: string, count: number): Promise<Op[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => history.transfer(api, `${prefix}-caller-${i}`, mixedTransfer(`${prefix}-${i}`, i))))
-}
 
 t.test('SIGKILL of the service on the embedded database (PGlite), right after a burst of acknowledged transfers', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-kill-'))
@@ -42,7 +37,7 @@ t.test('SIGKILL of the service on the embedded database (PGlite), right after a 
   )
   t.comment(`first server up at ${history.now()} ms`)
   // The kill comes the moment the 300th acknowledgement is in, with the other callers' requests in flight.
-  await waitFor(`${ACKNOWLEDGED} acknowledged transfers`, () => history.acknowledged().length >= ACKNOWLEDGED, 120_000, 1)
+  await waitFor(`${ACKNOWLEDGED} acknowledged transfers`, () => history.acknowledgedCount >= ACKNOWLEDGED, 120_000, 1)
   await killServer(first)
   await load.stop()
   t.equal(first.child.signalCode, 'SIGKILL', 'the server died of SIGKILL')

@@ -1,6 +1,6 @@
 import pg from 'pg'
 import t from 'tap'
-import { Api, History, Load, auditLedger, exportLedger, mixedTransfer, sleep, waitFor, type LedgerEntry, type Op } from '../support/history.js'
+import { Api, History, Load, auditLedger, backendsOf, burst, exportLedger, mixedTransfer, sleep, waitFor, type LedgerEntry, type Op } from '../support/history.js'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
 import { killServer, startServer, stopServer, type ServerProcess } from '../support/server-process.js'
 
@@ -25,18 +25,6 @@ function present(op: Op, entries: readonly LedgerEntry[]): number {
   return entries.filter((e) => members.has(e.memberId)).length
 }
 
-async function activity(cluster: PgCluster, condition: string): Promise<number> {
-  const [row] = await cluster.sql<{ n: number }>(
-    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'app' AND backend_type = 'client backend' AND ${condition}`
-  )
-  return row?.n ?? 0
-}
-
-/** Sends `count` transfers at once (not awaited), each with a member and key of its own. */
-function burst(history: History, api: Api, prefix: string, count: number): Promise<Op[]> {
-  return Promise.all(Array.from({ length: count }, (_, i) => history.transfer(api, `${prefix}-caller-${i}`, mixedTransfer(`${prefix}-${i}`, i))))
-}
-
 t.test('SIGKILL of the service on PostgreSQL: mid group commit under load, with a batch waiting on a lock, with a batch committed but unanswered', { skip: NO_BINARIES }, async (t) => {
   const cluster = await PgCluster.create(t)
   await cluster.start()
@@ -57,10 +45,13 @@ t.test('SIGKILL of the service on PostgreSQL: mid group commit under load, with 
   const load = new Load({ workers: CALLERS, maxOps: 6000, pauseAfterFailureMs: 100 }, (worker, n) =>
     history.transfer(api, `A-caller-${worker}`, mixedTransfer(`SK-A-${n}`, n))
   )
-  await waitFor('300 acknowledged transfers', () => history.acknowledged().length >= 300, 60_000, 20)
+  await waitFor('300 acknowledged transfers', () => history.acknowledgedCount >= 300, 60_000, 20)
   const batchA = history.batch(api, 'A-batcher', batchItems('SK-BA'))
-  await sleep(20)
-  await waitFor('a group commit in flight', async () => (await activity(cluster, 'xact_start IS NOT NULL')) > 0, 10_000, 2)
+  // Aim for the batch's group (a long transaction); failing that, any group in its transaction.
+  const longGroup = "xact_start < clock_timestamp() - interval '30 milliseconds'"
+  await waitFor('a long group commit in flight', async () => (await backendsOf(cluster, 'app', longGroup)) > 0, 3_000, 2).catch(() =>
+    waitFor('a group commit in flight', async () => (await backendsOf(cluster, 'app', 'xact_start IS NOT NULL')) > 0, 10_000, 2)
+  )
   await kill(server)
   await load.stop()
   const killedA = await batchA
@@ -77,7 +68,7 @@ t.test('SIGKILL of the service on PostgreSQL: mid group commit under load, with 
   await locker.query('BEGIN')
   await locker.query('SELECT chain FROM ledger_heads FOR UPDATE')
   const batchB = history.batch(api, 'B-batcher', batchItems('SK-BB'))
-  await waitFor('the batch waiting for the chain locks', async () => (await activity(cluster, "wait_event_type = 'Lock'")) > 0, 10_000, 5)
+  await waitFor('the batch waiting for the chain locks', async () => (await backendsOf(cluster, 'app', "wait_event_type = 'Lock'")) > 0, 10_000, 5)
   const queuedB = burst(history, api, 'SK-B', CALLERS)
   await sleep(200)
   await kill(server)
@@ -91,13 +82,13 @@ t.test('SIGKILL of the service on PostgreSQL: mid group commit under load, with 
   await cluster.reload()
   await waitFor('the synchronous standby setting in force', async () => (await cluster.sql<{ s: string }>("SELECT current_setting('synchronous_standby_names') AS s"))[0]?.s === 'nobody', 10_000)
   const batchC = history.batch(api, 'C-batcher', batchItems('SK-BC'))
-  await waitFor('the batch commit waiting for the standby', async () => (await activity(cluster, "wait_event = 'SyncRep'")) > 0, 10_000, 5)
+  await waitFor('the batch commit waiting for the standby', async () => (await backendsOf(cluster, 'app', "wait_event = 'SyncRep'")) > 0, 10_000, 5)
   const queuedC = burst(history, api, 'SK-C', CALLERS)
   await sleep(200)
   await kill(server)
   await cluster.configure({ synchronous_standby_names: '' })
   await cluster.reload()
-  await waitFor('the held commit released', async () => (await activity(cluster, "wait_event = 'SyncRep'")) === 0, 10_000)
+  await waitFor('the held commit released', async () => (await backendsOf(cluster, 'app', "wait_event = 'SyncRep'")) === 0, 10_000)
   const [killedC] = await Promise.all([batchC, queuedC])
 
   // Started again on the same database: the chains go on.

@@ -148,13 +148,13 @@ t.test('SIGTERM on the embedded database: every transfer in flight is answered, 
   const history = new History()
   t.equal((await history.transfer(api, 'warm-up', allowedTransfer('SP-warm'))).first?.status, 201, 'a transfer is recorded before the shutdown')
 
-  // Batches keep the embedded database busy long enough for the signal to land while they are
-  // queued or committing; single transfers come along.
+  // The embedded database works one request after another; batches keep it busy. The signal is
+  // sent as the first batch is answered, while the others are being worked on or wait to be read.
   const batches = Array.from({ length: 3 }, (_, b) =>
     history.batch(api, `batch-${b}`, Array.from({ length: 300 }, (_, i) => allowedTransfer(`SP-b${b}-${i}`)))
   )
   const singles = transfersInFlight(history, api, 'SP', 10)
-  await sleep(500)
+  await batches[0]
   server.child.kill('SIGTERM')
   const signalledAt = history.now()
   const ops = await Promise.all([...batches, ...singles])
@@ -162,8 +162,9 @@ t.test('SIGTERM on the embedded database: every transfer in flight is answered, 
   t.equal(code, 0, 'exit code 0')
   for (const op of ops) {
     const status = op.first?.status
-    // What reached the server before the drain began is answered; what came later is refused.
-    const fine = status === 200 || status === 201 || status === 403 || (status === 503 && op.first?.detail === 'shutting_down') || status === 'network'
+    // What the server had read before the drain began is answered; what it read later is refused.
+    // Nothing sent before the signal is dropped without an answer.
+    const fine = status === 200 || status === 201 || status === 403 || (status === 503 && op.first?.detail === 'shutting_down')
     t.ok(fine, `${op.f} by ${op.process}: ${status} ${op.first?.detail ?? ''}`)
   }
   const answeredAfter = history.acknowledged().filter((op) => op.completedAt! > signalledAt)
@@ -182,3 +183,31 @@ t.test('SIGTERM on the embedded database: every transfer in flight is answered, 
     'the embedded ledger holds exactly the acknowledged entries'
   )
 })
+
+t.test(
+  'SIGTERM while PostgreSQL is frozen: the close is bounded by the client-side time-outs and exits 0',
+  {
+    skip: NO_CLUSTER,
+    timeout: TEST_TIMEOUT_MS,
+    // The change feed's close awaits pg's Client.end(), which waits for the server to close its side
+    // of the socket: a frozen server never does, so the close waits for SHUTDOWN_TIMEOUT_MS and exits 1.
+    todo: 'src/db/change-feed.ts: ChangeFeed.close() must not wait on a server that does not answer'
+  },
+  async (t) => {
+    const cluster = await PgCluster.create(t)
+    await cluster.start()
+    await cluster.sql('CREATE DATABASE app')
+    const bound = 8_000
+    const server = await startServer(t, { DATABASE_URL: cluster.url('app'), BOOTSTRAP_ADMIN_TOKEN: ADMIN, SHUTDOWN_TIMEOUT_MS: String(bound) })
+    const api = new Api(server.url, ADMIN)
+    t.equal((await api.call('POST', '/v1/transfers', allowedTransfer('SF-warm'))).status, 201, 'a transfer is recorded before the freeze')
+    cluster.pause()
+    t.teardown(() => {
+      if (cluster.pid() !== undefined) cluster.resume()
+    })
+    server.child.kill('SIGTERM')
+    const signalledAt = Date.now()
+    const code = await exitWithin(server, bound + 5_000)
+    t.equal(code, 0, `exit code 0 (after ${Date.now() - signalledAt} ms)`)
+  }
+)

@@ -1,7 +1,9 @@
+import { sql } from 'kysely'
 import t, { type Test } from 'tap'
 import { Api, History, allowedTransfer, auditLedger, exportLedger, mixedTransfer, sleep, waitFor, type Op } from '../support/history.js'
 import { PgCluster } from '../support/pg-cluster.js'
 import { startServer } from '../support/server-process.js'
+import { Database } from '../../src/db/database.js'
 import { buildTestApp } from '../helper.js'
 import { NO_CLUSTER, TEST_TIMEOUT_MS, assertUnavailable, holdChainHeads, lockWaiters, storedMembers } from './fault-helpers.js'
 
@@ -185,4 +187,25 @@ t.test('a lagging event loop: requests get 503 overloaded with Retry-After, /hea
   }
   const served = await waitFor('the lag to pass', async () => ((await policy()).statusCode === 200 ? true : undefined), 5_000, 100)
   t.ok(served, 'served again once the loop is calm')
+})
+
+t.test('migrations run without the bounds: two instances migrating at once under 100 ms timeouts both start, and pooled sessions keep their bounds', { skip: NO_CLUSTER, timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const cluster = await startCluster(t)
+  const timeouts = { statementMs: 100, lockMs: 100, idleInTransactionMs: 1_000, connectMs: 2_000, queryMs: 2_000 }
+  const open = () => Database.open({ url: cluster.url('app'), dataDir: 'memory://', schema: 'public', poolSize: 4, timeouts })
+  const [a, b] = await Promise.all([open(), open()])
+  t.teardown(() => Promise.all([a.close(), b.close()]))
+  // The second waits for the first one's migration lock far longer than 100 ms.
+  const results = await Promise.allSettled([a.migrateToLatestOrThrow(), b.migrateToLatestOrThrow()])
+  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled'], 'both migrated (one ran the migrations, the other waited for its lock)')
+  t.ok(await a.isMigrated(), 'the schema is complete')
+  const settings = await Promise.all(
+    Array.from({ length: 8 }, () => sql<{ s: string; l: string }>`SELECT current_setting('statement_timeout') AS s, current_setting('lock_timeout') AS l`.execute(a.db))
+  )
+  t.same([...new Set(settings.map((r) => `${r.rows[0]!.s} ${r.rows[0]!.l}`))], ['100ms 100ms'], 'every pooled session has its bounds: the migration session was not reused')
+  const slow = await sql`SELECT pg_sleep(1)`.execute(a.db).then(
+    () => 'finished',
+    (err: { code?: string }) => err.code
+  )
+  t.equal(slow, '57014', 'a statement past statement_timeout is cancelled by the server')
 })

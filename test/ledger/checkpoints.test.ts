@@ -206,6 +206,10 @@ t.test('a rewrite of history with recomputed hashes passes the chains but not th
     const problem = assertProblem(t, refused, 409, 'a checkpoint of the rewritten ledger')
     t.equal(problem.code, 'ledger_rewritten')
     t.match(problem.detail, new RegExp(`checkpoint ${second.id}`))
+    // A newer checkpoint row written behind the service's back does not make it sign the rewrite.
+    await sql`INSERT INTO ledger_checkpoints (origin, key_id, public_key, tree_size, signed_at, note)
+      VALUES (${ORIGIN}, ${second.keyId}, ${second.publicKey}, 0, now(), ${'forged\n'})`.execute(test.database.db)
+    t.equal((await test.request({ method: 'POST', url: '/v1/ledger/checkpoints' })).statusCode, 409, 'a forged newer row changes nothing')
     const exported = (await test.request({ method: 'GET', url: '/v1/ledger/export' })).body.trim().split('\n')
     const trailer = JSON.parse(exported.at(-1)!).trailer
     t.equal(trailer.note, null, 'the export of the rewritten ledger carries no signed trailer')
@@ -309,7 +313,7 @@ t.test('the signing key', async (t) => {
 
   t.test('PostgreSQL without a key: checkpoints are refused with 503, exports carry an unsigned trailer', { skip: DATABASE_KIND !== 'postgres' && 'the embedded database always has a key' }, async (t) => {
     const lines: string[] = []
-    const test = await buildTestApp(t, { logStream: { write: (line: string) => lines.push(line) } })
+    const test = await buildTestApp(t, { logStream: { write: (line: string) => lines.push(line) }, config: { checkpointSigningKey: undefined, checkpointSigningKeyFile: undefined } })
     t.ok(
       lines.some((l) => /no checkpoint signing key/.test(l)),
       'the start says so in the log'

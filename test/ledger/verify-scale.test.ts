@@ -47,6 +47,9 @@ t.test(`verify of ${ENTRIES} entries, then of ${GROWTH} more since a checkpoint 
 t.test('writers are not held back while verify runs', async (t) => {
   const test = await appWithKey(t)
   await fillLedger(test, Math.min(ENTRIES, 30_000))
+  // The fill itself blocks the event loop (PGlite inserts on this thread); the load shedder
+  // refuses requests until a calm second has been measured.
+  await new Promise((resolve) => setTimeout(resolve, 2_500))
   const events: string[] = []
   const verifying = test.app.checkpoints.verify(true).then((report) => {
     events.push('verify')

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Test } from 'tap'
+import type { PgCluster } from './pg-cluster.js'
 
 /**
  * A Jepsen-style client history for fault tests: every call a test makes against the real server
@@ -28,7 +29,7 @@ export interface EntryRef {
   readonly recordedAt?: string
 }
 
-/** An entry as GET /v1/ledger/export and GET /v1/ledger/{id} show it (the fields the checks use). */
+/** An entry as GET /v1/ledger and GET /v1/ledger/{id} show it (the fields the checks use). */
 export interface LedgerEntry extends EntryRef {
   readonly prevHash: string
   readonly kind: string
@@ -86,11 +87,6 @@ export class Api {
       await sleep(pauseMs)
     }
   }
-
-  /** The same server, another token. */
-  as(token: string): Api {
-    return new Api(this.url, token, this.timeoutMs)
-  }
 }
 
 export type Completion = 'ok' | 'fail' | 'info'
@@ -146,6 +142,12 @@ function problemCode(reply: Reply): string | undefined {
 export class History {
   readonly ops: Op[] = []
   private readonly started = performance.now()
+  private okCount = 0
+
+  /** Operations acknowledged so far (cheap, for polling). */
+  get acknowledgedCount(): number {
+    return this.okCount
+  }
 
   /** Milliseconds since the history began. */
   now(): number {
@@ -181,6 +183,7 @@ export class History {
     op.first = attempt
     op.completedAt = this.now()
     op.type = attempt.entries !== undefined ? 'ok' : attempt.status === 'network' || attempt.status >= 500 ? 'info' : 'fail'
+    if (op.type === 'ok') this.okCount++
     if (op.idempotencyKey === undefined) op.request = { ...op.request, body: undefined }
     return op
   }
@@ -525,6 +528,25 @@ export function deniedTransfer(memberId: string) {
 /** Even n allowed, odd n denied: both answers are acknowledgements that must be in the ledger. */
 export function mixedTransfer(memberId: string, n: number) {
   return n % 2 === 0 ? allowedTransfer(memberId) : deniedTransfer(memberId)
+}
+
+/** Sends `count` transfers at once (members `${prefix}-0…`, each with a key of its own) and waits for every answer. */
+export function burst(history: History, api: Api, prefix: string, count: number): Promise<Op[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => history.transfer(api, `${prefix}-caller-${i}`, mixedTransfer(`${prefix}-${i}`, i))))
+}
+
+/**
+ * Client backends of database `db` on a throwaway cluster matching an SQL condition on
+ * pg_stat_activity, e.g. `xact_start IS NOT NULL` (a transaction open: a group commit in flight),
+ * `wait_event_type = 'Lock'`, `wait_event = 'SyncRep'` (a COMMIT durable but held).
+ */
+export async function backendsOf(cluster: PgCluster, db: string, condition: string): Promise<number> {
+  const [row] = await cluster.sql<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND (${condition})`,
+    'postgres',
+    [db]
+  )
+  return row?.n ?? 0
 }
 
 export interface LoadOptions {

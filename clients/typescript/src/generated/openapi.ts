@@ -475,7 +475,7 @@ export interface paths {
         };
         /**
          * The member's records of third-party provision (APPI Art. 29, disclosed under Art. 33(5))
-         * @description JSON by default; ?format=csv gives UTF-8 CSV with a byte-order mark and a header row, for Excel.
+         * @description JSON by default; ?format=csv gives UTF-8 CSV with a byte-order mark and a header row, for Excel. Dates in Japan time with the ledger instant beside them, labels in Japanese (?lang=en for English), the member id on every CSV row, and whether APPI Art. 29 requires each record or it is kept by choice (?include=all adds the statutory exceptions).
          */
         get: operations["listProvisionRecords"];
         put?: never;
@@ -557,7 +557,42 @@ export interface components {
             /** @enum {string} */
             decision: "allow" | "deny";
             reasons: {
-                /** @enum {string} */
+                /**
+                 * @description Why a decision came out as it did: a closed, stable vocabulary, each code with the clause of the notice (and the APPI article) it rests on. `message` carries the text below in the language of Accept-Language.
+                 *
+                 *     - `joint_use_announced` (2(2); APPI Art. 27(5)(iii)): 通知された共同利用(日本生活協同組合連合会、全項目、Ⅰの利用目的)に該当します。 / Joint use with JCCU of every item, for a purpose of §I, as announced in the notice.
+                 *     - `purpose_not_in_notice` (2(1)): この利用目的はⅠに記載された利用目的ではありません。 / This purpose is not among the purposes of use the notice announces in §I.
+                 *     - `joint_user_unknown` (2(2)): 共同利用者は日本生活協同組合連合会のみです。この相手先は共同利用者ではありません。 / The notice announces joint use with JCCU only; this party is not a joint user.
+                 *     - `contract_in_force` (2(4); APPI Art. 25): 利用目的と項目を含む有効な委託契約が締結されています。 / A contract in force covers this purpose and these items.
+                 *     - `inspection_current` (2(4); APPI Art. 25): 委託先の直近の実施状況の点検は合格で、点検間隔内です。 / The contractor's latest inspection passed and is within the inspection interval.
+                 *     - `contractor_unknown` (2(3)): 登録された委託先ではありません。委託は事業連合または会員生協の管理の下でのみ行えます。 / No registered contractor has this id; processing may be entrusted only under the co-op’s management.
+                 *     - `contract_missing` (2(4); APPI Art. 25): この委託先との有効な委託契約がありません。 / No contract with this contractor is in force at this time.
+                 *     - `contract_purpose_not_covered` (2(4); APPI Art. 25): この利用目的を含む有効な委託契約がありません。 / No contract in force covers this purpose.
+                 *     - `contract_items_not_covered` (2(4); APPI Art. 25): これらの項目をすべて含む有効な委託契約がありません。 / No contract in force covers all of these items.
+                 *     - `inspection_missing` (2(4); APPI Art. 25): 委託先の実施状況の点検が行われていません。 / The contractor's handling has never been inspected.
+                 *     - `inspection_failed` (2(4); APPI Art. 25): 委託先の直近の点検が不合格です。 / The contractor's latest inspection did not pass.
+                 *     - `inspection_overdue` (2(4); APPI Art. 25): 委託先の直近の点検が点検間隔を過ぎています。 / The contractor's latest inspection is older than the policy's inspection interval.
+                 *     - `consent_on_record` (2(5); APPI Art. 27(1)): この提供先への提供について本人の同意が記録され、有効です。 / The member's consent to provision to this recipient is on record and in effect.
+                 *     - `recipient_unknown` (II): 登録された提供先ではありません。提供先はⅡに記載の第三者に限られます。 / No registered recipient has this id; the notice names only its §II recipients.
+                 *     - `recipient_inactive` (II): この提供先は無効化されています。 / The recipient is deactivated.
+                 *     - `purpose_not_allowed` (II): この利用目的は、提供先の区分についてⅡが定める目的ではありません。 / This purpose is not the one §II gives for the recipient's category.
+                 *     - `service_category_not_allowed` (II): 商品・サービスの範囲の指定がないか、提供先の区分についてⅡが定めるものではありません。 / The kind of goods or service is missing, or is not the one §II gives for the recipient's category.
+                 *     - `items_not_necessary` (II): 提供先の区分に必要な項目以外の項目が含まれています。 / Some items are not among the necessary items for the recipient's category.
+                 *     - `sensitive_item` (II; APPI Art. 27(2) forbids only opt-out provision; with consent (Art. 27(1)) it is lawful): 要配慮個人情報はⅡにより提供する「必要な個人情報」に含まれず、生協の規則により第三者提供しません。法律が禁じるのはオプトアウトによる提供のみで(個人情報保護法第27条第2項)、本人の同意があれば適法です。 / Sensitive personal information (要配慮個人情報) is not among the necessary items §II provides, and the co-op's rule keeps it out of third-party provision. The law forbids only its opt-out provision (APPI Art. 27(2)); with the member's consent it would be lawful.
+                 *     - `method_not_allowed` (II): 提供方法は書面の送付または電子データの送信に限られます。 / The notice provides only by sending documents or transmitting electronic data.
+                 *     - `consent_missing` (2(5); APPI Art. 27(1)): この提供先への提供について本人の同意の記録がありません。 / No consent of the member to provision to this recipient is on record.
+                 *     - `consent_withdrawn` (2(5); APPI Art. 27(1)): この提供先への提供についての本人の同意は撤回されています。 / The member's consent to provision to this recipient was withdrawn.
+                 *     - `consent_items_not_covered` (2(5); APPI Art. 27(1)): 本人の同意はこれらの項目をすべて含んでいません。 / The member's consent does not cover all of these items.
+                 *     - `provision_suspended` (2(5); APPI Art. 35(3), 35(5)): 本人の請求により第三者提供は停止されています。 / The member has asked for third-party provision to stop; it is suspended.
+                 *     - `legal_obligation` (2(5)a; APPI Art. 27(1)(i)): 法令により提供が義務付けられている場合に該当し、根拠と承認者が記録されています。 / A law obliges provision to a third party or a government agency; the basis and its approver are recorded.
+                 *     - `vital_interest` (2(5)b; APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のために必要であり、本人の同意を得ることが困難な場合に該当し、根拠、同意を得られない理由と承認者が記録されています。 / Provision is judged necessary to protect a person's life, body or property and the person's consent is hard to obtain; the basis, why consent could not be obtained and the approver are recorded.
+                 *     - `consent_impracticability_missing` (2(5)b; APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のための提供は、本人の同意を得ることが困難であるときに限られます。同意を得られない理由(exception.consentImpracticable)が記載されていません。 / Provision to protect a person's life, body or property is lawful only when the person's consent is hard to obtain; the request does not say why it could not be obtained (exception.consentImpracticable).
+                 *     - `recipient_abroad` (II; APPI Art. 28): 提供先は外国にあります。外国にある第三者への提供には、当該外国の制度等の情報を提供した上での本人の同意が必要です(個人情報保護法第28条)。通知は外国への提供について記載しておらず、そのような同意の記録もありません。 / The recipient is outside Japan. Provision to a third party abroad needs the member's consent to provision to that country, given with information on its system (APPI Art. 28); the notice says nothing of provision abroad and no consent here records such information.
+                 *     - `use_suspended` (2(7); APPI Art. 35(1), 35(5)): 本人の請求により個人情報の利用は停止されています。法令等に基づく提供を除き、利用できません。 / The member has asked the co-op to stop using their personal information; every use but a statutory exception is suspended.
+                 *     - `contract_not_signed` (2(4); APPI Art. 25): 対象となる委託契約はまだ締結されていません。委託は契約の締結後に限られます。 / The contract that would cover this is not signed yet; an entrustment counts from the signing, not from the start of validity.
+                 *     - `client_scope` (2(9)): 呼び出し元のシステムには、この経路または利用目的が許可されていません。 / The calling system is not permitted this channel or purpose.
+                 * @enum {string}
+                 */
                 code: "joint_use_announced" | "purpose_not_in_notice" | "joint_user_unknown" | "contract_in_force" | "inspection_current" | "contractor_unknown" | "contract_missing" | "contract_purpose_not_covered" | "contract_items_not_covered" | "inspection_missing" | "inspection_failed" | "inspection_overdue" | "consent_on_record" | "recipient_unknown" | "recipient_inactive" | "purpose_not_allowed" | "service_category_not_allowed" | "items_not_necessary" | "sensitive_item" | "method_not_allowed" | "consent_missing" | "consent_withdrawn" | "consent_items_not_covered" | "provision_suspended" | "legal_obligation" | "vital_interest" | "consent_impracticability_missing" | "recipient_abroad" | "use_suspended" | "contract_not_signed" | "client_scope";
                 /** @description The clause of the notice that decides, e.g. 2(5) or II */
                 clause: string;
@@ -570,7 +605,10 @@ export interface components {
             }[];
             policyVersion: string;
             obligations: {
-                /** @enum {string} */
+                /**
+                 * @description What comes with an allow: items_limited_to (hand over these `items` only), keep_provision_record (the record of this provision is kept for `retention`, APPI Art. 29), reinspect_by (the contractor must be inspected again by `until`, 2(4))
+                 * @enum {string}
+                 */
                 code: "items_limited_to" | "keep_provision_record" | "reinspect_by";
                 items?: ("name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care")[];
                 /**
@@ -654,7 +692,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The process is up */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -677,7 +715,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Ready for traffic */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -686,6 +724,7 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         status: "ready";
+                        /** @description postgres or pglite */
                         database: string;
                     };
                 };
@@ -693,6 +732,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -730,7 +771,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The policy in force */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -797,6 +838,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -808,8 +851,20 @@ export interface operations {
     listRecipients: {
         parameters: {
             query?: {
-                /** @description A §II recipient category */
+                /**
+                 * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                 *
+                 *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                 *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                 *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                 *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                 *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
+                 */
                 category?: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                /**
+                 * @description true: only active recipients; false: only deactivated ones
+                 * @example true
+                 */
                 active?: boolean;
             };
             header?: never;
@@ -818,7 +873,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The recipients, as filtered */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -832,7 +887,13 @@ export interface operations {
                              */
                             id: string;
                             /**
-                             * @description A §II recipient category
+                             * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                             *
+                             *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                             *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                             *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                             *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                             *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                              * @enum {string}
                              */
                             category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -891,6 +952,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -910,7 +973,13 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description A §II recipient category
+                     * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                     *
+                     *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                     *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                     *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                     *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                     *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                      * @enum {string}
                      */
                     category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -926,9 +995,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Registered; Location names it */
             201: {
                 headers: {
+                    /** @description The recipient: /v1/recipients/{id} */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -939,7 +1010,13 @@ export interface operations {
                          */
                         id: string;
                         /**
-                         * @description A §II recipient category
+                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                         *
+                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                          * @enum {string}
                          */
                         category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -997,6 +1074,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1010,14 +1089,17 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example b55b62dc-2c21-49a4-9b94-881a36773c79
+                 */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The recipient */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1030,7 +1112,13 @@ export interface operations {
                          */
                         id: string;
                         /**
-                         * @description A §II recipient category
+                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                         *
+                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                          * @enum {string}
                          */
                         category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -1097,6 +1185,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1110,7 +1200,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example b55b62dc-2c21-49a4-9b94-881a36773c79
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1126,12 +1219,13 @@ export interface operations {
                      * @example JP
                      */
                     country?: string;
+                    /** @description false: every later third_party transfer to it is denied (recipient_inactive) */
                     active?: boolean;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The recipient as changed */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1144,7 +1238,13 @@ export interface operations {
                          */
                         id: string;
                         /**
-                         * @description A §II recipient category
+                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                         *
+                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                          * @enum {string}
                          */
                         category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -1211,6 +1311,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1228,7 +1330,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Every registered contractor */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1283,6 +1385,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1307,9 +1411,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Registered; Location names it */
             201: {
                 headers: {
+                    /** @description The contractor: /v1/contractors/{id} */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1360,6 +1466,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1373,14 +1481,17 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example bba7a76c-3590-4598-aff2-379bd397c6b1
+                 */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The contractor with its contracts and inspections */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1510,6 +1621,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1523,7 +1636,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example bba7a76c-3590-4598-aff2-379bd397c6b1
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1556,7 +1672,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The contract as recorded */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1642,6 +1758,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1655,7 +1773,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example bba7a76c-3590-4598-aff2-379bd397c6b1
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1677,7 +1798,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The inspection as recorded */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -1752,6 +1873,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1765,14 +1888,17 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The member's consents */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1785,10 +1911,19 @@ export interface operations {
                              * @description A UUID; any letter case is accepted and answered in lower case
                              */
                             id: string;
-                            /** @description The member number */
+                            /**
+                             * @description The member number
+                             * @example M-000123
+                             */
                             memberId: string;
                             /**
-                             * @description A §II recipient category
+                             * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                             *
+                             *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                             *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                             *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                             *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                             *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                              * @enum {string}
                              */
                             recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -1801,7 +1936,14 @@ export interface operations {
                              * @example 2026-04-01T10:00:00+09:00
                              */
                             obtainedAt: string;
-                            /** @enum {string} */
+                            /**
+                             * @description How the member's consent was obtained (同意の取得方法).
+                             *
+                             *     - `paper`: 書面 / On paper
+                             *     - `web`: ウェブ / On the web
+                             *     - `oral`: 口頭 / Orally
+                             * @enum {string}
+                             */
                             method: "paper" | "web" | "oral";
                             evidenceRef: string;
                             withdrawnAt: string | null;
@@ -1866,7 +2008,10 @@ export interface operations {
                                     /** @description What the notice does not state yet (null above); GET /v1/policy warns of it */
                                     missing: string[];
                                 };
-                                /** @description The member number */
+                                /**
+                                 * @description The member number
+                                 * @example M-000123
+                                 */
                                 memberId: string;
                                 /**
                                  * Format: uuid
@@ -1879,7 +2024,14 @@ export interface operations {
                                  * @example 2026-04-01T10:00:00+09:00
                                  */
                                 obtainedAt: string;
-                                /** @enum {string} */
+                                /**
+                                 * @description How the member's consent was obtained (同意の取得方法).
+                                 *
+                                 *     - `paper`: 書面 / On paper
+                                 *     - `web`: ウェブ / On the web
+                                 *     - `oral`: 口頭 / Orally
+                                 * @enum {string}
+                                 */
                                 method: "paper" | "web" | "oral";
                                 methodLabel: {
                                     ja: string;
@@ -1892,7 +2044,22 @@ export interface operations {
                                 };
                                 purposes: {
                                     /**
-                                     * @description A purpose of use from §I of the notice
+                                     * @description A purpose of use from §I of the notice (利用目的).
+                                     *
+                                     *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                                     *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                                     *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                                     *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                                     *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                                     *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                                     *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                                     *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                                     *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                                     *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                                     *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                                     *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                                     *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                                     *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                                      * @enum {string}
                                      */
                                     id: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -1903,7 +2070,28 @@ export interface operations {
                                 /** @description false: the consent covers the category's necessary items of policy.version */
                                 itemsListed: boolean;
                                 dataCategories: {
-                                    /** @enum {string} */
+                                    /**
+                                     * @description An item of personal information from the catalogue of the policy (個人情報の項目).
+                                     *
+                                     *     - `name`: 氏名 / Name
+                                     *     - `name_kana`: 氏名(カナ) / Name in kana
+                                     *     - `address`: 住所 / Address
+                                     *     - `phone`: 電話番号 / Phone number
+                                     *     - `email`: メールアドレス / Email address
+                                     *     - `member_number`: 組合員番号 / Member number
+                                     *     - `date_of_birth`: 生年月日 / Date of birth
+                                     *     - `household`: 世帯情報 / Household
+                                     *     - `bank_account`: 口座情報 / Bank account
+                                     *     - `credit_card`: クレジットカード情報 / Credit card
+                                     *     - `billing_amount`: 請求金額 / Billing amount
+                                     *     - `order_history`: 注文履歴 / Order history
+                                     *     - `capital_contribution`: 出資金 / Capital contribution
+                                     *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
+                                     *     - `travel_booking`: 旅行の予約内容 / Travel booking
+                                     *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
+                                     *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                                     * @enum {string}
+                                     */
                                     id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
                                     ja: string;
                                     en: string;
@@ -1911,7 +2099,13 @@ export interface operations {
                                 }[];
                                 recipient: {
                                     /**
-                                     * @description A §II recipient category
+                                     * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                                     *
+                                     *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                                     *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                                     *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                                     *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                                     *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                                      * @enum {string}
                                      */
                                     category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -1976,7 +2170,22 @@ export interface operations {
                                 hash: string;
                                 recipientId: string | null;
                                 /**
-                                 * @description A purpose of use from §I of the notice
+                                 * @description A purpose of use from §I of the notice (利用目的).
+                                 *
+                                 *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                                 *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                                 *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                                 *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                                 *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                                 *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                                 *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                                 *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                                 *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                                 *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                                 *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                                 *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                                 *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                                 *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                                  * @enum {string}
                                  */
                                 purpose: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -2016,6 +2225,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2029,7 +2240,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
             };
             cookie?: never;
@@ -2038,13 +2252,21 @@ export interface operations {
             content: {
                 "application/json": {
                     /**
-                     * @description A §II recipient category
+                     * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                     *
+                     *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                     *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                     *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                     *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                     *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                      * @enum {string}
                      */
                     recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
                     /**
                      * Format: uuid
-                     * @description A UUID; any letter case is accepted and answered in lower case
+                     * @description A registered recipient of the category: the consent is to it alone.
+                     *
+                     *     A UUID; any letter case is accepted and answered in lower case
                      */
                     recipientId?: string;
                     dataItems?: ("name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care")[];
@@ -2054,14 +2276,21 @@ export interface operations {
                      * @example 2026-04-01T10:00:00+09:00
                      */
                     obtainedAt: string;
-                    /** @enum {string} */
+                    /**
+                     * @description How the member's consent was obtained (同意の取得方法).
+                     *
+                     *     - `paper`: 書面 / On paper
+                     *     - `web`: ウェブ / On the web
+                     *     - `oral`: 口頭 / Orally
+                     * @enum {string}
+                     */
                     method: "paper" | "web" | "oral";
                     evidenceRef: string;
                 };
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The consent as recorded, with its ledger entry and a receipt for the member */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2073,10 +2302,19 @@ export interface operations {
                          * @description A UUID; any letter case is accepted and answered in lower case
                          */
                         id: string;
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         /**
-                         * @description A §II recipient category
+                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                         *
+                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                          * @enum {string}
                          */
                         recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -2089,7 +2327,14 @@ export interface operations {
                          * @example 2026-04-01T10:00:00+09:00
                          */
                         obtainedAt: string;
-                        /** @enum {string} */
+                        /**
+                         * @description How the member's consent was obtained (同意の取得方法).
+                         *
+                         *     - `paper`: 書面 / On paper
+                         *     - `web`: ウェブ / On the web
+                         *     - `oral`: 口頭 / Orally
+                         * @enum {string}
+                         */
                         method: "paper" | "web" | "oral";
                         evidenceRef: string;
                         withdrawnAt: string | null;
@@ -2154,7 +2399,10 @@ export interface operations {
                                 /** @description What the notice does not state yet (null above); GET /v1/policy warns of it */
                                 missing: string[];
                             };
-                            /** @description The member number */
+                            /**
+                             * @description The member number
+                             * @example M-000123
+                             */
                             memberId: string;
                             /**
                              * Format: uuid
@@ -2167,7 +2415,14 @@ export interface operations {
                              * @example 2026-04-01T10:00:00+09:00
                              */
                             obtainedAt: string;
-                            /** @enum {string} */
+                            /**
+                             * @description How the member's consent was obtained (同意の取得方法).
+                             *
+                             *     - `paper`: 書面 / On paper
+                             *     - `web`: ウェブ / On the web
+                             *     - `oral`: 口頭 / Orally
+                             * @enum {string}
+                             */
                             method: "paper" | "web" | "oral";
                             methodLabel: {
                                 ja: string;
@@ -2180,7 +2435,22 @@ export interface operations {
                             };
                             purposes: {
                                 /**
-                                 * @description A purpose of use from §I of the notice
+                                 * @description A purpose of use from §I of the notice (利用目的).
+                                 *
+                                 *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                                 *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                                 *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                                 *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                                 *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                                 *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                                 *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                                 *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                                 *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                                 *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                                 *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                                 *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                                 *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                                 *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                                  * @enum {string}
                                  */
                                 id: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -2191,7 +2461,28 @@ export interface operations {
                             /** @description false: the consent covers the category's necessary items of policy.version */
                             itemsListed: boolean;
                             dataCategories: {
-                                /** @enum {string} */
+                                /**
+                                 * @description An item of personal information from the catalogue of the policy (個人情報の項目).
+                                 *
+                                 *     - `name`: 氏名 / Name
+                                 *     - `name_kana`: 氏名(カナ) / Name in kana
+                                 *     - `address`: 住所 / Address
+                                 *     - `phone`: 電話番号 / Phone number
+                                 *     - `email`: メールアドレス / Email address
+                                 *     - `member_number`: 組合員番号 / Member number
+                                 *     - `date_of_birth`: 生年月日 / Date of birth
+                                 *     - `household`: 世帯情報 / Household
+                                 *     - `bank_account`: 口座情報 / Bank account
+                                 *     - `credit_card`: クレジットカード情報 / Credit card
+                                 *     - `billing_amount`: 請求金額 / Billing amount
+                                 *     - `order_history`: 注文履歴 / Order history
+                                 *     - `capital_contribution`: 出資金 / Capital contribution
+                                 *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
+                                 *     - `travel_booking`: 旅行の予約内容 / Travel booking
+                                 *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
+                                 *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                                 * @enum {string}
+                                 */
                                 id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
                                 ja: string;
                                 en: string;
@@ -2199,7 +2490,13 @@ export interface operations {
                             }[];
                             recipient: {
                                 /**
-                                 * @description A §II recipient category
+                                 * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                                 *
+                                 *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                                 *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                                 *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                                 *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                                 *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                                  * @enum {string}
                                  */
                                 category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -2264,7 +2561,22 @@ export interface operations {
                             hash: string;
                             recipientId: string | null;
                             /**
-                             * @description A purpose of use from §I of the notice
+                             * @description A purpose of use from §I of the notice (利用目的).
+                             *
+                             *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                             *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                             *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                             *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                             *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                             *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                             *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                             *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                             *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                             *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                             *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                             *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                             *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                             *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                              * @enum {string}
                              */
                             purpose: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -2303,6 +2615,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2312,6 +2626,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2325,16 +2641,22 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example c0ed24d6-505c-4295-9c9f-5b45000a5a6e
+                 */
                 consentId: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description A consent receipt the member can keep (after ISO/IEC TS 27560 and the Kantara Consent Receipt): controller, member, purposes, data categories, recipient category or recipient, method, policy version, and the ledger entry with its hash, to check against the ledger later. */
+            /** @description The consent receipt */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2371,7 +2693,10 @@ export interface operations {
                             /** @description What the notice does not state yet (null above); GET /v1/policy warns of it */
                             missing: string[];
                         };
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         /**
                          * Format: uuid
@@ -2384,7 +2709,14 @@ export interface operations {
                          * @example 2026-04-01T10:00:00+09:00
                          */
                         obtainedAt: string;
-                        /** @enum {string} */
+                        /**
+                         * @description How the member's consent was obtained (同意の取得方法).
+                         *
+                         *     - `paper`: 書面 / On paper
+                         *     - `web`: ウェブ / On the web
+                         *     - `oral`: 口頭 / Orally
+                         * @enum {string}
+                         */
                         method: "paper" | "web" | "oral";
                         methodLabel: {
                             ja: string;
@@ -2397,7 +2729,22 @@ export interface operations {
                         };
                         purposes: {
                             /**
-                             * @description A purpose of use from §I of the notice
+                             * @description A purpose of use from §I of the notice (利用目的).
+                             *
+                             *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                             *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                             *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                             *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                             *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                             *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                             *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                             *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                             *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                             *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                             *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                             *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                             *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                             *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                              * @enum {string}
                              */
                             id: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -2408,7 +2755,28 @@ export interface operations {
                         /** @description false: the consent covers the category's necessary items of policy.version */
                         itemsListed: boolean;
                         dataCategories: {
-                            /** @enum {string} */
+                            /**
+                             * @description An item of personal information from the catalogue of the policy (個人情報の項目).
+                             *
+                             *     - `name`: 氏名 / Name
+                             *     - `name_kana`: 氏名(カナ) / Name in kana
+                             *     - `address`: 住所 / Address
+                             *     - `phone`: 電話番号 / Phone number
+                             *     - `email`: メールアドレス / Email address
+                             *     - `member_number`: 組合員番号 / Member number
+                             *     - `date_of_birth`: 生年月日 / Date of birth
+                             *     - `household`: 世帯情報 / Household
+                             *     - `bank_account`: 口座情報 / Bank account
+                             *     - `credit_card`: クレジットカード情報 / Credit card
+                             *     - `billing_amount`: 請求金額 / Billing amount
+                             *     - `order_history`: 注文履歴 / Order history
+                             *     - `capital_contribution`: 出資金 / Capital contribution
+                             *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
+                             *     - `travel_booking`: 旅行の予約内容 / Travel booking
+                             *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
+                             *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                             * @enum {string}
+                             */
                             id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
                             ja: string;
                             en: string;
@@ -2416,7 +2784,13 @@ export interface operations {
                         }[];
                         recipient: {
                             /**
-                             * @description A §II recipient category
+                             * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                             *
+                             *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                             *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                             *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                             *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                             *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                              * @enum {string}
                              */
                             category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -2504,6 +2878,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2517,9 +2893,15 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example c0ed24d6-505c-4295-9c9f-5b45000a5a6e
+                 */
                 consentId: string;
             };
             cookie?: never;
@@ -2538,7 +2920,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The consent, withdrawn, with the ledger entry of the withdrawal */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2550,10 +2932,19 @@ export interface operations {
                          * @description A UUID; any letter case is accepted and answered in lower case
                          */
                         id: string;
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         /**
-                         * @description A §II recipient category
+                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                         *
+                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                          * @enum {string}
                          */
                         recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -2566,7 +2957,14 @@ export interface operations {
                          * @example 2026-04-01T10:00:00+09:00
                          */
                         obtainedAt: string;
-                        /** @enum {string} */
+                        /**
+                         * @description How the member's consent was obtained (同意の取得方法).
+                         *
+                         *     - `paper`: 書面 / On paper
+                         *     - `web`: ウェブ / On the web
+                         *     - `oral`: 口頭 / Orally
+                         * @enum {string}
+                         */
                         method: "paper" | "web" | "oral";
                         evidenceRef: string;
                         withdrawnAt: string | null;
@@ -2631,7 +3029,10 @@ export interface operations {
                                 /** @description What the notice does not state yet (null above); GET /v1/policy warns of it */
                                 missing: string[];
                             };
-                            /** @description The member number */
+                            /**
+                             * @description The member number
+                             * @example M-000123
+                             */
                             memberId: string;
                             /**
                              * Format: uuid
@@ -2644,7 +3045,14 @@ export interface operations {
                              * @example 2026-04-01T10:00:00+09:00
                              */
                             obtainedAt: string;
-                            /** @enum {string} */
+                            /**
+                             * @description How the member's consent was obtained (同意の取得方法).
+                             *
+                             *     - `paper`: 書面 / On paper
+                             *     - `web`: ウェブ / On the web
+                             *     - `oral`: 口頭 / Orally
+                             * @enum {string}
+                             */
                             method: "paper" | "web" | "oral";
                             methodLabel: {
                                 ja: string;
@@ -2657,7 +3065,22 @@ export interface operations {
                             };
                             purposes: {
                                 /**
-                                 * @description A purpose of use from §I of the notice
+                                 * @description A purpose of use from §I of the notice (利用目的).
+                                 *
+                                 *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                                 *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                                 *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                                 *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                                 *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                                 *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                                 *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                                 *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                                 *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                                 *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                                 *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                                 *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                                 *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                                 *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                                  * @enum {string}
                                  */
                                 id: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -2668,7 +3091,28 @@ export interface operations {
                             /** @description false: the consent covers the category's necessary items of policy.version */
                             itemsListed: boolean;
                             dataCategories: {
-                                /** @enum {string} */
+                                /**
+                                 * @description An item of personal information from the catalogue of the policy (個人情報の項目).
+                                 *
+                                 *     - `name`: 氏名 / Name
+                                 *     - `name_kana`: 氏名(カナ) / Name in kana
+                                 *     - `address`: 住所 / Address
+                                 *     - `phone`: 電話番号 / Phone number
+                                 *     - `email`: メールアドレス / Email address
+                                 *     - `member_number`: 組合員番号 / Member number
+                                 *     - `date_of_birth`: 生年月日 / Date of birth
+                                 *     - `household`: 世帯情報 / Household
+                                 *     - `bank_account`: 口座情報 / Bank account
+                                 *     - `credit_card`: クレジットカード情報 / Credit card
+                                 *     - `billing_amount`: 請求金額 / Billing amount
+                                 *     - `order_history`: 注文履歴 / Order history
+                                 *     - `capital_contribution`: 出資金 / Capital contribution
+                                 *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
+                                 *     - `travel_booking`: 旅行の予約内容 / Travel booking
+                                 *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
+                                 *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                                 * @enum {string}
+                                 */
                                 id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
                                 ja: string;
                                 en: string;
@@ -2676,7 +3120,13 @@ export interface operations {
                             }[];
                             recipient: {
                                 /**
-                                 * @description A §II recipient category
+                                 * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                                 *
+                                 *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
+                                 *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
+                                 *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
+                                 *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
+                                 *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                                  * @enum {string}
                                  */
                                 category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
@@ -2741,7 +3191,22 @@ export interface operations {
                             hash: string;
                             recipientId: string | null;
                             /**
-                             * @description A purpose of use from §I of the notice
+                             * @description A purpose of use from §I of the notice (利用目的).
+                             *
+                             *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                             *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                             *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                             *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                             *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                             *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                             *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                             *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                             *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                             *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                             *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                             *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                             *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                             *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                              * @enum {string}
                              */
                             purpose: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
@@ -2798,6 +3263,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2807,6 +3274,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2820,14 +3289,17 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The member's suspensions */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -2840,7 +3312,10 @@ export interface operations {
                              * @description A UUID; any letter case is accepted and answered in lower case
                              */
                             id: string;
-                            /** @description The member number */
+                            /**
+                             * @description The member number
+                             * @example M-000123
+                             */
                             memberId: string;
                             reason: string;
                             /**
@@ -2913,6 +3388,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2926,7 +3403,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
             };
             cookie?: never;
@@ -2950,7 +3430,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The suspension, in effect until lifted, with its ledger entry */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -2962,7 +3442,10 @@ export interface operations {
                          * @description A UUID; any letter case is accepted and answered in lower case
                          */
                         id: string;
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         reason: string;
                         /**
@@ -3034,6 +3517,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3043,6 +3528,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3056,16 +3543,22 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example 604cff3f-03a3-4c60-97a7-f6f0f67d37e4
+                 */
                 suspensionId: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The suspension, lifted, with the ledger entry of the lifting */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3077,7 +3570,10 @@ export interface operations {
                          * @description A UUID; any letter case is accepted and answered in lower case
                          */
                         id: string;
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         reason: string;
                         /**
@@ -3167,6 +3663,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3176,6 +3674,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3187,7 +3687,10 @@ export interface operations {
     check: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ja or en (default en): the language of reasons[].message and providerDetails.message. A list with qualities (ja-JP,ja;q=0.9,en;q=0.8) is read as browsers send it; a language that is neither answers in English. */
+                "accept-language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3195,17 +3698,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @enum {string} */
+                    /**
+                     * @description How the data leaves (経路), with the clauses of the notice that govern it.
+                     *
+                     *     - `joint_use` (2(2)): 共同利用 / Joint use with JCCU
+                     *     - `entrustment` (2(3), 2(4)): 業務委託 / Entrustment to contractors
+                     *     - `third_party` (II, 2(5)): 第三者提供 / Third-party provision with consent
+                     *     - `statutory_exception` (2(5)a, 2(5)b): 法令等に基づく提供 / Statutory exceptions
+                     * @enum {string}
+                     */
                     channel: "joint_use" | "entrustment" | "third_party" | "statutory_exception";
-                    /** @description The member number */
+                    /**
+                     * @description The member number
+                     * @example M-000123
+                     */
                     memberId: string;
                     /**
-                     * @description A purpose of use from §I of the notice
+                     * @description A purpose of use from §I of the notice (利用目的).
+                     *
+                     *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                     *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                     *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                     *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                     *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                     *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                     *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                     *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                     *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                     *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                     *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                     *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                     *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                     *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                      * @enum {string}
                      */
                     purpose: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
                     /**
-                     * @description The scope of goods and services (※), where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).
+                     * @description Where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).
+                     *
+                     *     The scope of goods and services (※ 商品・サービスの範囲).
+                     *
+                     *     - `joint_purchasing` (S.1): 生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品 / Goods of joint purchasing, home delivery included
+                     *     - `mutual_aid_insurance` (S.2): 共済・保険 / Mutual aid and insurance
+                     *     - `housing` (S.3): 住宅関連サービス / Housing-related services
+                     *     - `travel` (S.4): 旅行サービス / Travel services
+                     *     - `welfare` (S.5): 福祉関連サービス / Welfare-related services
+                     *     - `other_living` (S.6): その他生活関連サービス / Other life-related services
                      * @enum {string}
                      */
                     serviceCategory?: "joint_purchasing" | "mutual_aid_insurance" | "housing" | "travel" | "welfare" | "other_living";
@@ -3223,13 +3761,24 @@ export interface operations {
                     /** @description joint_use: the joint user, JCCU */
                     jointUser?: string;
                     /**
-                     * @description third_party: how the data is provided
+                     * @description third_party only.
+                     *
+                     *     How a third party is provided with the data (§II 提供方法).
+                     *
+                     *     - `document`: 書面の送付 / Sending documents
+                     *     - `electronic`: 電子データの送信 / Transmitting electronic data
                      * @enum {string}
                      */
                     method?: "document" | "electronic";
                     /** @description statutory_exception: the legal ground and the manager (2(9)) who approved it */
                     exception?: {
-                        /** @enum {string} */
+                        /**
+                         * @description The legal ground of a statutory exception (法令等に基づく提供の根拠).
+                         *
+                         *     - `legal_obligation` (2(5)a, APPI Art. 27(1)(i)): 法令により第三者又は行政官庁に対して当該情報を提供する事を義務付けられている場合 / where a law obliges provision to a third party or a government agency
+                         *     - `vital_interest` (2(5)b, APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のために必要と判断される場合。 / where it is judged necessary to protect a person's life, body or property
+                         * @enum {string}
+                         */
                         basis: "legal_obligation" | "vital_interest";
                         reference: string;
                         approvedBy: string;
@@ -3240,9 +3789,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description An allow or deny, with the clauses of the notice that decide it */
+            /** @description Decided: allow or deny; nothing recorded */
             200: {
                 headers: {
+                    /** @description The language of the messages, from Accept-Language */
+                    "Content-Language"?: "ja" | "en";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3297,6 +3848,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3309,7 +3862,12 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Repeat a transfer safely: the same key and body return the first response */
+                /** @description ja or en (default en): the language of reasons[].message and providerDetails.message. A list with qualities (ja-JP,ja;q=0.9,en;q=0.8) is read as browsers send it; a language that is neither answers in English. */
+                "accept-language"?: string;
+                /**
+                 * @description Repeat a transfer safely: the same key and body return the first response (with Idempotent-Replayed: true) and write nothing
+                 * @example billing-2026-11-M-000123
+                 */
                 "idempotency-key"?: string;
             };
             path?: never;
@@ -3319,17 +3877,52 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @enum {string} */
+                    /**
+                     * @description How the data leaves (経路), with the clauses of the notice that govern it.
+                     *
+                     *     - `joint_use` (2(2)): 共同利用 / Joint use with JCCU
+                     *     - `entrustment` (2(3), 2(4)): 業務委託 / Entrustment to contractors
+                     *     - `third_party` (II, 2(5)): 第三者提供 / Third-party provision with consent
+                     *     - `statutory_exception` (2(5)a, 2(5)b): 法令等に基づく提供 / Statutory exceptions
+                     * @enum {string}
+                     */
                     channel: "joint_use" | "entrustment" | "third_party" | "statutory_exception";
-                    /** @description The member number */
+                    /**
+                     * @description The member number
+                     * @example M-000123
+                     */
                     memberId: string;
                     /**
-                     * @description A purpose of use from §I of the notice
+                     * @description A purpose of use from §I of the notice (利用目的).
+                     *
+                     *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                     *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                     *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                     *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                     *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                     *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                     *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                     *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                     *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                     *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                     *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                     *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                     *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                     *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                      * @enum {string}
                      */
                     purpose: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
                     /**
-                     * @description The scope of goods and services (※), where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).
+                     * @description Where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).
+                     *
+                     *     The scope of goods and services (※ 商品・サービスの範囲).
+                     *
+                     *     - `joint_purchasing` (S.1): 生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品 / Goods of joint purchasing, home delivery included
+                     *     - `mutual_aid_insurance` (S.2): 共済・保険 / Mutual aid and insurance
+                     *     - `housing` (S.3): 住宅関連サービス / Housing-related services
+                     *     - `travel` (S.4): 旅行サービス / Travel services
+                     *     - `welfare` (S.5): 福祉関連サービス / Welfare-related services
+                     *     - `other_living` (S.6): その他生活関連サービス / Other life-related services
                      * @enum {string}
                      */
                     serviceCategory?: "joint_purchasing" | "mutual_aid_insurance" | "housing" | "travel" | "welfare" | "other_living";
@@ -3347,13 +3940,24 @@ export interface operations {
                     /** @description joint_use: the joint user, JCCU */
                     jointUser?: string;
                     /**
-                     * @description third_party: how the data is provided
+                     * @description third_party only.
+                     *
+                     *     How a third party is provided with the data (§II 提供方法).
+                     *
+                     *     - `document`: 書面の送付 / Sending documents
+                     *     - `electronic`: 電子データの送信 / Transmitting electronic data
                      * @enum {string}
                      */
                     method?: "document" | "electronic";
                     /** @description statutory_exception: the legal ground and the manager (2(9)) who approved it */
                     exception?: {
-                        /** @enum {string} */
+                        /**
+                         * @description The legal ground of a statutory exception (法令等に基づく提供の根拠).
+                         *
+                         *     - `legal_obligation` (2(5)a, APPI Art. 27(1)(i)): 法令により第三者又は行政官庁に対して当該情報を提供する事を義務付けられている場合 / where a law obliges provision to a third party or a government agency
+                         *     - `vital_interest` (2(5)b, APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のために必要と判断される場合。 / where it is judged necessary to protect a person's life, body or property
+                         * @enum {string}
+                         */
                         basis: "legal_obligation" | "vital_interest";
                         reference: string;
                         approvedBy: string;
@@ -3367,6 +3971,10 @@ export interface operations {
             /** @description Allowed and recorded */
             201: {
                 headers: {
+                    /** @description The language of the messages, from Accept-Language */
+                    "Content-Language"?: "ja" | "en";
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was written */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3394,6 +4002,10 @@ export interface operations {
             /** @description Denied and recorded (a Decision), or outside the client’s scope (a problem with code client_scope) */
             403: {
                 headers: {
+                    /** @description The language of the messages, from Accept-Language */
+                    "Content-Language"?: "ja" | "en";
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was written */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3431,6 +4043,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3440,6 +4054,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3451,7 +4067,10 @@ export interface operations {
     transferBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description ja or en (default en): the language of reasons[].message and providerDetails.message. A list with qualities (ja-JP,ja;q=0.9,en;q=0.8) is read as browsers send it; a language that is neither answers in English. */
+                "accept-language"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3459,17 +4078,52 @@ export interface operations {
             content: {
                 "application/json": {
                     items: ({
-                        /** @enum {string} */
+                        /**
+                         * @description How the data leaves (経路), with the clauses of the notice that govern it.
+                         *
+                         *     - `joint_use` (2(2)): 共同利用 / Joint use with JCCU
+                         *     - `entrustment` (2(3), 2(4)): 業務委託 / Entrustment to contractors
+                         *     - `third_party` (II, 2(5)): 第三者提供 / Third-party provision with consent
+                         *     - `statutory_exception` (2(5)a, 2(5)b): 法令等に基づく提供 / Statutory exceptions
+                         * @enum {string}
+                         */
                         channel: "joint_use" | "entrustment" | "third_party" | "statutory_exception";
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         /**
-                         * @description A purpose of use from §I of the notice
+                         * @description A purpose of use from §I of the notice (利用目的).
+                         *
+                         *     - `membership_invitation` (I.1): 生協組合員募集のご案内 / Inviting people to join the co-op
+                         *     - `product_information` (I.2): 商品・サービス情報を提供するため / Providing information on goods and services
+                         *     - `ordering` (I.3): 商品・サービスのご注文をいただくため / Taking orders for goods and services
+                         *     - `delivery` (I.4): 商品のお届けまたはサービスの提供のため / Delivering goods and providing services
+                         *     - `brokerage` (I.5): 商品・サービスの提供を斡旋するため / Brokering the provision of goods and services
+                         *     - `billing` (I.6): 商品・サービスの代金の請求及び回収のため / Billing and collecting payment for goods and services
+                         *     - `after_sales` (I.7): アフターサービスを提供のため / After-sales service
+                         *     - `urgent_contact` (I.8): 商品事故等緊急の連絡をするため / Urgent contact, such as about a product incident
+                         *     - `survey` (I.9): アンケートなどによりご意見をいただくため / Hearing members' opinions through surveys
+                         *     - `welfare_procedures` (I.10): 福祉関連サービスにおける各種手続き代行のため / Carrying out procedures on members' behalf in welfare-related services
+                         *     - `capital_contribution` (I.11): 組合員の出資金を管理するため / Managing members' capital contributions
+                         *     - `membership_records` (I.12): 組合員の加入登録、組合員情報の変更、脱退登録のため / Member enrolment, changes to member information, withdrawal from membership
+                         *     - `member_activities` (I.13): 組合員の生活の改善及び文化の向上に関する活動を推進するため / Promoting activities that improve members' lives and culture
+                         *     - `governance` (I.14): 総代会など生協の機関運営を円滑に進めるため / Running the co-op's governing bodies smoothly
                          * @enum {string}
                          */
                         purpose: "membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance";
                         /**
-                         * @description The scope of goods and services (※), where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).
+                         * @description Where the hand-off has one. Optional on every channel; a third_party provision to insurers (mutual_aid_insurance) or travel providers (travel) without it, or with another, is a recorded deny (service_category_not_allowed).
+                         *
+                         *     The scope of goods and services (※ 商品・サービスの範囲).
+                         *
+                         *     - `joint_purchasing` (S.1): 生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品 / Goods of joint purchasing, home delivery included
+                         *     - `mutual_aid_insurance` (S.2): 共済・保険 / Mutual aid and insurance
+                         *     - `housing` (S.3): 住宅関連サービス / Housing-related services
+                         *     - `travel` (S.4): 旅行サービス / Travel services
+                         *     - `welfare` (S.5): 福祉関連サービス / Welfare-related services
+                         *     - `other_living` (S.6): その他生活関連サービス / Other life-related services
                          * @enum {string}
                          */
                         serviceCategory?: "joint_purchasing" | "mutual_aid_insurance" | "housing" | "travel" | "welfare" | "other_living";
@@ -3487,13 +4141,24 @@ export interface operations {
                         /** @description joint_use: the joint user, JCCU */
                         jointUser?: string;
                         /**
-                         * @description third_party: how the data is provided
+                         * @description third_party only.
+                         *
+                         *     How a third party is provided with the data (§II 提供方法).
+                         *
+                         *     - `document`: 書面の送付 / Sending documents
+                         *     - `electronic`: 電子データの送信 / Transmitting electronic data
                          * @enum {string}
                          */
                         method?: "document" | "electronic";
                         /** @description statutory_exception: the legal ground and the manager (2(9)) who approved it */
                         exception?: {
-                            /** @enum {string} */
+                            /**
+                             * @description The legal ground of a statutory exception (法令等に基づく提供の根拠).
+                             *
+                             *     - `legal_obligation` (2(5)a, APPI Art. 27(1)(i)): 法令により第三者又は行政官庁に対して当該情報を提供する事を義務付けられている場合 / where a law obliges provision to a third party or a government agency
+                             *     - `vital_interest` (2(5)b, APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のために必要と判断される場合。 / where it is judged necessary to protect a person's life, body or property
+                             * @enum {string}
+                             */
                             basis: "legal_obligation" | "vital_interest";
                             reference: string;
                             approvedBy: string;
@@ -3505,9 +4170,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Each item decided and recorded, in request order */
             200: {
                 headers: {
+                    /** @description The language of the messages, from Accept-Language */
+                    "Content-Language"?: "ja" | "en";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3564,6 +4231,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3573,6 +4242,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3584,8 +4255,19 @@ export interface operations {
     listLedger: {
         parameters: {
             query?: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId?: string;
+                /**
+                 * @description How the data leaves (経路), with the clauses of the notice that govern it.
+                 *
+                 *     - `joint_use` (2(2)): 共同利用 / Joint use with JCCU
+                 *     - `entrustment` (2(3), 2(4)): 業務委託 / Entrustment to contractors
+                 *     - `third_party` (II, 2(5)): 第三者提供 / Third-party provision with consent
+                 *     - `statutory_exception` (2(5)a, 2(5)b): 法令等に基づく提供 / Statutory exceptions
+                 */
                 channel?: "joint_use" | "entrustment" | "third_party" | "statutory_exception";
                 decision?: "allow" | "deny";
                 kind?: "decision" | "consent_granted" | "consent_withdrawn" | "suspension_created" | "suspension_lifted";
@@ -3612,7 +4294,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of entries */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3637,7 +4319,10 @@ export interface operations {
                             recordedAt: string;
                             /** @enum {string} */
                             kind: "decision" | "consent_granted" | "consent_withdrawn" | "suspension_created" | "suspension_lifted";
-                            /** @description The member number */
+                            /**
+                             * @description The member number
+                             * @example M-000123
+                             */
                             memberId: string;
                             clientId: string;
                         } & {
@@ -3677,6 +4362,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3697,7 +4384,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description What the run checked, chain by chain */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3799,6 +4486,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3855,6 +4544,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3875,7 +4566,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description A page of checkpoints and the signing key */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3962,6 +4653,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3979,7 +4672,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Signed heads of every chain (README: "Checkpoints"). Check it with scripts/verify-checkpoint.mjs or any Ed25519 library. */
+            /** @description The checkpoint, signed now */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4059,6 +4752,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4068,6 +4763,8 @@ export interface operations {
             /** @description A dependency is unavailable; nothing was allowed or changed */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4168,6 +4865,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4181,14 +4880,17 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A UUID; any letter case is accepted and answered in lower case */
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example 4edc4608-dae3-4fc0-bd65-1f45f6609030
+                 */
                 entryId: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The entry exactly as hashed, plus its hash. hash = lowercase hex SHA-256 of the RFC 8785 canonical JSON of the entry without the hash member; prevHash is the hash of the previous entry of the chain (64 zeros for seq 1). */
+            /** @description The entry as hashed, with its hash */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4212,7 +4914,10 @@ export interface operations {
                         recordedAt: string;
                         /** @enum {string} */
                         kind: "decision" | "consent_granted" | "consent_withdrawn" | "suspension_created" | "suspension_lifted";
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         clientId: string;
                     } & {
@@ -4259,6 +4964,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4271,10 +4978,17 @@ export interface operations {
         parameters: {
             query?: {
                 format?: "json" | "csv";
+                /** @description Language of the labels (and of the CSV values); Japanese by default */
+                lang?: "ja" | "en";
+                /** @description third_party (default): the records APPI Art. 29 requires. all: also the statutory exceptions, which the co-op keeps by choice (check Art. 33(5) before handing those to the member) */
+                include?: "third_party" | "all";
             };
             header?: never;
             path: {
-                /** @description The member number */
+                /**
+                 * @description The member number
+                 * @example M-000123
+                 */
                 memberId: string;
             };
             cookie?: never;
@@ -4288,7 +5002,10 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description The member number */
+                        /**
+                         * @description The member number
+                         * @example M-000123
+                         */
                         memberId: string;
                         records: {
                             /**
@@ -4297,11 +5014,24 @@ export interface operations {
                              */
                             entryId: string;
                             /**
+                             * @description The member number
+                             * @example M-000123
+                             */
+                            memberId: string;
+                            /**
                              * Format: date-time
-                             * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
+                             * @description In Japan time (+09:00)
                              * @example 2026-04-01T10:00:00+09:00
                              */
                             providedAt: string;
+                            /**
+                             * Format: date-time
+                             * @description The same instant as the ledger entry keeps it (UTC)
+                             * @example 2026-04-01T10:00:00+09:00
+                             */
+                            recordedAt: string;
+                            /** @enum {string} */
+                            channel: "third_party" | "statutory_exception";
                             recipient: {
                                 /**
                                  * Format: uuid
@@ -4312,11 +5042,17 @@ export interface operations {
                                 address: string;
                                 representative: string;
                                 category: string;
-                            };
+                                categoryLabel: string;
+                                country: string | null;
+                            } | null;
                             purpose: string;
-                            serviceCategory: string;
+                            purposeLabel: string;
+                            serviceCategory: string | null;
+                            serviceCategoryLabel: string | null;
                             dataItems: string[];
-                            method: string;
+                            dataItemLabels: string[];
+                            method: string | null;
+                            methodLabel: string | null;
                             consent: {
                                 /**
                                  * Format: uuid
@@ -4325,17 +5061,29 @@ export interface operations {
                                 id: string;
                                 /**
                                  * Format: date-time
-                                 * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
+                                 * @description In Japan time (+09:00)
                                  * @example 2026-04-01T10:00:00+09:00
                                  */
                                 obtainedAt: string;
                                 method: string;
+                                methodLabel: string;
                                 evidenceRef: string;
                             } | null;
+                            exception: {
+                                basis: string;
+                                basisLabel: string;
+                                reference: string;
+                                approvedBy: string;
+                                clause: string;
+                                law: string;
+                            } | null;
                             policyVersion: string;
+                            /** @description true: APPI Art. 29 requires the record; false: kept by choice */
+                            requiredByLaw: boolean;
+                            recordBasis: string;
                             /**
                              * Format: date-time
-                             * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
+                             * @description The end of the Japan-time day until which the record is kept (enforcement rule 21)
                              * @example 2026-04-01T10:00:00+09:00
                              */
                             retainUntil: string;
@@ -4374,6 +5122,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4391,7 +5141,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description Every client, revoked ones included */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4448,6 +5198,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4477,7 +5229,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description Registered, with its token (Cache-Control: no-store) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -4499,6 +5251,7 @@ export interface operations {
                          */
                         createdAt: string;
                         revokedAt: string | null;
+                        /** @description The bearer token: shown this once, stored only as a hash */
                         token: string;
                     };
                 };
@@ -4533,6 +5286,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4546,13 +5301,14 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @example 6a4f481d-c056-4b12-8dd0-4777d91d3d3b */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The client, revoked (revoking it again answers the same) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4616,6 +5372,8 @@ export interface operations {
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -1,0 +1,187 @@
+import t from 'tap'
+import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_INSPECTION, EXAMPLE_RECIPIENT } from '../../src/examples.js'
+import { buildTestApp, type TestApp } from '../helper.js'
+
+/**
+ * The examples of the OpenAPI document are what /docs shows and what "Try it out" sends, so
+ * they must be requests the service accepts and answers it really gives. Every request example
+ * is sent to a real app, in a world of its own where the ids it names are registered (the
+ * example world of src/examples.ts), and must not be a 400; the decision examples must be
+ * decided as their documented answers say.
+ */
+
+interface Example {
+  summary?: string
+  value?: unknown
+}
+interface Media {
+  schema?: unknown
+  example?: unknown
+  examples?: Record<string, Example>
+}
+interface Parameter {
+  in: string
+  name: string
+  example?: unknown
+  examples?: Record<string, Example>
+}
+interface Operation {
+  operationId: string
+  parameters?: Parameter[]
+  requestBody?: { content: Record<string, Media> }
+  responses: Record<string, { content?: Record<string, Media> }>
+}
+interface Document {
+  paths: Record<string, Record<string, Operation>>
+}
+
+/** The moment the example world lives in: after every example time, while the contract is in force. */
+const NOW = new Date('2026-12-01T09:00:00+09:00')
+
+async function register(test: TestApp, url: string, payload: object): Promise<{ id: string }> {
+  const res = await test.request({ method: 'POST', url, payload })
+  if (res.statusCode !== 201) throw new Error(`registering ${url} failed: ${res.statusCode} ${res.body}`)
+  return res.json()
+}
+
+let worlds = 0
+/**
+ * The example world with fresh objects and a member of its own: each example changes nothing
+ * another one relies on (a withdrawal, a deactivation, a failed inspection).
+ */
+async function exampleWorld(test: TestApp): Promise<Map<string, string>> {
+  worlds += 1
+  const memberId = `M-EXAMPLE-${worlds}`
+  const recipient = await register(test, '/v1/recipients', EXAMPLE_RECIPIENT)
+  const contractor = await register(test, '/v1/contractors', EXAMPLE_CONTRACTOR)
+  await register(test, `/v1/contractors/${contractor.id}/contracts`, EXAMPLE_CONTRACT)
+  await register(test, `/v1/contractors/${contractor.id}/inspections`, EXAMPLE_INSPECTION)
+  const consent = await register(test, `/v1/members/${memberId}/consents`, EXAMPLE_CONSENT)
+  return new Map([
+    [EXAMPLE.memberId, memberId],
+    [EXAMPLE.recipientId, recipient.id],
+    [EXAMPLE.contractorId, contractor.id],
+    [EXAMPLE.consentId, consent.id]
+  ])
+}
+
+/** The value with every placeholder id replaced by the world's. */
+function substitute(value: unknown, world: Map<string, string>): unknown {
+  if (typeof value === 'string') return world.get(value) ?? value
+  if (Array.isArray(value)) return value.map((v) => substitute(v, world))
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, world)]))
+  return value
+}
+
+/** The path with each parameter filled in from its documented example. */
+function fillPath(path: string, operation: Operation, world: Map<string, string>): string {
+  return path.replace(/\{([^}]+)\}/g, (_, name: string) => {
+    const parameter = operation.parameters?.find((p) => p.in === 'path' && p.name === name)
+    if (parameter?.example === undefined) throw new Error(`${operation.operationId}: path parameter ${name} has no example`)
+    return encodeURIComponent(String(substitute(parameter.example, world)))
+  })
+}
+
+function operations(document: Document): [string, string, Operation][] {
+  return Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => [path, method, operation] as [string, string, Operation]))
+}
+
+const codesOf = (body: { reasons?: { code: string }[] }) => (body.reasons ?? []).map((r) => r.code).sort()
+
+t.test('every request example is accepted by a real app, and decided as documented', async (t) => {
+  const test = await buildTestApp(t, { now: () => NOW })
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  let sent = 0
+  for (const [path, method, operation] of operations(document)) {
+    const media = operation.requestBody?.content['application/json']
+    if (!media) continue
+    for (const [name, example] of Object.entries(media.examples ?? {})) {
+      const world = await exampleWorld(test)
+      const url = fillPath(path, operation, world)
+      const payload = substitute(example.value, world) as object
+      const res = await test.request({ method: method.toUpperCase() as 'POST', url, payload })
+      const label = `${operation.operationId} example ${name} (${method.toUpperCase()} ${path}): ${res.statusCode}`
+      sent += 1
+      t.not(res.statusCode, 400, `${label} is not a 400${res.statusCode === 400 ? `: ${res.body}` : ''}`)
+      t.ok(res.statusCode < 300 || path.startsWith('/v1/transfers') && res.statusCode === 403, `${label} succeeds${res.statusCode >= 300 ? `: ${res.body}` : ''}`)
+
+      // A decision example is decided as the response example of the same name says.
+      if (path === '/v1/checks' || path === '/v1/transfers') {
+        const status = path === '/v1/checks' ? '200' : name === 'deny' ? '403' : '201'
+        const documented = operation.responses[status]?.content?.['application/json']?.examples?.[name]?.value as { decision: string; reasons: { code: string }[] } | undefined
+        t.ok(documented, `${label}: the ${status} answer documents an example named ${name}`)
+        t.equal(String(res.statusCode), status, `${label}: answers ${status}`)
+        if (documented) {
+          t.equal(res.json().decision, documented.decision, `${label}: ${documented.decision}, as documented`)
+          t.same(codesOf(res.json()), codesOf(documented), `${label}: for the documented reasons`)
+        }
+      }
+    }
+  }
+  t.ok(sent >= 20, `${sent} request examples sent`)
+})
+
+t.test('every operation documents examples of its requests and of each of its answers', async (t) => {
+  const test = await buildTestApp(t)
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  for (const [path, method, operation] of operations(document)) {
+    const where = `${method.toUpperCase()} ${path}`
+    for (const parameter of operation.parameters ?? []) {
+      if (parameter.in === 'path') t.ok(parameter.example !== undefined, `${where}: path parameter ${parameter.name} has an example`)
+    }
+    for (const [type, media] of Object.entries(operation.requestBody?.content ?? {})) {
+      t.ok(Object.keys(media.examples ?? {}).length > 0, `${where}: the ${type} body has named examples`)
+    }
+    for (const [status, response] of Object.entries(operation.responses)) {
+      for (const [type, media] of Object.entries(response.content ?? {})) {
+        t.ok(media.example !== undefined || Object.keys(media.examples ?? {}).length > 0, `${where}: the ${status} ${type} answer has examples`)
+        for (const [name, example] of Object.entries(media.examples ?? {})) t.ok(example.summary, `${where} ${status} ${name} has a summary`)
+      }
+    }
+  }
+  // One named example per channel, plus a deny, for checks and transfers.
+  for (const path of ['/v1/checks', '/v1/transfers']) {
+    const names = Object.keys(document.paths[path]!.post!.requestBody!.content['application/json']!.examples ?? {})
+    t.same(names.sort(), ['deny', 'entrustment', 'joint_use', 'statutory_exception', 'third_party'], `${path}: one example per channel and a deny`)
+  }
+})
+
+t.test('the 403 of POST /v1/transfers shows denials, and the problem of a refused scope', async (t) => {
+  const test = await buildTestApp(t)
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const forbidden = document.paths['/v1/transfers']!.post!.responses['403']!.content!
+  const denials = Object.entries(forbidden['application/json']!.examples ?? {})
+  t.ok(denials.length > 0, 'the 403 has decision examples')
+  for (const [name, example] of denials) {
+    const value = example.value as { decision: string; reasons: { code: string; clause: string }[]; entry?: unknown }
+    t.equal(value.decision, 'deny', `403 example ${name} says deny`)
+    t.ok(value.reasons.length > 0 && value.reasons.every((r) => r.clause), `403 example ${name} names the clauses that deny`)
+    t.ok(value.entry, `403 example ${name} carries the ledger entry of the recorded denial`)
+  }
+  const problems = Object.values(forbidden['application/problem+json']!.examples ?? {})
+  t.same(problems.map((p) => (p.value as { code: string }).code), ['client_scope'], 'the problem example is client_scope')
+})
+
+t.test('problem examples are what the service sends', async (t) => {
+  const test = await buildTestApp(t)
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const example = (path: string, method: string, status: string, name: string) =>
+    document.paths[path]![method]!.responses[status]!.content!['application/problem+json']!.examples![name]!.value as Record<string, unknown>
+  const without = ({ instance: _instance, ...rest }: Record<string, unknown>) => rest
+
+  const unauthorized = await test.request({ method: 'GET', url: '/v1/recipients', token: null })
+  t.same(without(unauthorized.json()), without(example('/v1/recipients', 'get', '401', 'unauthorized')), '401')
+
+  const missing = await test.request({ method: 'GET', url: `/v1/recipients/${EXAMPLE.recipientId}` })
+  t.same(without(missing.json()), without(example('/v1/recipients/{id}', 'get', '404', 'not_found')), '404')
+
+  const invalid = await test.request({
+    method: 'POST',
+    url: '/v1/transfers',
+    payload: { channel: 'third_party', memberId: EXAMPLE.memberId, purpose: 'billing', dataItems: ['name'], method: 'electronic', jointUser: 'JCCU' }
+  })
+  t.same(without(invalid.json()), without(example('/v1/transfers', 'post', '400', 'validation_failed')), '400 on a decision route')
+
+  const notJson = await test.request({ method: 'POST', url: '/v1/checks', payload: 'x', headers: { 'content-type': 'text/plain' } })
+  t.same(without(notJson.json()), without(example('/v1/checks', 'post', '415', 'unsupported_media_type')), '415')
+})
