@@ -97,7 +97,7 @@ export const ExceptionBasis = LabelledEnum(
 export const DataItem = LabelledEnum(
   DATA_ITEMS,
   'An item of personal information from the catalogue of the policy (個人情報の項目).',
-  NOTICE.dataItems.map((d) => ({ id: d.id, ja: d.ja, en: d.en, ...(d.sensitive ? { note: '要配慮個人情報, sensitive: never provided to a third party' } : {}) }))
+  NOTICE.dataItems.map((d) => ({ id: d.id, ja: d.ja, en: d.en, ...(d.sensitive ? { note: 'sensitive: never provided to a third party' } : {}) }))
 )
 export const ReasonCode = LabelledEnum(
   REASON_CODES,

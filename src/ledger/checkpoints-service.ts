@@ -185,7 +185,14 @@ export class CheckpointService {
   }
 
   private async takeWhen(due: (heads: readonly ChainHead[], previous: CheckpointBody | undefined) => boolean): Promise<CheckpointView | null> {
-    const signer = await this.signer()
+    // Whether one is due is looked at first, outside any transaction: the periodic look is cheap,
+    // and the embedded database's key is not generated before a checkpoint is actually due.
+    const signerLoaded = this.signerLoad !== undefined
+    const generated = this.settings.signingKey === undefined && this.settings.signingKeyFile === undefined
+    const early = signerLoaded || !generated ? await this.signer() : null
+    const { heads: now } = await readHeads(this.database.db)
+    if (!due(now, early ? (await this.latestOwn(this.database.db, early))?.body : undefined)) return null
+    const signer = early ?? (await this.signer())
     if (!signer) throw new CheckpointsUnavailableError()
     const row = await this.database.transaction(async (tx) => {
       await lockCheckpointing(tx)

@@ -124,9 +124,10 @@ export const VERIFY_EXAMPLES: Examples = {
 }
 
 /**
- * A real signed checkpoint of the heads above, by a key made for the examples alone (its seed is
- * the public text below, so it signs nothing else): scripts/verify-checkpoint.mjs accepts it with
- * the example key. Ed25519 signatures are deterministic, so the document stays the same.
+ * A real signed note of the heads above, by a key made for the examples alone (its seed is the
+ * public text below, so it stands for nothing): the signature verifies with the example key, as
+ * a kept checkpoint does with the service's. Ed25519 signatures are deterministic, so the
+ * document stays the same from build to build.
  */
 const EXAMPLE_SIGNER = new CheckpointSigner(
   'shizenha.example/audit-ledger',

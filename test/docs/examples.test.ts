@@ -1,5 +1,6 @@
 import t from 'tap'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_INSPECTION, EXAMPLE_RECIPIENT } from '../../src/examples.js'
+import { openCheckpoint } from '../../src/ledger/checkpoints.js'
 import { buildTestApp, type TestApp } from '../helper.js'
 
 /**
@@ -162,26 +163,72 @@ t.test('the 403 of POST /v1/transfers shows denials, and the problem of a refuse
   t.same(problems.map((p) => (p.value as { code: string }).code), ['client_scope'], 'the problem example is client_scope')
 })
 
+/** A request that provokes a documented problem, and where the document shows that problem. */
+interface ProblemCase {
+  readonly request: { method: 'GET' | 'POST' | 'PATCH'; url: string; payload?: unknown; token?: null; headers?: Record<string, string> }
+  readonly documented: [path: string, method: string, status: string, example: string]
+}
+
+const PROBLEM_CASES: ProblemCase[] = [
+  { request: { method: 'GET', url: '/v1/recipients', token: null }, documented: ['/v1/recipients', 'get', '401', 'unauthorized'] },
+  { request: { method: 'GET', url: `/v1/recipients/${EXAMPLE.recipientId}` }, documented: ['/v1/recipients/{id}', 'get', '404', 'not_found'] },
+  { request: { method: 'GET', url: '/v1/recipients/not-a-uuid' }, documented: ['/v1/recipients/{id}', 'get', '400', 'validation_failed'] },
+  {
+    request: { method: 'POST', url: '/v1/recipients', payload: { ...EXAMPLE_RECIPIENT, category: 'bank' } },
+    documented: ['/v1/recipients', 'post', '400', 'validation_failed']
+  },
+  { request: { method: 'GET', url: '/v1/recipients?active=maybe' }, documented: ['/v1/recipients', 'get', '400', 'validation_failed'] },
+  { request: { method: 'PATCH', url: `/v1/recipients/${EXAMPLE.recipientId}`, payload: {} }, documented: ['/v1/recipients/{id}', 'patch', '400', 'nothing_to_change'] },
+  { request: { method: 'POST', url: '/v1/contractors', payload: { name: EXAMPLE_CONTRACTOR.name } }, documented: ['/v1/contractors', 'post', '400', 'validation_failed'] },
+  {
+    request: { method: 'POST', url: `/v1/members/${EXAMPLE.memberId}/consents`, payload: { ...EXAMPLE_CONSENT, obtainedAt: '2026-11-19T14:00:00' } },
+    documented: ['/v1/members/{memberId}/consents', 'post', '400', 'validation_failed']
+  },
+  { request: { method: 'GET', url: '/v1/members/M%20X/consents' }, documented: ['/v1/members/{memberId}/consents', 'get', '400', 'validation_failed'] },
+  {
+    request: {
+      method: 'POST',
+      url: '/v1/transfers',
+      payload: { channel: 'third_party', memberId: EXAMPLE.memberId, purpose: 'billing', dataItems: ['name'], method: 'electronic', jointUser: 'JCCU' }
+    },
+    documented: ['/v1/transfers', 'post', '400', 'validation_failed']
+  },
+  { request: { method: 'POST', url: '/v1/checks', payload: 'x', headers: { 'content-type': 'text/plain' } }, documented: ['/v1/checks', 'post', '415', 'unsupported_media_type'] },
+  { request: { method: 'POST', url: '/v1/clients', payload: { name: 'desk', role: 'ops', channels: ['joint_use'] } }, documented: ['/v1/clients', 'post', '400', 'scope_only_for_system'] },
+  { request: { method: 'GET', url: '/v1/ledger?limit=9999' }, documented: ['/v1/ledger', 'get', '400', 'validation_failed'] },
+  { request: { method: 'GET', url: '/v1/ledger?cursor=abc' }, documented: ['/v1/ledger', 'get', '400', 'invalid_cursor'] },
+  { request: { method: 'GET', url: '/v1/ledger/not-a-uuid' }, documented: ['/v1/ledger/{entryId}', 'get', '400', 'validation_failed'] },
+  { request: { method: 'GET', url: '/v1/ledger/checkpoints/latest' }, documented: ['/v1/ledger/checkpoints/latest', 'get', '404', 'not_found'] }
+]
+
 t.test('problem examples are what the service sends', async (t) => {
   const test = await buildTestApp(t)
   const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
-  const example = (path: string, method: string, status: string, name: string) =>
-    document.paths[path]![method]!.responses[status]!.content!['application/problem+json']!.examples![name]!.value as Record<string, unknown>
   const without = ({ instance: _instance, ...rest }: Record<string, unknown>) => rest
+  for (const { request, documented } of PROBLEM_CASES) {
+    const [path, method, status, name] = documented
+    const example = document.paths[path]?.[method]?.responses[status]?.content?.['application/problem+json']?.examples?.[name]?.value as Record<string, unknown> | undefined
+    const res = await test.request({ ...request, payload: request.payload as object })
+    const label = `${request.method} ${request.url}: ${res.statusCode}`
+    t.equal(String(res.statusCode), status, `${label} is the documented ${status}`)
+    t.ok(example, `${method.toUpperCase()} ${path} documents ${status} ${name}`)
+    if (example) t.same(without(res.json()), without(example), `${label}: the body is the ${name} example`)
+  }
+})
 
-  const unauthorized = await test.request({ method: 'GET', url: '/v1/recipients', token: null })
-  t.same(without(unauthorized.json()), without(example('/v1/recipients', 'get', '401', 'unauthorized')), '401')
-
-  const missing = await test.request({ method: 'GET', url: `/v1/recipients/${EXAMPLE.recipientId}` })
-  t.same(without(missing.json()), without(example('/v1/recipients/{id}', 'get', '404', 'not_found')), '404')
-
-  const invalid = await test.request({
-    method: 'POST',
-    url: '/v1/transfers',
-    payload: { channel: 'third_party', memberId: EXAMPLE.memberId, purpose: 'billing', dataItems: ['name'], method: 'electronic', jointUser: 'JCCU' }
-  })
-  t.same(without(invalid.json()), without(example('/v1/transfers', 'post', '400', 'validation_failed')), '400 on a decision route')
-
-  const notJson = await test.request({ method: 'POST', url: '/v1/checks', payload: 'x', headers: { 'content-type': 'text/plain' } })
-  t.same(without(notJson.json()), without(example('/v1/checks', 'post', '415', 'unsupported_media_type')), '415')
+t.test('the checkpoint example is a note its key really signed, stating its own heads', async (t) => {
+  const test = await buildTestApp(t)
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const page = document.paths['/v1/ledger/checkpoints']!.get!.responses['200']!.content!['application/json']!.examples!.page!.value as {
+    key: { name: string; publicKey: string }
+    checkpoints: { note: string; treeSize: number; chains: { chain: number; seq: number; headHash: string }[] }[]
+  }
+  const [checkpoint] = page.checkpoints
+  const body = openCheckpoint(checkpoint!.note, { name: page.key.name, publicKey: Buffer.from(page.key.publicKey, 'base64') })
+  t.equal(body.treeSize, checkpoint!.treeSize, 'the note states the tree size shown')
+  t.same(
+    body.heads.map((h) => ({ chain: h.chain, seq: h.seq, headHash: h.hash })),
+    checkpoint!.chains,
+    'and the heads shown'
+  )
 })

@@ -25,7 +25,9 @@ t.test('/docs shows the named examples of POST /v1/transfers, and "Try it out" s
   const pageErrors: string[] = []
   page.on('pageerror', (error) => pageErrors.push(error.message))
 
-  await page.goto(`http://127.0.0.1:${port}/docs`)
+  // The service's address leads to the reference page.
+  await page.goto(`http://127.0.0.1:${port}/`)
+  t.equal(new URL(page.url()).pathname, '/docs', 'GET / leads to /docs')
   const operation = page.locator('#operations-Decisions-transfer')
   await operation.locator('.opblock-summary').first().click()
 

@@ -2089,7 +2089,7 @@ export interface operations {
                                      *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
                                      *     - `travel_booking`: 旅行の予約内容 / Travel booking
                                      *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
-                                     *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                                     *     - `health_care` (sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
                                      * @enum {string}
                                      */
                                     id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
@@ -2480,7 +2480,7 @@ export interface operations {
                                  *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
                                  *     - `travel_booking`: 旅行の予約内容 / Travel booking
                                  *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
-                                 *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                                 *     - `health_care` (sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
                                  * @enum {string}
                                  */
                                 id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
@@ -2774,7 +2774,7 @@ export interface operations {
                              *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
                              *     - `travel_booking`: 旅行の予約内容 / Travel booking
                              *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
-                             *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                             *     - `health_care` (sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
                              * @enum {string}
                              */
                             id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
@@ -3110,7 +3110,7 @@ export interface operations {
                                  *     - `insurance_application`: 共済・保険の申込内容 / Insurance application
                                  *     - `travel_booking`: 旅行の予約内容 / Travel booking
                                  *     - `activity_participation`: 組合員活動への参加 / Participation in member activities
-                                 *     - `health_care` (要配慮個人情報, sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
+                                 *     - `health_care` (sensitive: never provided to a third party): 病歴・介護等の情報(要配慮個人情報) / Health and care information (sensitive)
                                  * @enum {string}
                                  */
                                 id: "name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care";
