@@ -101,7 +101,12 @@ export interface TestAppOptions {
 
 export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await openTestDatabase(t)).database
-  const config = loadConfig({}, { bootstrapAdminToken: ADMIN_TOKEN, logLevel: options.logStream ? 'info' : 'silent', authFailureLimit: 1_000_000, ...options.config })
+  // Load shedding is tested on its own (test/faults/stall.test.ts); elsewhere a busy CI machine
+  // lagging the event loop (PGlite runs on it) must not turn answers into 503 overloaded.
+  const config = loadConfig(
+    {},
+    { bootstrapAdminToken: ADMIN_TOKEN, logLevel: options.logStream ? 'info' : 'silent', authFailureLimit: 1_000_000, maxEventLoopDelayMs: 0, ...options.config }
+  )
   const logger = createLogger(config, options.logStream ?? { write: () => {} })
   const app = await buildApp({
     config,
