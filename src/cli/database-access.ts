@@ -1,3 +1,4 @@
+import { databaseTimeoutsOf } from '../db/dialect.js'
 import { existsSync } from 'node:fs'
 import { ConfigError, loadConfig, type Config } from '../config.js'
 import { DataDirLockedError } from '../db/data-dir-lock.js'
@@ -49,7 +50,7 @@ export async function withDatabase<T>(work: (database: Database, config: Config)
   }
   let database: Database
   try {
-    database = await Database.open({ url: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, poolSize: 2 })
+    database = await Database.open({ url: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, poolSize: 2, timeouts: databaseTimeoutsOf(config) })
   } catch (err) {
     if (err instanceof DataDirLockedError) throw unreachable(`${err.message}; or pass --url to go through the running service`)
     if (err instanceof StartupError) throw unreachable(err.message)

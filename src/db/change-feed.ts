@@ -12,6 +12,7 @@ export interface ChangeListener {
 }
 
 const RECONNECT_MS = 1000
+const CLOSE_WAIT_MS = 1000
 
 /**
  * Tells every service process what another one changed, through PostgreSQL's LISTEN/NOTIFY, so
@@ -77,7 +78,14 @@ export class ChangeFeed {
     const client = this.client
     this.client = undefined
     this.connected = false
-    await client?.end().catch(() => {})
+    if (client === undefined) return
+    // A frozen server never answers the goodbye: give it a moment, then drop the socket.
+    const ended = client.end().then(
+      () => true,
+      () => true
+    )
+    const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), CLOSE_WAIT_MS).unref())
+    if (!(await Promise.race([ended, timedOut]))) (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy()
   }
 
   private async connect(): Promise<void> {

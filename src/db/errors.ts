@@ -13,6 +13,7 @@ export type DatabaseFailure = 'unavailable' | 'bad_input' | 'internal'
 const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58'])
 const UNAVAILABLE_CODES = new Set([
   '25006', // read_only_sql_transaction (a standby, or default_transaction_read_only)
+  '25P03', // idle_in_transaction_session_timeout ended the session
   '40001', // serialization_failure
   '40P01', // deadlock_detected
   '55P03', // lock_not_available (lock_timeout)

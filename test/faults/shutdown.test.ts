@@ -188,10 +188,9 @@ t.test(
   'SIGTERM while PostgreSQL is frozen: the close is bounded by the client-side time-outs and exits 0',
   {
     skip: NO_CLUSTER,
-    timeout: TEST_TIMEOUT_MS,
-    // The change feed's close awaits pg's Client.end(), which waits for the server to close its side
-    // of the socket: a frozen server never does, so the close waits for SHUTDOWN_TIMEOUT_MS and exits 1.
-    todo: 'src/db/change-feed.ts: ChangeFeed.close() must not wait on a server that does not answer'
+    // The change feed's listening connection would wait for a goodbye a frozen server never sends;
+    // its close drops the socket after a moment instead (src/db/change-feed.ts).
+    timeout: TEST_TIMEOUT_MS
   },
   async (t) => {
     const cluster = await PgCluster.create(t)
