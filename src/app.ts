@@ -73,7 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ...(options.closeDatabase === undefined ? {} : { closeDatabase: options.closeDatabase }),
     ...(options.migrate === undefined ? {} : { migrate: options.migrate })
   })
-  await fastify.register(metricsPlugin)
+  await fastify.register(metricsPlugin, { poolUsage: () => options.database.poolUsage() })
   await fastify.register(changeFeed)
   await fastify.register(decisionsPlugin)
   await fastify.register(checkpointsPlugin)

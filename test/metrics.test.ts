@@ -98,6 +98,7 @@ t.test('what /metrics shows an operator after traffic, a checkpoint and a verify
   const pool = ['total_connections', 'idle_connections', 'waiting_clients', 'max_connections'].map((name) => valueOf(metrics, `shizenha_db_pool_${name}`))
   t.ok(pool.every((value) => value !== undefined), 'the pool gauges are there')
   if (DATABASE_KIND === 'pglite') t.same(pool, [0, 0, 0, 0], 'and 0 on the embedded database')
+  else t.ok(pool[0]! > 0 && pool[3]! > 0, `and read from the live pool on PostgreSQL (${pool.join(', ')})`)
   t.notMatch(JSON.stringify(metrics), /M-OPS/, 'no member id in metrics')
 
   // Tampering: the next verify fails, and the gauge says so.

@@ -1,3 +1,4 @@
+import type pg from 'pg'
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,8 +27,14 @@ export class Database {
      * For naming the server in start-up errors (never shown with its password) and for the
      * change feed's own listening connection.
      */
-    readonly url: string | undefined
+    readonly url: string | undefined,
+    private readonly pool: pg.Pool | undefined = undefined
   ) {}
+
+  /** Connections of the primary's pool in use, idle and waited for; undefined on the embedded database. */
+  poolUsage(): { total: number; idle: number; waiting: number } | undefined {
+    return this.pool && { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
+  }
 
   /**
    * Opens the database and, on PostgreSQL, connects once, so that a server that is not there, a
@@ -35,8 +42,8 @@ export class Database {
    * @throws StartupError naming the address and the cause (never the password).
    */
   static async open(options: DialectOptions & { readonly readUrl?: string | undefined }): Promise<Database> {
-    const { dialect, kind, pglite, release } = await openDialect(options)
-    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release, options.url)
+    const { dialect, kind, pglite, release, pool } = await openDialect(options)
+    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release, options.url, pool)
     if (kind === 'postgres' && options.url !== undefined) {
       try {
         await database.ping()

@@ -102,6 +102,8 @@ export interface OpenedDialect {
   readonly pglite?: PGlite
   /** Releases what the dialect holds beyond its connections (the data directory's lock). */
   readonly release?: () => Promise<void>
+  /** PostgreSQL's pool, for its usage figures on /metrics. */
+  readonly pool?: pg.Pool
 }
 
 /**
@@ -228,7 +230,8 @@ function postgresPool(url: string, options: DialectOptions): pg.Pool {
 
 export async function openDialect(options: DialectOptions): Promise<OpenedDialect> {
   if (options.url !== undefined) {
-    return { dialect: new BoundedPostgresDialect({ pool: postgresPool(options.url, options) }), kind: 'postgres' }
+    const pool = postgresPool(options.url, options)
+    return { dialect: new BoundedPostgresDialect({ pool }), kind: 'postgres', pool }
   }
   const inMemory = options.dataDir.startsWith('memory://')
   const release = inMemory ? undefined : await lockDataDir(options.dataDir)
