@@ -7,6 +7,7 @@ import { databaseTimeoutsOf } from './db/dialect.js'
 import { migrateAsOwner } from './db/migrate.js'
 import { maskSecrets, StartupError } from './db/startup-errors.js'
 import { createLogger } from './logger.js'
+import { logStartupSummary } from './startup-summary.js'
 
 /**
  * Closes the app once, gracefully: on SIGTERM or SIGINT (then exit 0), or on an error nothing
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, database, logger, migrate: !splitRoles })
   await app.listen({ port: config.port, host: config.host })
   logger.info({ database: database.kind }, 'ready')
+  await logStartupSummary(app, config, logger)
   closeGracefully(app, logger, config.shutdownTimeoutMs)
 }
 

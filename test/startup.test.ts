@@ -19,6 +19,13 @@ t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, a
   servers.push(first)
   const ready = await fetch(`${first.url}/readyz`)
   t.equal(ready.status, 200)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.match(first.output(), `API reference ${first.url}/docs`, 'start-up says where the API reference is')
+  t.match(first.output(), `embedded PostgreSQL (PGlite) in ${path.resolve(dataDir)}`, 'and where the data is, as an absolute path')
+  t.match(first.output(), /policy in force 2026-11-01\.1/, 'and the policy in force')
+  t.notMatch(first.output(), /no admin client exists/, 'no warning: the bootstrap admin exists')
+  const root = await fetch(`${first.url}/`, { redirect: 'manual' })
+  t.equal(root.headers.get('location'), '/docs', 'GET / points to /docs')
   t.same(await ready.json(), { status: 'ready', database: 'pglite' })
   const created = await fetch(`${first.url}/v1/recipients`, {
     method: 'POST',
@@ -37,8 +44,10 @@ t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, a
 
   t.equal(await stopServer(first), 0, 'SIGTERM closes gracefully')
 
-  const second = await startServer(undefined, { DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN })
+  const second = await startServer(undefined, { DATA_DIR: dataDir })
   servers.push(second)
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  t.notMatch(second.output(), /no admin client exists/, 'the admin on record is enough without the token set')
   const again = await fetch(`${second.url}/v1/recipients/${id}`, { headers: { authorization: `Bearer ${ADMIN}` } })
   t.equal(again.status, 200, 'the recipient survived the restart')
   t.equal(((await again.json()) as { name: string }).name, 'こくみん共済')
