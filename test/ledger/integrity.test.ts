@@ -211,7 +211,10 @@ t.test('export', async (t) => {
   t.equal(res.statusCode, 200)
   t.match(res.headers['content-type'], /^application\/x-ndjson/, 'JSON Lines')
   t.ok(res.body.endsWith('\n'), 'every line ends with a newline')
-  const lines = res.body.split('\n').filter((l) => l.length > 0)
+  const all = res.body.split('\n').filter((l) => l.length > 0)
+  // The last line is the export's trailer (each chain's length and head, signed like a checkpoint).
+  t.ok('trailer' in (JSON.parse(all.at(-1)!) as object), 'the export ends with its trailer')
+  const lines = all.slice(0, -1)
   t.equal(lines.length, count, 'one line per entry')
   const entries = lines.map((l) => JSON.parse(l) as Record<string, any>)
   t.equal(new Set(entries.map((e) => e.id)).size, count, 'no entry twice')
