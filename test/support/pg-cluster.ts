@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { appendFile, chown, mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { freePort } from './server-process.js'
 
 const run = promisify(execFile)
 
@@ -38,16 +38,6 @@ export function postgresBinDir(): string | undefined {
   return versions[0] === undefined ? undefined : path.join(PG_ROOT, versions[0], 'bin')
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function confValue(value: string | number | boolean): string {
   if (typeof value === 'number') return String(value)
