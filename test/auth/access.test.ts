@@ -1,7 +1,7 @@
 import t from 'tap'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { channel } from 'node:diagnostics_channel'
-import type { FastifyInstance, HTTPMethods, LightMyRequestResponse, RouteOptions } from 'fastify'
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse, RouteOptions } from 'fastify'
 import {
   billing,
   consentBody,
@@ -412,7 +412,7 @@ t.test('role-by-route matrix: each caller on each route gets what its access say
       }
       const body = call ? call.payload : ['POST', 'PATCH', 'PUT'].includes(route.method) ? {} : undefined
       const res = await test.request({
-        method: route.method as HTTPMethods,
+        method: route.method as InjectOptions['method'],
         url: call ? call.url : fillPath(route.url),
         token: tokens[caller],
         ...(body === undefined ? {} : { payload: body })
@@ -483,7 +483,7 @@ t.test('a revoked or malformed token is refused on every non-public route', asyn
     if (accessOf(route) === 'public') continue
     for (const [name, headers] of variants) {
       const url = fillPath(route.url) + (name === 'token in a query' ? `?access_token=${ADMIN_TOKEN}` : '')
-      const res = await test.request({ method: route.method as HTTPMethods, url, token: null, headers })
+      const res = await test.request({ method: route.method as InjectOptions['method'], url, token: null, headers })
       t.equal(res.statusCode, 401, `${route.method} ${route.url} with ${name}`)
     }
   }
