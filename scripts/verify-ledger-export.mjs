@@ -9,7 +9,7 @@
 //   trailer = the last line, {"trailer": {entries, time, chains: [{chain, length, headHash}],
 //             note, …}}: the heads the export ends at. Every chain must end exactly there, so
 //             an export cut short fails. "note" is the same heads signed by the service in the
-//             checkpoint format (README, "Checkpoints"); with --key its signature is checked.
+//             checkpoint format (README, "Signed checkpoints"); with --key its signature is checked.
 //
 // Usage: node scripts/verify-ledger-export.mjs [--key KEY] ledger.jsonl   (or pipe it to stdin)
 //   KEY: the service's public key as GET /v1/ledger/checkpoints gives it (verifierKey
@@ -42,7 +42,7 @@ export function sha256(text) {
 }
 
 // ----------------------------------------------------------------------------------------------
-// Signed notes (c2sp.org/signed-note) and checkpoints (README, "Checkpoints")
+// Signed notes (c2sp.org/signed-note) and checkpoints (README, "Signed checkpoints")
 
 /** A key given as "name+keyid+base64(0x01||key)", a PEM public key (text or file), or base64 of 32 bytes. */
 export function parseKey(text, name) {

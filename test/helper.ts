@@ -11,6 +11,7 @@ import { Database } from '../src/db/database.js'
 import { createLogger } from '../src/logger.js'
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
+export const TEST_CHECKPOINT_KEY = randomBytes(32).toString('base64')
 
 /** The suite runs against PostgreSQL when DATABASE_URL is set, else against embedded PGlite. */
 export const DATABASE_URL = process.env.DATABASE_URL || undefined
@@ -105,7 +106,17 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
   // lagging the event loop (PGlite runs on it) must not turn answers into 503 overloaded.
   const config = loadConfig(
     {},
-    { bootstrapAdminToken: ADMIN_TOKEN, logLevel: options.logStream ? 'info' : 'silent', authFailureLimit: 1_000_000, maxEventLoopDelayMs: 0, ...options.config }
+    {
+      bootstrapAdminToken: ADMIN_TOKEN,
+      logLevel: options.logStream ? 'info' : 'silent',
+      authFailureLimit: 1_000_000,
+      maxEventLoopDelayMs: 0,
+      // A key of the test's own, so checkpoints work on PostgreSQL too and nothing is written to ./data.
+      checkpointSigningKey: TEST_CHECKPOINT_KEY,
+      checkpointEveryEntries: 0,
+      checkpointIntervalSeconds: 0,
+      ...options.config
+    }
   )
   const logger = createLogger(config, options.logStream ?? { write: () => {} })
   const app = await buildApp({

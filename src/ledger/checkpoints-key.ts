@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto'
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
+import { chmod, link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { keyIdOf, publicKeyObject, signNote, verifierKeyOf } from './checkpoints.js'
 
@@ -97,17 +97,25 @@ async function readKeyFile(file: string, log: KeyLog): Promise<KeyObject> {
   return parsePrivateKey(await readFile(file, 'utf8'), `the key in ${file}`)
 }
 
-/** Creates the key file with mode 0600 unless it exists (two starts racing: one writes, both read). */
+/**
+ * Creates the key file with mode 0600 unless it exists. The key is written to a file of its own
+ * and then linked into place, so that two starts racing never read a half-written key: one link
+ * wins, and both read the winner's.
+ */
 async function generateKeyFile(file: string, log: KeyLog): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true })
   const { privateKey } = generateKeyPairSync('ed25519')
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+  const partial = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`
+  await writeFile(partial, pem, { mode: 0o600, flag: 'wx' })
   try {
-    await writeFile(file, pem, { mode: 0o600, flag: 'wx' })
-    await chmod(file, 0o600) // the umask cannot widen it, but make the mode explicit
+    await chmod(partial, 0o600) // the umask cannot widen it, but make the mode explicit
+    await link(partial, file)
     log.warn({ file }, 'generated a checkpoint signing key; back it up with DATA_DIR and give its public key to the parties that keep checkpoints')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+  } finally {
+    await unlink(partial).catch(() => {})
   }
 }
 

@@ -66,7 +66,7 @@ const CheckpointSchema = Type.Object(
       })
     )
   },
-  { description: 'Signed heads of every chain (README: "Checkpoints"). Check it with scripts/verify-checkpoint.mjs or any Ed25519 library.' }
+  { description: 'Signed heads of every chain (README: "Signed checkpoints"). Check it with scripts/verify-checkpoint.mjs or any Ed25519 library.' }
 )
 
 const SigningKeySchema = Type.Object(

@@ -256,6 +256,12 @@ const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
     ),
   'GET /v1/ledger/verify': () => ok('/v1/ledger/verify', has({ ok: true, entriesChecked: Number })),
   'GET /v1/ledger/export': (w) => ok('/v1/ledger/export', (t, res, label) => t.match(res.body, w.entryId, `${label}: the export holds the entry recorded in setup`)),
+  'POST /v1/ledger/checkpoints': () => ({ url: '/v1/ledger/checkpoints', status: 201, check: has({ note: String, chains: Array }) }),
+  'GET /v1/ledger/checkpoints': () => ok('/v1/ledger/checkpoints?limit=5', has({ checkpoints: Array, key: { verifierKey: String } })),
+  'GET /v1/ledger/checkpoints/latest': async ({ test }) => {
+    await test.request({ method: 'POST', url: '/v1/ledger/checkpoints' })
+    return ok('/v1/ledger/checkpoints/latest', has({ note: String }))
+  },
   'GET /v1/ledger/:entryId': (w) => ok(`/v1/ledger/${w.entryId}`, has({ id: w.entryId, memberId: MEMBER }))
 }
 
@@ -305,6 +311,9 @@ const EXPECTED: Record<string, Access> = {
   'GET /v1/members/:memberId/provision-records': adminOps,
   'GET /v1/ledger': adminOps,
   'GET /v1/ledger/verify': adminOps,
+  'GET /v1/ledger/checkpoints': adminOps,
+  'GET /v1/ledger/checkpoints/latest': adminOps,
+  'POST /v1/ledger/checkpoints': adminOps,
   'GET /v1/ledger/:entryId': adminOps
 }
 

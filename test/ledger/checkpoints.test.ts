@@ -283,6 +283,10 @@ t.test('the signing key', async (t) => {
     t.equal(statSync(file).mode & 0o777, 0o600, 'owner-only')
     const second = await loadSigner({ name: ORIGIN, generateIn: dir }, silentLog)
     t.equal(second?.keyId, first?.keyId, 'the same key after a restart')
+    const racing = mkdtempSync(path.join(tmpdir(), 'checkpoint-key-'))
+    t.teardown(() => rmSync(racing, { recursive: true, force: true }))
+    const both = await Promise.all([loadSigner({ name: ORIGIN, generateIn: racing }, silentLog), loadSigner({ name: ORIGIN, generateIn: racing }, silentLog)])
+    t.equal(both[0]?.keyId, both[1]?.keyId, 'two starts racing end up with one key')
   })
 
   t.test('a configured key: PKCS#8 PEM or base64 seed, in the environment or a file', async (t) => {
