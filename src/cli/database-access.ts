@@ -5,7 +5,7 @@ import { DataDirLockedError } from '../db/data-dir-lock.js'
 import { Database } from '../db/database.js'
 import { classifyDatabaseError } from '../db/errors.js'
 import { maskSecrets, MigrationError, StartupError } from '../db/startup-errors.js'
-import { CheckpointService } from '../ledger/checkpoints-service.js'
+import { checkpointSettingsOf, CheckpointService } from '../ledger/checkpoints-service.js'
 import { createLogger } from '../logger.js'
 import { CliError, failure, unreachable, usageError } from './exit.js'
 
@@ -90,17 +90,5 @@ export function cliLogger() {
  * same verify, export trailer and checkpoints as the HTTP routes.
  */
 export function checkpointService(database: Database, config: Config): CheckpointService {
-  return new CheckpointService(
-    database,
-    {
-      name: config.checkpointOrigin,
-      signingKey: config.checkpointSigningKey,
-      signingKeyFile: config.checkpointSigningKeyFile,
-      generateIn: database.kind === 'pglite' ? config.dataDir : undefined,
-      everyEntries: config.checkpointEveryEntries,
-      intervalSeconds: config.checkpointIntervalSeconds
-    },
-    cliLogger(),
-    () => new Date()
-  )
+  return new CheckpointService(database, checkpointSettingsOf(config, database.kind), cliLogger(), () => new Date())
 }

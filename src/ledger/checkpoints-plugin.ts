@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { classifyDatabaseError } from '../db/errors.js'
-import { CheckpointService, LedgerRewrittenError } from './checkpoints-service.js'
+import { checkpointSettingsOf, CheckpointService, LedgerRewrittenError } from './checkpoints-service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,19 +24,7 @@ const POLL_MS = 5_000
 export default fp(
   async function checkpoints(fastify: FastifyInstance) {
     const { config, database } = fastify
-    const service = new CheckpointService(
-      database,
-      {
-        name: config.checkpointOrigin,
-        signingKey: config.checkpointSigningKey,
-        signingKeyFile: config.checkpointSigningKeyFile,
-        generateIn: database.kind === 'pglite' ? config.dataDir : undefined,
-        everyEntries: config.checkpointEveryEntries,
-        intervalSeconds: config.checkpointIntervalSeconds
-      },
-      fastify.log,
-      fastify.now
-    )
+    const service = new CheckpointService(database, checkpointSettingsOf(config, database.kind), fastify.log, fastify.now)
     await service.start()
     fastify.decorate('checkpoints', service)
 

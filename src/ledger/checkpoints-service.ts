@@ -1,3 +1,4 @@
+import type { Config } from '../config.js'
 import { createHash } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Database, Queryable } from '../db/database.js'
@@ -87,6 +88,21 @@ export interface ExportTrailer {
 export interface CheckpointSettings extends KeySettings {
   readonly everyEntries: number
   readonly intervalSeconds: number
+}
+
+/** The service's checkpoint settings from its configuration; the embedded database keeps a generated key in DATA_DIR. */
+export function checkpointSettingsOf(
+  config: Pick<Config, 'checkpointOrigin' | 'checkpointSigningKey' | 'checkpointSigningKeyFile' | 'dataDir' | 'checkpointEveryEntries' | 'checkpointIntervalSeconds'>,
+  kind: Database['kind']
+): CheckpointSettings {
+  return {
+    name: config.checkpointOrigin,
+    signingKey: config.checkpointSigningKey,
+    signingKeyFile: config.checkpointSigningKeyFile,
+    generateIn: kind === 'pglite' ? config.dataDir : undefined,
+    everyEntries: config.checkpointEveryEntries,
+    intervalSeconds: config.checkpointIntervalSeconds
+  }
 }
 
 /** What a verification record attests, signed so that a row written behind the service's back is not believed. */
