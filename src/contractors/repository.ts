@@ -76,11 +76,8 @@ export async function listContractors(db: Queryable): Promise<Contractor[]> {
   return rows.map(toContractor)
 }
 
-/** @param lock share-lock the contractor row for the caller's transaction. */
-export async function findContractor(db: Queryable, id: string, lock = false): Promise<Contractor | undefined> {
-  let query = db.selectFrom('contractors').selectAll().where('id', '=', id)
-  if (lock) query = query.forShare()
-  const row = await query.executeTakeFirst()
+export async function findContractor(db: Queryable, id: string): Promise<Contractor | undefined> {
+  const row = await db.selectFrom('contractors').selectAll().where('id', '=', id).executeTakeFirst()
   return row && toContractor(row)
 }
 

@@ -253,3 +253,7 @@ export class GroupApplier {
     return { kind: 'decision', statusCode: stored.statusCode as 201 | 403, body: stored.body as RecordedDecision, replayed: true }
   }
 }
+
+/** What a consent act answers: the consent, its entry, and on a grant its receipt, on a withdrawal what it flags. */
+export type ConsentActResult = Extract<ActResult, { kind: 'consent' }>
+export type SuspensionActResult = Extract<ActResult, { kind: 'suspension' }>

@@ -3,11 +3,10 @@ import type { Database } from '../db/database.js'
 import { ClientScopeError } from '../errors.js'
 import { GroupCommitter, type GroupCommitOptions } from '../ledger/group-commit.js'
 import type { SuspensionInput, WithdrawalInput } from '../members/acts.js'
-import type { Consent, NewConsent, Suspension } from '../members/repository.js'
+import type { NewConsent } from '../members/repository.js'
 import type { DecisionRequest } from '../policy/engine.js'
 import { policyInForce } from '../policy/registry.js'
-import type { EntryRef } from '../ledger/writer.js'
-import { GroupApplier, decideIn, memberOf, type Act, type ActContext, type ActResult, type RecordedDecision } from './acts.js'
+import { GroupApplier, decideIn, memberOf, type Act, type ActContext, type ActResult, type ConsentActResult, type RecordedDecision, type SuspensionActResult } from './acts.js'
 import { World, needFactsFor, noFactsNeeded } from './facts.js'
 import { requestHash } from './idempotency.js'
 import { presentDecision, type PresentedDecision } from './presenter.js'
@@ -121,23 +120,23 @@ export class DecisionService {
     })
   }
 
-  async grantConsent(ctx: ActContext, memberId: string, input: NewConsent): Promise<{ consent: Consent; entry: EntryRef }> {
+  async grantConsent(ctx: ActContext, memberId: string, input: NewConsent): Promise<ConsentActResult> {
     const result = await this.recordOne({ kind: 'consent_granted', ctx, memberId, input })
-    return result as Extract<ActResult, { kind: 'consent' }>
+    return result as ConsentActResult
   }
 
-  async withdrawConsent(ctx: ActContext, memberId: string, consentId: string, input: WithdrawalInput): Promise<{ consent: Consent; entry: EntryRef }> {
+  async withdrawConsent(ctx: ActContext, memberId: string, consentId: string, input: WithdrawalInput): Promise<ConsentActResult> {
     const result = await this.recordOne({ kind: 'consent_withdrawn', ctx, memberId, consentId, input })
-    return result as Extract<ActResult, { kind: 'consent' }>
+    return result as ConsentActResult
   }
 
-  async suspendProvision(ctx: ActContext, memberId: string, input: SuspensionInput): Promise<{ suspension: Suspension; entry: EntryRef }> {
+  async suspendProvision(ctx: ActContext, memberId: string, input: SuspensionInput): Promise<SuspensionActResult> {
     const result = await this.recordOne({ kind: 'suspension_created', ctx, memberId, input })
-    return result as Extract<ActResult, { kind: 'suspension' }>
+    return result as SuspensionActResult
   }
 
-  async liftSuspension(ctx: ActContext, memberId: string, suspensionId: string): Promise<{ suspension: Suspension; entry: EntryRef }> {
+  async liftSuspension(ctx: ActContext, memberId: string, suspensionId: string): Promise<SuspensionActResult> {
     const result = await this.recordOne({ kind: 'suspension_lifted', ctx, memberId, suspensionId })
-    return result as Extract<ActResult, { kind: 'suspension' }>
+    return result as SuspensionActResult
   }
 }

@@ -27,7 +27,7 @@ import {
 import { ConflictError, NotFoundError } from '../errors.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
 import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from './repository.js'
-import type { ActContext, ActResult } from '../decisions/acts.js'
+import type { ActContext } from '../decisions/acts.js'
 import { preferredLanguage } from '../decisions/presenter.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from './receipt.js'
 
@@ -170,7 +170,6 @@ const SUSPENSION_NOT_FOUND = { not_found: problemExample('No suspension with thi
 const MemberParams = Type.Object({ memberId: MemberId })
 const ConsentParams = Type.Object({ memberId: MemberId, consentId: withExample(Uuid, EXAMPLE.consentId) })
 /** The service's consent answers carry more than its declared return type says (src/decisions/service.ts). */
-type ConsentResult = Extract<ActResult, { kind: 'consent' }>
 const tags = ['Members']
 const writers = { roles: ['admin', 'ops'] as const }
 
@@ -244,7 +243,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const { consent, entry, receipt } = (await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body)) as ConsentResult
+      const { consent, entry, receipt } = await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body)
       return reply.code(201).send({ ...withStatus(consent), entry, receipt })
     }
   )
@@ -377,12 +376,12 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request) => {
-      const { consent, entry, backdated, transfersAfterWithdrawal } = (await fastify.decisions.withdrawConsent(
+      const { consent, entry, backdated, transfersAfterWithdrawal } = await fastify.decisions.withdrawConsent(
         context(request),
         request.params.memberId,
         request.params.consentId,
         request.body
-      )) as ConsentResult
+      )
       return { ...withStatus(consent), entry, backdated, transfersAfterWithdrawal }
     }
   )

@@ -52,14 +52,8 @@ export async function listRecipients(
   return rows.map(toRecipient)
 }
 
-/**
- * @param lock take a share lock so that a decision in the caller's transaction cannot race a
- *   deactivation of the same recipient.
- */
-export async function findRecipient(db: Queryable, id: string, lock = false): Promise<Recipient | undefined> {
-  let query = db.selectFrom('recipients').selectAll().where('id', '=', id)
-  if (lock) query = query.forShare()
-  const row = await query.executeTakeFirst()
+export async function findRecipient(db: Queryable, id: string): Promise<Recipient | undefined> {
+  const row = await db.selectFrom('recipients').selectAll().where('id', '=', id).executeTakeFirst()
   return row && toRecipient(row)
 }
 
