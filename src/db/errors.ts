@@ -37,7 +37,8 @@ const PG_CONNECTION_MESSAGES = [
   'Query read timeout'
 ]
 
-function sqlState(err: unknown): string | undefined {
+/** The SQLSTATE of a PostgreSQL error, if `err` carries one. */
+export function sqlState(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
 }

@@ -1,5 +1,5 @@
 import pg from 'pg'
-import { classifyDatabaseError } from './errors.js'
+import { classifyDatabaseError, sqlState } from './errors.js'
 
 /**
  * Why the service cannot start, for the operator reading the terminal: each code names what to
@@ -68,11 +68,6 @@ export function maskSecrets(text: string, url: string | undefined): string {
   return targetOf(url)
     .secrets.filter((s) => s.length > 0)
     .reduce((masked, secret) => masked.split(secret).join('***'), text)
-}
-
-function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined
 }
 
 /** Connecting to a name with several addresses reports every refusal at once; the first speaks for all. */
