@@ -151,7 +151,7 @@ async function main(): Promise<void> {
       [8, async (worker) => {
         const memberId = pick(members)
         const body = { recipientCategory: 'financial_institution', obtainedAt: new Date(Date.now() - 86_400_000).toISOString(), method: 'paper', evidenceRef: `soak-${randomUUID()}` }
-        const op = await history.invoke(api, `caller-${worker}`, 'consent_granted', [memberId], { method: 'POST', path: `/v1/members/${memberId}/consents`, body }, undefined, (r) => r.body?.id)
+        const op = await history.invoke(api, `caller-${worker}`, 'consent_granted', [memberId], { method: 'POST', path: `/v1/members/${memberId}/consents`, body, idempotencyKey: `c-${randomUUID()}` }, undefined, (r) => r.body?.id)
         if (op.type === 'ok') consents.push({ memberId, consentId: op.first!.kept as string })
         recorded.push(op)
       }],
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
         const consent = consents.splice(Math.floor(Math.random() * consents.length), 1)[0]
         if (consent === undefined) return
         const path = `/v1/members/${consent.memberId}/consents/${consent.consentId}/withdraw`
-        recorded.push(await history.invoke(api, `caller-${worker}`, 'consent_withdrawn', [consent.memberId], { method: 'POST', path, body: { reason: 'soak' } }))
+        recorded.push(await history.invoke(api, `caller-${worker}`, 'consent_withdrawn', [consent.memberId], { method: 'POST', path, body: { reason: 'soak' }, idempotencyKey: `w-${randomUUID()}` }))
       }],
       [30, async () => {
         const acknowledged = recorded.length > 0 ? pick(recorded.slice(-500)) : undefined
@@ -231,7 +231,7 @@ async function main(): Promise<void> {
     const last = samples.at(-1)!
     if (warm.rss !== undefined && last.rss !== undefined) log(`RSS from ${mib(warm.rss)} at ${(warm.at / 1000).toFixed(0)} s to ${mib(last.rss)} at the end (${(((last.rss - warm.rss) / warm.rss) * 100).toFixed(1)} %)`)
 
-    log('audit: retrying indeterminate transfers with their keys, then checking the ledger')
+    log('audit: retrying indeterminate transfers, batches and consent acts with their keys, then checking the ledger')
     const before = await exportLedger(api)
     await auditLedger(checks as unknown as Asserter, api, history, before, (member) => member.startsWith('SO-u-'), { lookUpLimit: 5000 })
     const acts = history.acknowledged().filter((op) => op.f.startsWith('consent')).length

@@ -247,6 +247,30 @@ const DEFAULT_PROBLEM_EXAMPLES: Partial<Record<number, Examples<ProblemBody>>> =
   503: { database_unavailable: problemExample('The database is away; retry after Retry-After', new DatabaseUnavailableError()) }
 }
 
+/** The request header of every route that records something, for a safe retry after a 503 or a lost answer. */
+export const IdempotencyKeyHeaders = {
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7E]+$',
+      description:
+        'Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; ' +
+        'the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).',
+      examples: ['billing-2026-11-M-000123']
+    })
+  )
+}
+
+/** The response header that marks a replayed answer. */
+export const IDEMPOTENT_REPLAYED_HEADER = {
+  'Idempotent-Replayed': {
+    type: 'string',
+    enum: ['true'],
+    description: 'Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded'
+  }
+}
+
 const RETRY_AFTER = {
   'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before trying again' }
 }

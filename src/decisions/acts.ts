@@ -22,7 +22,7 @@ import { decide, denyOutsideClientScope, type Decision, type DecisionRequest } f
 import { REASONS } from '../policy/reasons.js'
 import { policyInForce } from '../policy/registry.js'
 import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
-import { claimId, claimIdempotencyKeys, storeIdempotentResponses, type StoredResponse } from './idempotency.js'
+import { claimId, claimIdempotencyKeys, releaseIdempotencyKeys, storeIdempotentResponses, type IdempotencyClaim, type StoredResponse } from './idempotency.js'
 import { presentDecision, type Language, type PresentedDecision } from './presenter.js'
 import { withinClientScope, type DecisionAction } from './scope.js'
 
@@ -42,7 +42,6 @@ export type Act =
       readonly ctx: ActContext
       readonly action: DecisionAction
       readonly request: DecisionRequest
-      readonly idempotency?: { readonly key: string; readonly hash: string } | undefined
     }
   | { readonly kind: 'consent_granted'; readonly ctx: ActContext; readonly memberId: string; readonly input: NewConsent }
   | { readonly kind: 'consent_withdrawn'; readonly ctx: ActContext; readonly memberId: string; readonly consentId: string; readonly input: WithdrawalInput }
@@ -50,7 +49,7 @@ export type Act =
   | { readonly kind: 'suspension_lifted'; readonly ctx: ActContext; readonly memberId: string; readonly suspensionId: string }
 
 export type ActResult =
-  | { readonly kind: 'decision'; readonly statusCode: 201 | 403; readonly body: RecordedDecision; readonly replayed: boolean }
+  | { readonly kind: 'decision'; readonly statusCode: 201 | 403; readonly body: RecordedDecision }
   | {
       readonly kind: 'consent'
       readonly consent: Consent
@@ -62,6 +61,25 @@ export type ActResult =
       readonly transfersAfterWithdrawal?: WithdrawalOutcome['transfersAfterWithdrawal']
     }
   | { readonly kind: 'suspension'; readonly suspension: Suspension; readonly entry: EntryRef }
+
+/** The caller's Idempotency-Key, and the hash of what it asked (the operation and its input). */
+export interface IdempotencyKey {
+  readonly key: string
+  readonly hash: string
+}
+
+/** What one call asks the ledger to record: one act, or a batch of decisions, all or nothing. */
+export interface Job {
+  readonly acts: readonly Act[]
+  /** With a key, a repeat of the call answers as the first one did and records nothing. */
+  readonly idempotency?: IdempotencyKey | undefined
+}
+
+export interface JobResult {
+  readonly results: ActResult[]
+  /** The first answer to this Idempotency-Key again: nothing was recorded now. */
+  readonly replayed: boolean
+}
 
 export function memberOf(act: Act): string {
   return act.kind === 'decision' ? act.request.memberId : act.memberId
@@ -136,12 +154,37 @@ export function decideIn(world: World, policy: PolicyDocument, now: Date, client
   return { decision: decide(request, policy, facts, now), facts }
 }
 
+/** A lone transfer: its answer is kept under its key in the form earlier versions stored too. */
+function isLoneDecision(job: Job): boolean {
+  return job.acts.length === 1 && job.acts[0]!.kind === 'decision'
+}
+
+/**
+ * How a job's answer is kept under its Idempotency-Key: a lone transfer keeps its status and
+ * Decision; any other job keeps its results under 200.
+ */
+function storedResponseOf(job: Job, results: ActResult[]): StoredResponse {
+  const only = results[0]
+  if (isLoneDecision(job) && only?.kind === 'decision') return { statusCode: only.statusCode, body: only.body }
+  return { statusCode: 200, body: { results } }
+}
+
+function resultsOf(job: Job, stored: StoredResponse): ActResult[] {
+  if (isLoneDecision(job)) return [{ kind: 'decision', statusCode: stored.statusCode as 201 | 403, body: stored.body as RecordedDecision }]
+  return (stored.body as { results: ActResult[] }).results
+}
+
+/** Every act of a job is the same caller's. */
+const clientOf = (job: Job): Client => job.acts[0]!.ctx.client
+
 /** Applies the acts of one group in order; see GroupHandler. */
 export class GroupApplier {
   private readonly changes = new MemberChanges()
   private readonly responses: { clientId: string; key: string; response: StoredResponse }[] = []
-  /** Keys claimed by an earlier act of this group, with their request hash and answer. */
-  private readonly claimedHere = new Map<string, { hash: string; result: ActResult }>()
+  /** Keys claimed by an earlier job of this group, with their request hash and answer. */
+  private readonly claimedHere = new Map<string, { hash: string; results: ActResult[] }>()
+  /** Keys claimed for jobs that were refused: given back, so a corrected retry may use them. */
+  private readonly released = new Map<string, { clientId: string; key: string }>()
 
   private constructor(
     private readonly ledger: LedgerWriter,
@@ -151,40 +194,56 @@ export class GroupApplier {
     private readonly usedKeys: Map<string, StoredResponse & { hash: string }>
   ) {}
 
-  static async apply(tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly (readonly Act[])[]): Promise<JobOutcome<ActResult[]>[]> {
-    const acts = jobs.flat()
+  static async apply(tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly Job[]): Promise<JobOutcome<JobResult>[]> {
     const needed = noFactsNeeded()
-    for (const act of acts) needFactsOf(needed, act)
-    const claims = new Map<string, { clientId: string; key: string; hash: string }>()
-    for (const act of acts) {
-      if (act.kind === 'decision' && act.idempotency !== undefined) {
-        claims.set(claimId(act.ctx.client.id, act.idempotency.key), { clientId: act.ctx.client.id, ...act.idempotency })
+    for (const job of jobs) for (const act of job.acts) needFactsOf(needed, act)
+    const claims = new Map<string, IdempotencyClaim>()
+    for (const job of jobs) {
+      if (job.idempotency !== undefined) {
+        const clientId = clientOf(job).id
+        claims.set(claimId(clientId, job.idempotency.key), { clientId, ...job.idempotency })
       }
     }
     const [world, usedKeys] = await Promise.all([World.load(tx, needed, true), claimIdempotencyKeys(tx, [...claims.values()], now)])
     const applier = new GroupApplier(ledger, now, policyInForce(now), world, usedKeys)
     const outcomes = jobs.map((job) => applier.applyJob(job))
     await applier.changes.write(tx)
-    await storeIdempotentResponses(tx, applier.responses)
+    await Promise.all([storeIdempotentResponses(tx, applier.responses), releaseIdempotencyKeys(tx, [...applier.released.values()])])
     return outcomes
   }
 
-  private applyJob(job: readonly Act[]): JobOutcome<ActResult[]> {
+  private applyJob(job: Job): JobOutcome<JobResult> {
+    const claim = job.idempotency === undefined ? undefined : { clientId: clientOf(job).id, ...job.idempotency }
+    const keyId = claim === undefined ? undefined : claimId(claim.clientId, claim.key)
     try {
-      return { ok: true, value: job.map((act) => this.applyAct(act)) }
+      if (claim !== undefined && keyId !== undefined) {
+        const replay = this.replay(job, keyId, claim.hash)
+        if (replay) return { ok: true, value: { results: replay, replayed: true } }
+      }
+      const results = job.acts.map((act) => this.applyAct(act, claim?.key))
+      if (claim !== undefined && keyId !== undefined) {
+        this.claimedHere.set(keyId, { hash: claim.hash, results })
+        this.released.delete(keyId)
+        this.responses.push({ clientId: claim.clientId, key: claim.key, response: storedResponseOf(job, results) })
+      }
+      return { ok: true, value: { results, replayed: false } }
     } catch (err) {
       // Only single acts refuse (a batch holds decisions, which always decide); they throw
-      // before changing anything, so nothing of theirs is written.
-      if (err instanceof DomainError) return { ok: false, error: err }
-      throw err
+      // before changing anything, so nothing of theirs is written, and their key is given back.
+      if (!(err instanceof DomainError)) throw err
+      if (claim !== undefined && keyId !== undefined && !this.claimedHere.has(keyId) && !this.usedKeys.has(keyId)) {
+        this.released.set(keyId, { clientId: claim.clientId, key: claim.key })
+      }
+      return { ok: false, error: err }
     }
   }
 
-  private applyAct(act: Act): ActResult {
+  /** @param idempotencyKey the job's, kept in a decision's entry to tie it to the caller's request */
+  private applyAct(act: Act, idempotencyKey: string | undefined): ActResult {
     const scope: MemberActScope = { world: this.world, ledger: this.ledger, changes: this.changes, policy: this.policy, now: this.now, client: act.ctx.client }
     switch (act.kind) {
       case 'decision':
-        return this.applyDecision(act)
+        return this.applyDecision(act, idempotencyKey)
       case 'consent_granted':
         return { kind: 'consent', ...grantConsent(scope, act.memberId, act.input) }
       case 'consent_withdrawn':
@@ -196,13 +255,8 @@ export class GroupApplier {
     }
   }
 
-  private applyDecision(act: Extract<Act, { kind: 'decision' }>): ActResult {
+  private applyDecision(act: Extract<Act, { kind: 'decision' }>, idempotencyKey: string | undefined): ActResult {
     const { client, language } = act.ctx
-    const keyId = act.idempotency === undefined ? undefined : claimId(client.id, act.idempotency.key)
-    if (keyId !== undefined) {
-      const replay = this.replay(keyId, act.idempotency!.hash)
-      if (replay) return replay
-    }
     const { decision, facts } = decideIn(this.world, this.policy, this.now, client, act.action, act.request)
     const entry = this.ledger.append(
       {
@@ -213,7 +267,7 @@ export class GroupApplier {
         decision: decision.decision,
         recipientId: act.request.recipientId,
         contractorId: act.request.contractorId,
-        body: { ...decisionBody(act.request, decision, facts, act.action, client), idempotencyKey: act.idempotency?.key }
+        body: { ...decisionBody(act.request, decision, facts, act.action, client), idempotencyKey }
       },
       this.now
     )
@@ -227,30 +281,23 @@ export class GroupApplier {
         dataItems: act.request.dataItems
       })
     }
-    const result: ActResult = {
-      kind: 'decision',
-      statusCode: decision.decision === 'allow' ? 201 : 403,
-      body: { ...presentDecision(decision, language), entry },
-      replayed: false
-    }
-    if (keyId !== undefined) {
-      this.claimedHere.set(keyId, { hash: act.idempotency!.hash, result })
-      this.responses.push({ clientId: client.id, key: act.idempotency!.key, response: { statusCode: result.statusCode, body: result.body } })
-    }
-    return result
+    return { kind: 'decision', statusCode: decision.decision === 'allow' ? 201 : 403, body: { ...presentDecision(decision, language), entry } }
   }
 
-  /** The first answer to a key used before (in an earlier request or earlier in this group). */
-  private replay(keyId: string, hash: string): ActResult | undefined {
+  /**
+   * The first answer to a key used before (in an earlier request or earlier in this group).
+   * @throws IdempotencyConflictError when the key was used for another request
+   */
+  private replay(job: Job, keyId: string, hash: string): ActResult[] | undefined {
     const earlier = this.claimedHere.get(keyId)
     if (earlier) {
       if (earlier.hash !== hash) throw new IdempotencyConflictError()
-      return { ...earlier.result, replayed: true } as ActResult
+      return earlier.results
     }
     const stored = this.usedKeys.get(keyId)
     if (!stored) return undefined
     if (stored.hash !== hash) throw new IdempotencyConflictError()
-    return { kind: 'decision', statusCode: stored.statusCode as 201 | 403, body: stored.body as RecordedDecision, replayed: true }
+    return resultsOf(job, stored)
   }
 }
 

@@ -69,6 +69,15 @@ export async function storeIdempotentResponses(
     WHERE k.client_id = v.client_id AND k.key = v.key`.execute(db)
 }
 
+/** Gives back keys claimed for requests that were refused (4xx), in one statement. */
+export async function releaseIdempotencyKeys(db: Queryable, claims: readonly { readonly clientId: string; readonly key: string }[]): Promise<void> {
+  if (claims.length === 0) return
+  await db
+    .deleteFrom('idempotency_keys')
+    .where((eb) => eb.or(claims.map((c) => eb.and([eb('client_id', '=', c.clientId), eb('key', '=', c.key)]))))
+    .execute()
+}
+
 /** Forgets keys older than the retention; keys are kept at least that long. */
 export async function purgeIdempotencyKeys(db: Queryable, now: Date, ttlHours: number): Promise<number> {
   const cutoff = new Date(now.getTime() - ttlHours * 3_600_000)

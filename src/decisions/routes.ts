@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { EXAMPLE_ENTRY } from '../examples.js'
 import { ClientScopeError, LedgerUnavailableError } from '../errors.js'
-import { AUTHENTICATED_PROBLEMS, problemExample, problemsWith, withExamples } from '../schemas.js'
+import { AUTHENTICATED_PROBLEMS, IDEMPOTENT_REPLAYED_HEADER, IdempotencyKeyHeaders, problemExample, problemsWith, withExamples } from '../schemas.js'
 import type { ActContext } from './acts.js'
 import { preferredLanguage } from './presenter.js'
 import {
@@ -26,25 +26,11 @@ const tags = ['Decisions']
 const MAX_BATCH = 1000
 
 const LanguageHeaders = Type.Object(DecisionHeaders)
-const TransferHeaders = Type.Object({
-  ...DecisionHeaders,
-  'idempotency-key': Type.Optional(
-    Type.String({
-      minLength: 1,
-      maxLength: 255,
-      pattern: '^[\\x21-\\x7E]+$',
-      description: 'Repeat a transfer safely: the same key and body return the first response (with Idempotent-Replayed: true) and write nothing',
-      examples: ['billing-2026-11-M-000123']
-    })
-  )
-})
+const RecordingHeaders = Type.Object({ ...DecisionHeaders, ...IdempotencyKeyHeaders })
 const DecisionRequestBodySchema = withExamples(DecisionRequestSchema, DECISION_REQUEST_EXAMPLES)
 /** The 400s, 413s and 415s of a decision route; the other statuses have defaults of their own. */
 const DECISION_PROBLEM_EXAMPLES = { 400: DECISION_VALIDATION_EXAMPLES }
-const TRANSFER_HEADERS = {
-  ...DECISION_RESPONSE_HEADERS,
-  'Idempotent-Replayed': { type: 'string', enum: ['true'], description: 'Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was written' }
-}
+const RECORDING_HEADERS = { ...DECISION_RESPONSE_HEADERS, ...IDEMPOTENT_REPLAYED_HEADER }
 
 const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   function context(request: FastifyRequest): ActContext {
@@ -91,17 +77,17 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'An attempt outside the client’s channels or purposes is a 403 problem with code client_scope and the recorded entry. ' +
           'If the ledger cannot record the decision the answer is 503 and nothing is allowed.',
         tags,
-        headers: TransferHeaders,
+        headers: RecordingHeaders,
         body: DecisionRequestBodySchema,
         response: {
           201: {
             description: 'Allowed and recorded',
-            headers: TRANSFER_HEADERS,
+            headers: RECORDING_HEADERS,
             content: { 'application/json': { schema: DecisionRef, examples: TRANSFER_ALLOWED_EXAMPLES } }
           },
           403: {
             description: 'Denied and recorded (a Decision), or outside the client’s scope (a problem with code client_scope)',
-            headers: TRANSFER_HEADERS,
+            headers: RECORDING_HEADERS,
             content: {
               'application/json': { schema: DecisionRef, examples: TRANSFER_DENIED_EXAMPLES },
               'application/problem+json': {
@@ -147,9 +133,10 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Decide and record up to 1000 hand-offs, each on its own',
         description:
           'Results come in request order. Items outside the client’s scope are denied with reason client_scope. ' +
-          'All items are recorded in one transaction: if it cannot commit, the whole batch answers 503 and nothing is allowed.',
+          'All items are recorded in one transaction: if it cannot commit, the whole batch answers 503 and nothing is allowed. ' +
+          'With an Idempotency-Key, a batch whose answer was lost may be sent again: a batch already recorded answers as it did then.',
         tags,
-        headers: LanguageHeaders,
+        headers: RecordingHeaders,
         body: withExamples(
           Type.Object({ items: Type.Array(DecisionRequestSchema, { minItems: 1, maxItems: MAX_BATCH }) }, { additionalProperties: false }),
           BATCH_REQUEST_EXAMPLES
@@ -157,13 +144,14 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           200: {
             ...withExamples(Type.Object({ results: Type.Array(DecisionRef) }), BATCH_RESPONSE_EXAMPLES, 'Each item decided and recorded, in request order'),
-            headers: DECISION_RESPONSE_HEADERS
+            headers: RECORDING_HEADERS
           },
           ...problemsWith(
             { 400: BATCH_VALIDATION_EXAMPLES },
             ...AUTHENTICATED_PROBLEMS,
             413,
             415,
+            422,
             503
           )
         }
@@ -171,7 +159,8 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const ctx = context(request)
-      const results = await fastify.decisions.batch(ctx, request.body.items as DecisionRequestBody[])
+      const { results, replayed } = await fastify.decisions.batch(ctx, request.body.items as DecisionRequestBody[], request.headers['idempotency-key'])
+      if (replayed) reply.header('idempotent-replayed', 'true')
       return reply.header('content-language', ctx.language).send({ results })
     }
   )

@@ -6,7 +6,20 @@ import type { SuspensionInput, WithdrawalInput } from '../members/acts.js'
 import type { NewConsent } from '../members/repository.js'
 import type { DecisionRequest } from '../policy/engine.js'
 import { policyInForce } from '../policy/registry.js'
-import { GroupApplier, decideIn, memberOf, type Act, type ActContext, type ActResult, type ConsentActResult, type RecordedDecision, type SuspensionActResult } from './acts.js'
+import {
+  GroupApplier,
+  decideIn,
+  memberOf,
+  type Act,
+  type ActContext,
+  type ActResult,
+  type ConsentActResult,
+  type IdempotencyKey,
+  type Job,
+  type JobResult,
+  type RecordedDecision,
+  type SuspensionActResult
+} from './acts.js'
 import { World, needFactsFor, noFactsNeeded } from './facts.js'
 import { requestHash } from './idempotency.js'
 import { presentDecision, type PresentedDecision } from './presenter.js'
@@ -26,6 +39,19 @@ export interface DecisionServiceOptions extends GroupCommitOptions {
   readonly countDecision?: DecisionCounter | undefined
 }
 
+/** Whether the answer is the first answer to the caller's Idempotency-Key again. */
+export interface Replayable {
+  readonly replayed: boolean
+}
+
+/**
+ * The key of a call with its request hash. The operation is hashed with the input, so a key
+ * reused on another route is a conflict rather than a replay of something else.
+ */
+function keyed(key: string | undefined, operation: string, input: unknown): IdempotencyKey | undefined {
+  return key === undefined ? undefined : { key, hash: requestHash({ operation, input }) }
+}
+
 function asDecision(result: ActResult): Extract<ActResult, { kind: 'decision' }> {
   if (result.kind !== 'decision') throw new TypeError(`expected a decision, got ${result.kind}`)
   return result
@@ -37,7 +63,7 @@ function asDecision(result: ActResult): Extract<ActResult, { kind: 'decision' }>
  * lock with the time read after that lock, and answers once its entry is committed.
  */
 export class DecisionService {
-  private readonly committer: GroupCommitter<readonly Act[], ActResult[]>
+  private readonly committer: GroupCommitter<Job, JobResult>
   private readonly counter: DecisionCounter | undefined
 
   constructor(
@@ -65,12 +91,13 @@ export class DecisionService {
     return this.committer.drained()
   }
 
-  private async record(acts: readonly Act[]): Promise<ActResult[]> {
-    return this.committer.submit(acts, acts.map(memberOf), acts.length)
+  private async record(acts: readonly Act[], idempotency?: IdempotencyKey): Promise<JobResult> {
+    return this.committer.submit({ acts, idempotency }, acts.map(memberOf), acts.length)
   }
 
-  private async recordOne(act: Act): Promise<ActResult> {
-    return (await this.record([act]))[0]!
+  private async recordOne(act: Act, idempotency?: IdempotencyKey): Promise<ActResult & Replayable> {
+    const { results, replayed } = await this.record([act], idempotency)
+    return { ...results[0]!, replayed }
   }
 
   /** Evaluates without recording; only an attempt outside the client's scope is written down. */
@@ -96,8 +123,10 @@ export class DecisionService {
    *   LedgerUnavailableError or LedgerBusyError when it could not be recorded (nothing allowed).
    */
   async transfer(ctx: ActContext, request: DecisionRequest, idempotencyKey?: string): Promise<TransferOutcome> {
+    // Hashed as earlier versions did, so keys stored by them still replay.
     const idempotency = idempotencyKey === undefined ? undefined : { key: idempotencyKey, hash: requestHash(request) }
-    const outcome = asDecision(await this.recordOne({ kind: 'decision', ctx, action: 'transfer', request, idempotency }))
+    const result = await this.recordOne({ kind: 'decision', ctx, action: 'transfer', request }, idempotency)
+    const outcome = { ...asDecision(result), replayed: result.replayed }
     if (!outcome.replayed) this.countDecision(request, outcome.body.decision, 'transfer')
     // A repeat of an out-of-scope attempt answers as the first one did, and records nothing new.
     if (outcome.body.reasons.some((r) => r.code === 'client_scope')) {
@@ -111,32 +140,34 @@ export class DecisionService {
    * or, when the commit fails, none are and the whole batch answers 503. Items outside the
    * client's scope are denied in place (client_scope).
    */
-  async batch(ctx: ActContext, requests: readonly DecisionRequest[]): Promise<RecordedDecision[]> {
-    const results = await this.record(requests.map((request) => ({ kind: 'decision', ctx, action: 'transfer', request })))
-    return results.map((result, index) => {
-      const { body } = asDecision(result)
-      this.countDecision(requests[index]!, body.decision, 'transfer')
-      return body
-    })
+  async batch(ctx: ActContext, requests: readonly DecisionRequest[], idempotencyKey?: string): Promise<{ results: RecordedDecision[] } & Replayable> {
+    const { results, replayed } = await this.record(
+      requests.map((request) => ({ kind: 'decision', ctx, action: 'transfer', request })),
+      keyed(idempotencyKey, 'transferBatch', requests)
+    )
+    const decisions = results.map((result) => asDecision(result).body)
+    if (!replayed) decisions.forEach((body, index) => this.countDecision(requests[index]!, body.decision, 'transfer'))
+    return { results: decisions, replayed }
   }
 
-  async grantConsent(ctx: ActContext, memberId: string, input: NewConsent): Promise<ConsentActResult> {
-    const result = await this.recordOne({ kind: 'consent_granted', ctx, memberId, input })
-    return result as ConsentActResult
+  async grantConsent(ctx: ActContext, memberId: string, input: NewConsent, idempotencyKey?: string): Promise<ConsentActResult & Replayable> {
+    const result = await this.recordOne({ kind: 'consent_granted', ctx, memberId, input }, keyed(idempotencyKey, 'grantConsent', { memberId, input }))
+    return result as ConsentActResult & Replayable
   }
 
-  async withdrawConsent(ctx: ActContext, memberId: string, consentId: string, input: WithdrawalInput): Promise<ConsentActResult> {
-    const result = await this.recordOne({ kind: 'consent_withdrawn', ctx, memberId, consentId, input })
-    return result as ConsentActResult
+  async withdrawConsent(ctx: ActContext, memberId: string, consentId: string, input: WithdrawalInput, idempotencyKey?: string): Promise<ConsentActResult & Replayable> {
+    const act: Act = { kind: 'consent_withdrawn', ctx, memberId, consentId, input }
+    const result = await this.recordOne(act, keyed(idempotencyKey, 'withdrawConsent', { memberId, consentId, input }))
+    return result as ConsentActResult & Replayable
   }
 
-  async suspendProvision(ctx: ActContext, memberId: string, input: SuspensionInput): Promise<SuspensionActResult> {
-    const result = await this.recordOne({ kind: 'suspension_created', ctx, memberId, input })
-    return result as SuspensionActResult
+  async suspendProvision(ctx: ActContext, memberId: string, input: SuspensionInput, idempotencyKey?: string): Promise<SuspensionActResult & Replayable> {
+    const result = await this.recordOne({ kind: 'suspension_created', ctx, memberId, input }, keyed(idempotencyKey, 'suspendProvision', { memberId, input }))
+    return result as SuspensionActResult & Replayable
   }
 
-  async liftSuspension(ctx: ActContext, memberId: string, suspensionId: string): Promise<SuspensionActResult> {
-    const result = await this.recordOne({ kind: 'suspension_lifted', ctx, memberId, suspensionId })
-    return result as SuspensionActResult
+  async liftSuspension(ctx: ActContext, memberId: string, suspensionId: string, idempotencyKey?: string): Promise<SuspensionActResult & Replayable> {
+    const result = await this.recordOne({ kind: 'suspension_lifted', ctx, memberId, suspensionId }, keyed(idempotencyKey, 'liftSuspension', { memberId, suspensionId }))
+    return result as SuspensionActResult & Replayable
   }
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type TSchema } from 'typebox'
 import { EntrySchema } from '../decisions/schemas.js'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
@@ -10,6 +10,8 @@ import {
   ConsentMethod,
   DataItem,
   DataItems,
+  IDEMPOTENT_REPLAYED_HEADER,
+  IdempotencyKeyHeaders,
   MemberId,
   Purpose,
   RecipientCategory,
@@ -28,6 +30,7 @@ import { ConflictError, NotFoundError } from '../errors.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
 import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from './repository.js'
 import type { ActContext } from '../decisions/acts.js'
+import type { Replayable } from '../decisions/service.js'
 import { preferredLanguage } from '../decisions/presenter.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from './receipt.js'
 
@@ -177,6 +180,14 @@ function withStatus<T extends { withdrawnAt: string | null }>(consent: T) {
   return { ...consent, status: consent.withdrawnAt === null ? ('active' as const) : ('withdrawn' as const) }
 }
 
+const RecordingHeaders = Type.Object(IdempotencyKeyHeaders)
+
+/** Marks a replayed answer with Idempotent-Replayed: true; returns the result. */
+function markReplayed<T extends Replayable>(reply: FastifyReply, result: T): T {
+  if (result.replayed) reply.header('idempotent-replayed', 'true')
+  return result
+}
+
 const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   function context(request: FastifyRequest): ActContext {
     return { client: request.client!, language: preferredLanguage(request.headers['accept-language']), log: request.log }
@@ -194,6 +205,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           "category's necessary items of the policy version in force at obtainedAt when dataItems is omitted). The grant is written to the " +
           'ledger, and the answer carries a consent receipt for the member.',
         tags,
+        headers: RecordingHeaders,
         params: MemberParams,
         body: withExamples(
           Type.Object(
@@ -223,11 +235,14 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           }
         ),
         response: {
-          201: withExamples(
-            ConsentSchema,
-            { category: { summary: 'Recorded, with its ledger entry and the receipt for the member', value: { ...CONSENT, status: 'active', entry: GRANT_ENTRY, receipt: RECEIPT } } },
-            'The consent as recorded, with its ledger entry and a receipt for the member'
-          ),
+          201: {
+            ...withExamples(
+              ConsentSchema,
+              { category: { summary: 'Recorded, with its ledger entry and the receipt for the member', value: { ...CONSENT, status: 'active', entry: GRANT_ENTRY, receipt: RECEIPT } } },
+              'The consent as recorded, with its ledger entry and a receipt for the member'
+            ),
+            headers: IDEMPOTENT_REPLAYED_HEADER
+          },
           ...problemsWith(
             {
               400: {
@@ -237,13 +252,15 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               }
             },
             ...AUTHENTICATED_PROBLEMS,
+            422,
             503
           )
         }
       }
     },
     async (request, reply) => {
-      const { consent, entry, receipt } = await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body)
+      const granted = await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body, request.headers['idempotency-key'])
+      const { consent, entry, receipt } = markReplayed(reply, granted)
       return reply.code(201).send({ ...withStatus(consent), entry, receipt })
     }
   )
@@ -322,6 +339,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'withdrawnAt (default: now) may be earlier than now, when the member withdrew before the co-op recorded it. Then the answer and ' +
           'the ledger entry list the transfers allowed on this consent in between (transfersAfterWithdrawal), for the co-op to act on.',
         tags,
+        headers: RecordingHeaders,
         params: ConsentParams,
         body: withExamples(
           Type.Object(
@@ -337,7 +355,8 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           }
         ),
         response: {
-          200: withExamples(
+          200: {
+            ...withExamples(
             ConsentSchema,
             {
               backdated: {
@@ -361,6 +380,8 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             },
             'The consent, withdrawn, with the ledger entry of the withdrawal'
           ),
+            headers: IDEMPOTENT_REPLAYED_HEADER
+          },
           ...problemsWith(
             {
               400: { validation_failed: MEMBER_VALIDATION },
@@ -370,18 +391,21 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             ...AUTHENTICATED_PROBLEMS,
             404,
             409,
+            422,
             503
           )
         }
       }
     },
-    async (request) => {
-      const { consent, entry, backdated, transfersAfterWithdrawal } = await fastify.decisions.withdrawConsent(
+    async (request, reply) => {
+      const withdrawn = await fastify.decisions.withdrawConsent(
         context(request),
         request.params.memberId,
         request.params.consentId,
-        request.body
+        request.body,
+        request.headers['idempotency-key']
       )
+      const { consent, entry, backdated, transfersAfterWithdrawal } = markReplayed(reply, withdrawn)
       return { ...withStatus(consent), entry, backdated, transfersAfterWithdrawal }
     }
   )
@@ -397,6 +421,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'scope provision (default): every third_party transfer is denied (provision_suspended, Art. 35(3), 35(5)); scope use: every ' +
           'channel but statutory_exception is denied (use_suspended, Art. 35(1), 35(5)). Until lifted.',
         tags,
+        headers: RecordingHeaders,
         params: MemberParams,
         body: withExamples(
           Type.Object(
@@ -409,17 +434,21 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           }
         ),
         response: {
-          201: withExamples(
-            SuspensionSchema,
-            { provision: { summary: 'Third-party provision suspended', value: { ...SUSPENSION, entry: EXAMPLE_ENTRY } } },
-            'The suspension, in effect until lifted, with its ledger entry'
-          ),
-          ...problemsWith({ 400: { validation_failed: MEMBER_VALIDATION } }, ...AUTHENTICATED_PROBLEMS, 503)
+          201: {
+            ...withExamples(
+              SuspensionSchema,
+              { provision: { summary: 'Third-party provision suspended', value: { ...SUSPENSION, entry: EXAMPLE_ENTRY } } },
+              'The suspension, in effect until lifted, with its ledger entry'
+            ),
+            headers: IDEMPOTENT_REPLAYED_HEADER
+          },
+          ...problemsWith({ 400: { validation_failed: MEMBER_VALIDATION } }, ...AUTHENTICATED_PROBLEMS, 422, 503)
         }
       }
     },
     async (request, reply) => {
-      const { suspension, entry } = await fastify.decisions.suspendProvision(context(request), request.params.memberId, request.body)
+      const suspended = await fastify.decisions.suspendProvision(context(request), request.params.memberId, request.body, request.headers['idempotency-key'])
+      const { suspension, entry } = markReplayed(reply, suspended)
       return reply.code(201).send({ ...suspension, entry })
     }
   )
@@ -454,13 +483,17 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'liftSuspension',
         summary: 'Lift a suspension',
         tags,
+        headers: RecordingHeaders,
         params: Type.Object({ memberId: MemberId, suspensionId: withExample(Uuid, EXAMPLE.suspensionId) }),
         response: {
-          200: withExamples(
-            SuspensionSchema,
-            { lifted: { summary: 'Lifted', value: { ...LIFTED, entry: { ...EXAMPLE_ENTRY, recordedAt: LIFTED.liftedAt } } } },
-            'The suspension, lifted, with the ledger entry of the lifting'
-          ),
+          200: {
+            ...withExamples(
+              SuspensionSchema,
+              { lifted: { summary: 'Lifted', value: { ...LIFTED, entry: { ...EXAMPLE_ENTRY, recordedAt: LIFTED.liftedAt } } } },
+              'The suspension, lifted, with the ledger entry of the lifting'
+            ),
+            headers: IDEMPOTENT_REPLAYED_HEADER
+          },
           ...problemsWith(
             {
               400: { validation_failed: MEMBER_VALIDATION },
@@ -470,13 +503,15 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             ...AUTHENTICATED_PROBLEMS,
             404,
             409,
+            422,
             503
           )
         }
       }
     },
-    async (request) => {
-      const { suspension, entry } = await fastify.decisions.liftSuspension(context(request), request.params.memberId, request.params.suspensionId)
+    async (request, reply) => {
+      const lifted = await fastify.decisions.liftSuspension(context(request), request.params.memberId, request.params.suspensionId, request.headers['idempotency-key'])
+      const { suspension, entry } = markReplayed(reply, lifted)
       return { ...suspension, entry }
     }
   )

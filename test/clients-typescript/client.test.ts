@@ -147,6 +147,42 @@ t.test('the TypeScript client against the running service', async (t) => {
     )
   })
 
+  t.test('a batch retried after a 503: the same Idempotency-Key, one entry per item', async (t) => {
+    const db = test.database.db
+    await sql`CREATE SEQUENCE client_batch_failures`.execute(db)
+    await sql
+      .raw(
+        `CREATE FUNCTION client_batch_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN IF nextval('client_batch_failures') = 1 THEN RAISE EXCEPTION 'refused once'; END IF; RETURN NEW; END $$`
+      )
+      .execute(db)
+    await sql`CREATE TRIGGER client_batch_fail_once BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION client_batch_fail_once()`.execute(db)
+    t.teardown(() => sql`DROP TRIGGER IF EXISTS client_batch_fail_once ON ledger_entries`.execute(db))
+
+    sent.length = 0
+    const before = await countEntries(test)
+    const results = await client.transferBatch([asRequest(jointUse('M-client-b1')), asRequest(jointUse('M-client-b2'))])
+    t.same(
+      sent.map((s) => s.status),
+      [503, 200],
+      'one 503, then 200'
+    )
+    t.ok(sent[0]!.idempotencyKey, 'a key was sent')
+    t.equal(sent[1]!.idempotencyKey, sent[0]!.idempotencyKey, 'the same key on the retry')
+    t.same(
+      results.map((r) => r.decision),
+      ['allow', 'allow']
+    )
+    t.equal(await countEntries(test), before + 2, 'each item recorded once')
+    const again = await client.transferBatch([asRequest(jointUse('M-client-b1')), asRequest(jointUse('M-client-b2'))], { idempotencyKey: sent[0]!.idempotencyKey! })
+    t.same(
+      again.map((r) => r.entry!.id),
+      results.map((r) => r.entry!.id),
+      'a repeat with the key answers with the recorded entries'
+    )
+    t.equal(await countEntries(test), before + 2, 'and records nothing')
+  })
+
   t.test('a repeat with the same key returns the first answer and records nothing', async (t) => {
     const first = await client.transfer(asRequest(billing('M-client-1', bank)), { idempotencyKey: 'invoice-4711' })
     const before = await countEntries(test)

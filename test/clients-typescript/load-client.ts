@@ -18,7 +18,7 @@ export function clientInstalled(): boolean {
 export interface ClientUnderTest {
   check(request: DecisionRequest, options?: { signal?: AbortSignal }): Promise<Decision>
   transfer(request: DecisionRequest, options?: { idempotencyKey?: string; signal?: AbortSignal }): Promise<Decision>
-  transferBatch(items: readonly DecisionRequest[]): Promise<Decision[]>
+  transferBatch(items: readonly DecisionRequest[], options?: { idempotencyKey?: string; signal?: AbortSignal }): Promise<Decision[]>
   api: {
     GET(path: string, init?: Record<string, unknown>): Promise<{ data?: any; error?: unknown; response: Response }>
   }

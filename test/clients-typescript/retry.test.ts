@@ -78,7 +78,7 @@ t.test('a Retry-After beyond the limit is handed back at once', async (t) => {
   t.equal(ProblemError.from(response, undefined).retryAfterSeconds, 3600)
 })
 
-t.test('a batch has no key: retried on 429 only, never after a 503 or a network failure', async (t) => {
+t.test('a batch without a key: retried on 429 only, never after a 503 or a network failure', async (t) => {
   const throttled = harness([429, 200])
   t.equal((await throttled.send(batch())).status, 200)
   t.equal(throttled.seen.length, 2, '429: refused before anything was done, so sent again')

@@ -22,13 +22,13 @@ function ledger(members: readonly string[], chains = 2): LedgerEntry[] {
   })
 }
 
-function op(history: History, f: string, members: string[], type: Op['type'], first: Attempt, retries: Attempt[] = []): Op {
+function op(history: History, f: string, members: string[], type: Op['type'], first: Attempt, retries: Attempt[] = [], idempotencyKey = f === 'transfer' ? `k-${members[0]}` : undefined): Op {
   const made: Op = {
     index: history.ops.length,
     process: 'p',
     f,
     members,
-    idempotencyKey: f === 'transfer' ? `k-${members[0]}` : undefined,
+    idempotencyKey,
     request: { method: 'POST', path: '/', body: {} },
     invokedAt: 0,
     type,
@@ -81,6 +81,26 @@ t.test('every kind of loss and invention is named', async (t) => {
   const expected = [/op 0 .*id-m0 .* is missing/, /op 1 .*not the ledger's only entry/, /op 2 .*was recorded, but the retry answered other/, /op 3 .*never answered/, /op 4 .*refused, yet the ledger holds id-m4/, /op 5 .*half-written batch: 2 of 3/, /entries id-m6 of m6 belong to no operation/, /op 6 \(consent_granted.*consent-entry .* is missing/]
   for (const pattern of expected) t.ok(report.problems.some((p) => pattern.test(p)), `names ${pattern}`)
   t.notOk(report.problems.some((p) => p.includes('x-foreign')), 'members outside the scope are not its business')
+})
+
+t.test('batches with an Idempotency-Key: a committed one replayed and a lost one recorded by its retry are clean; a second copy is named', async (t) => {
+  const entries = ledger(['mb1', 'mb2', 'mc1', 'mc2'])
+  const [b1, b2, c1, c2] = entries as [LedgerEntry, LedgerEntry, LedgerEntry, LedgerEntry]
+  const clean = new History()
+  op(clean, 'batch', ['mb1', 'mb2'], 'info', { status: 503 }, [answer([b1, b2], true)], 'kb')
+  op(clean, 'batch', ['mc1', 'mc2'], 'info', { status: 'network' }, [answer([c1, c2])], 'kc')
+  const report = checkHistory(clean, [b1, b2], entries, scope)
+  t.same(report.problems, [])
+  t.match(report, { indeterminate: 2, committedUnanswered: 1, recordedByRetry: 1 })
+
+  // The first attempt was recorded, yet the retry recorded the batch again instead of replaying it.
+  const copies = ledger(['mb1', 'mb2', 'mb1', 'mb2']).map((e, i) => ({ ...e, id: `${e.id}-${i}` }))
+  const twice = new History()
+  op(twice, 'batch', ['mb1', 'mb2'], 'info', { status: 503 }, [answer(copies.slice(2))], 'kb')
+  const named = checkHistory(twice, copies.slice(0, 2), copies, scope).problems
+  for (const pattern of [/was recorded, but the retry answered other entries/, /was not a replay/, /after the retry mb1 has .*not just the answered/]) {
+    t.ok(named.some((p) => pattern.test(p)), `names ${pattern}`)
+  }
 })
 
 t.test('a fork, a gap, a broken link and a repeated id are named', async (t) => {

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { toClient } from '../../src/clients/repository.js'
-import { GroupApplier, type Act, type ActContext } from '../../src/decisions/acts.js'
+import { GroupApplier, type Act, type ActContext, type Job } from '../../src/decisions/acts.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import { billing, createRecipient, grantConsent, jointUse } from '../fixtures.js'
 import { buildTestApp, daysFrom, type TestApp } from '../helper.js'
@@ -110,9 +110,9 @@ t.test('a transfer and a backdated withdrawal in one group: the withdrawal sees 
   const admin = toClient(await test.database.db.selectFrom('clients').selectAll().where('role', '=', 'admin').executeTakeFirstOrThrow())
   const ctx: ActContext = { client: admin, language: 'en', log: test.app.log }
   const request = { ...billing(MEMBER, bank.id) } as Extract<Act, { kind: 'decision' }>['request']
-  const jobs: Act[][] = [
-    [{ kind: 'decision', ctx, action: 'transfer', request }],
-    [{ kind: 'consent_withdrawn', ctx, memberId: MEMBER, consentId: consent.id, input: { withdrawnAt: daysFrom(-1) } }]
+  const jobs: Job[] = [
+    { acts: [{ kind: 'decision', ctx, action: 'transfer', request }] },
+    { acts: [{ kind: 'consent_withdrawn', ctx, memberId: MEMBER, consentId: consent.id, input: { withdrawnAt: daysFrom(-1) } }] }
   ]
   const outcomes = await test.database.transaction(async (tx) => {
     const ledger = await LedgerWriter.lock(tx, [MEMBER])
@@ -120,7 +120,7 @@ t.test('a transfer and a backdated withdrawal in one group: the withdrawal sees 
     await ledger.flush()
     return results
   })
-  const [decided, withdrawn] = outcomes.map((o) => (o.ok ? o.value[0] : undefined))
+  const [decided, withdrawn] = outcomes.map((o) => (o.ok ? o.value.results[0] : undefined))
   if (decided?.kind !== 'decision' || withdrawn?.kind !== 'consent') {
     t.fail('both acts apply')
     return

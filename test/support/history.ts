@@ -133,6 +133,11 @@ const batchEntries: EntriesOf = (reply) =>
 export const memberActEntries: EntriesOf = (reply) =>
   (reply.status === 200 || reply.status === 201) && reply.body?.entry?.id !== undefined ? [reply.body.entry as EntryRef] : undefined
 
+/** How the answers of an operation of kind `f` name their entries. */
+function entriesOfKind(f: string): EntriesOf {
+  return f === 'transfer' ? transferEntries : f === 'batch' ? batchEntries : memberActEntries
+}
+
 function problemCode(reply: Reply): string | undefined {
   const type = reply.body?.type
   return typeof type === 'string' ? type.slice(type.lastIndexOf('/') + 1) : undefined
@@ -193,9 +198,10 @@ export class History {
     return this.invoke(api, process, 'transfer', [body.memberId], { method: 'POST', path: '/v1/transfers', body, idempotencyKey }, transferEntries)
   }
 
-  /** POST /v1/transfers/batch (no Idempotency-Key: the contract has none for batches). */
-  batch(api: Api, process: string, items: readonly { memberId: string }[]): Promise<Op> {
-    return this.invoke(api, process, 'batch', items.map((i) => i.memberId), { method: 'POST', path: '/v1/transfers/batch', body: { items } }, batchEntries)
+  /** POST /v1/transfers/batch, with an Idempotency-Key of the operation's own unless told `null`. */
+  batch(api: Api, process: string, items: readonly { memberId: string }[], idempotencyKey: string | null = `b-${items[0]?.memberId}`): Promise<Op> {
+    const request = { method: 'POST', path: '/v1/transfers/batch', body: { items }, ...(idempotencyKey === null ? {} : { idempotencyKey }) }
+    return this.invoke(api, process, 'batch', items.map((i) => i.memberId), request, batchEntries)
   }
 
   private static async attempt(api: Api, op: Op, entriesOf: EntriesOf, keep?: (reply: Reply) => unknown): Promise<Attempt> {
@@ -223,7 +229,7 @@ export class History {
     const pending = this.ops.filter((op) => op.type === 'info' && op.idempotencyKey !== undefined)
     await eachLimited(pending, options.concurrency ?? 16, async (op) => {
       for (let i = 0; i < (options.attempts ?? 20); i++) {
-        const attempt = await History.attempt(api, op, transferEntries)
+        const attempt = await History.attempt(api, op, entriesOfKind(op.f))
         op.retries.push(attempt)
         if (attempt.entries !== undefined) return
         await sleep(options.pauseMs ?? 250)
@@ -287,10 +293,11 @@ function groupByMember(entries: readonly LedgerEntry[]): Map<string, LedgerEntry
  * (`after`), both complete exports:
  * - every acknowledged operation's entries are in the ledger, with the answered chain, seq and
  *   hash, and its members have no other entry;
- * - an indeterminate operation with a key was answered by its retry, and: if its entry was there
- *   before the retry, the retry answered with exactly that entry (replayed); if not, the retry
- *   recorded one fresh entry; either way its members have exactly that one entry afterwards;
- * - an indeterminate batch left all its entries or none, one per item;
+ * - an indeterminate transfer or batch with a key was answered by its retry, and: if its entries
+ *   were there before the retry (all of them: a batch is all or nothing), the retry answered with
+ *   exactly those entries (replayed); if none were, the retry recorded fresh ones; either way each
+ *   of its members has exactly its one answered entry afterwards;
+ * - an indeterminate batch without a key left all its entries or none, one per item;
  * - a failed operation left nothing;
  * - every entry of the ledger for the members the history writes to (those matching `scope`)
  *   belongs to one of its operations: nothing the callers were not told about, except the
@@ -327,28 +334,34 @@ export function checkHistory(history: History, before: readonly LedgerEntry[], a
         }
         if (!beforeIds.has(ref.id)) problems.push(`${describe(op)}: acknowledged entry ${ref.id} was missing before the retries`)
       })
-    } else if (op.type === 'info' && op.f === 'transfer') {
-      const member = op.members[0]!
-      const earlier = beforeByMember.get(member) ?? []
+    } else if (op.type === 'info' && op.idempotencyKey !== undefined) {
       const answered = op.retries.find((a) => a.entries !== undefined)
-      const found = entriesOf(member)
       if (answered === undefined) {
         problems.push(`${describe(op)}: its retries were never answered (${op.retries.map((a) => a.status).join(', ')})`)
         continue
       }
-      const ref = answered.entries![0]!
-      if (earlier.length > 1) problems.push(`${describe(op)}: ${earlier.length} entries for one request before its retry`)
-      if (earlier.length === 1) {
+      const refs = answered.entries!
+      if (refs.length !== op.members.length) problems.push(`${describe(op)}: its retry answered ${refs.length} entries for ${op.members.length} items`)
+      const earlier = op.members.map((member) => beforeByMember.get(member) ?? [])
+      const recorded = earlier.filter((list) => list.length > 0).length
+      if (earlier.some((list) => list.length > 1)) problems.push(`${describe(op)}: more than one entry for one item before its retry`)
+      if (recorded === op.members.length) {
         committedUnanswered++
-        if (!sameRef(earlier[0], ref)) problems.push(`${describe(op)}: its entry ${earlier[0]!.id} was recorded, but the retry answered ${ref.id}`)
+        const moved = refs.filter((ref, i) => !sameRef(earlier[i]![0], ref))
+        if (moved.length > 0) problems.push(`${describe(op)}: what it asked was recorded, but the retry answered other entries (${moved.length}, e.g. ${moved[0]!.id})`)
         if (!answered.replayed) problems.push(`${describe(op)}: the retry of a recorded request was not a replay`)
-      } else {
+      } else if (recorded === 0) {
         recordedByRetry++
-        if (answered.replayed) problems.push(`${describe(op)}: the retry replayed an answer whose entry was not in the ledger`)
+        if (answered.replayed) problems.push(`${describe(op)}: the retry replayed an answer whose entries were not in the ledger`)
+      } else {
+        problems.push(`${describe(op)}: half written before its retry: ${recorded} of ${op.members.length} items were in the ledger`)
       }
-      if (found.length !== 1 || !sameRef(found[0], ref)) {
-        problems.push(`${describe(op)}: after the retry its member has ${JSON.stringify(found.map((e) => [e.id, e.chain, e.seq]))}, not just the answered ${ref.id}`)
-      }
+      refs.forEach((ref, i) => {
+        const found = entriesOf(op.members[i]!)
+        if (found.length !== 1 || !sameRef(found[0], ref)) {
+          problems.push(`${describe(op)}: after the retry ${op.members[i]} has ${JSON.stringify(found.map((e) => [e.id, e.chain, e.seq]))}, not just the answered ${ref.id}`)
+        }
+      })
     } else if (op.type === 'info' && op.f === 'batch') {
       const counts = op.members.map((m) => entriesOf(m).length)
       const present = counts.filter((n) => n > 0).length
@@ -364,13 +377,19 @@ export function checkHistory(history: History, before: readonly LedgerEntry[], a
   for (const [member, entries] of afterByMember) {
     if (!owned.has(member)) problems.push(`entries ${entries.map((e) => e.id).join(', ')} of ${member} belong to no operation of the history`)
   }
-  // Acknowledged acts on shared members (consents, transfers outside the scope): each answered
-  // entry is in the ledger, unchanged.
+  // Acknowledged acts on shared members (consents, transfers outside the scope), and the retries
+  // of those left indeterminate: each answered entry is in the ledger, unchanged.
   const checked = new Set(writes)
   const afterById = new Map(after.map((e) => [e.id, e]))
   for (const op of history.ops) {
-    if (op.type !== 'ok' || checked.has(op)) continue
-    for (const ref of op.first!.entries!) {
+    if (checked.has(op)) continue
+    // An indeterminate act with a key was retried: what its retry answered counts as acknowledged.
+    const answered = op.type === 'ok' ? op.first : op.type === 'info' && op.idempotencyKey !== undefined ? op.retries.find((a) => a.entries !== undefined) : undefined
+    if (op.type === 'info' && op.idempotencyKey !== undefined && answered === undefined) {
+      problems.push(`${describe(op)}: its retries were never answered (${op.retries.map((a) => a.status).join(', ')})`)
+    }
+    if (answered === undefined) continue
+    for (const ref of answered.entries!) {
       const entry = afterById.get(ref.id)
       if (!sameRef(entry, ref)) problems.push(`${describe(op)}: acknowledged entry ${ref.id} (chain ${ref.chain}, seq ${ref.seq}) is ${entry === undefined ? 'missing' : 'changed'}`)
     }
@@ -464,20 +483,21 @@ export async function lookUpAcknowledged(api: Api, history: History, options: { 
 }
 
 /**
- * Repeats acknowledged transfers (up to `limit` of them) with the same key and body: each must
+ * Repeats acknowledged transfers and batches with keys (up to `limit` of them) with the same key and body: each must
  * answer as the first time (status and entry) and say it is a replay.
  */
 export async function replayAcknowledged(api: Api, history: History, limit = 200, concurrency = 16): Promise<{ problems: string[]; replayed: number }> {
   const problems: string[] = []
-  const ops = history.acknowledged('transfer')
+  const ops = history.ops.filter((op) => op.type === 'ok' && (op.f === 'transfer' || op.f === 'batch') && op.idempotencyKey !== undefined)
   const step = Math.max(1, Math.floor(ops.length / limit))
   const sample = ops.filter((_, i) => i % step === 0).slice(0, limit)
   await eachLimited(sample, concurrency, async (op) => {
     const reply = await api.retrying('POST', op.request.path, op.request.body, { 'idempotency-key': op.idempotencyKey! })
-    const ref = op.first!.entries![0]!
-    const entry = reply.body?.entry as EntryRef | undefined
-    if (reply.status !== op.first!.status || entry?.id !== ref.id || entry.hash !== ref.hash || reply.headers.get('idempotent-replayed') !== 'true') {
-      problems.push(`${describe(op)}: its repeat answered ${reply.status} ${entry?.id ?? reply.text.slice(0, 200)} (replayed: ${reply.headers.get('idempotent-replayed')})`)
+    const answered = op.first!.entries!
+    const entries = entriesOfKind(op.f)(reply) ?? []
+    const same = entries.length === answered.length && entries.every((entry, i) => entry.id === answered[i]!.id && entry.hash === answered[i]!.hash)
+    if (reply.status !== op.first!.status || !same || reply.headers.get('idempotent-replayed') !== 'true') {
+      problems.push(`${describe(op)}: its repeat answered ${reply.status} ${entries[0]?.id ?? reply.text.slice(0, 200)} (replayed: ${reply.headers.get('idempotent-replayed')})`)
     }
   })
   return { problems, replayed: sample.length }
@@ -601,7 +621,7 @@ function assertNone(t: Asserter, problems: readonly string[], message: string): 
 }
 
 /**
- * The whole audit after the faults: retries every indeterminate transfer with its key, then checks
+ * The whole audit after the faults: retries every indeterminate write with its key, then checks
  * the history against the ledger (see `checkHistory`, `checkChains`), looks every acknowledged
  * entry up by id, repeats acknowledged transfers (replays, and nothing new written), and asks
  * GET /v1/ledger/verify, whose heads must match the export's. `before` is the complete export
@@ -627,7 +647,7 @@ export async function auditLedger(
   const looked = await lookUpAcknowledged(api, history, options.lookUpLimit === undefined ? {} : { limit: options.lookUpLimit })
   assertNone(t, looked.problems, `${options.lookUpLimit === undefined ? 'every' : 'a sample of'} acknowledged entries (${looked.looked}) read back by id with the answered chain, seq and hash`)
   const replays = await replayAcknowledged(api, history)
-  assertNone(t, replays.problems, `repeats of acknowledged transfers (${replays.replayed}) answer as the first time`)
+  assertNone(t, replays.problems, `repeats of acknowledged transfers and batches (${replays.replayed}) answer as the first time`)
   const chains = checkChains(after)
   assertNone(t, chains.problems, `no fork, no gap, no broken link in ${after.length} entries`)
   const final = await exportLedger(api)

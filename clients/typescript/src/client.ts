@@ -22,7 +22,7 @@ export interface CallOptions {
 
 export interface TransferOptions extends CallOptions {
   /**
-   * Makes the transfer safe to repeat: the same key with the same body returns the first answer
+   * Makes the transfer (or batch) safe to repeat: the same key with the same body returns the first answer
    * and records nothing new. Default: a fresh random UUID per call, reused by its retries. Pass
    * your own (an order or invoice number) to stay safe across your own process restarts too.
    */
@@ -47,11 +47,11 @@ export interface DataSharingClient {
   transfer(request: DecisionRequest, options?: TransferOptions): Promise<Decision>
   /**
    * Up to 1000 hand-offs decided and recorded in one transaction (POST /v1/transfers/batch);
-   * decisions in request order. Without an Idempotency-Key, a batch is retried on 429 only:
-   * after a 503 it is not sent again, since a cut-off commit may have recorded it.
+   * decisions in request order. Sent with an Idempotency-Key, as `transfer` is, so a retry after
+   * a 503 or a lost answer returns the batch already recorded instead of recording it twice.
    * @throws ProblemError as `transfer` does.
    */
-  transferBatch(items: readonly DecisionRequest[], options?: CallOptions): Promise<Decision[]>
+  transferBatch(items: readonly DecisionRequest[], options?: TransferOptions): Promise<Decision[]>
   /**
    * The typed openapi-fetch client for every other route, with the token, language and
    * retries applied. Use `unwrap` on its results to get the data or a ProblemError.
@@ -104,8 +104,14 @@ export function createDataSharingClient(options: DataSharingClientOptions): Data
       if (result.response.status === 403 && !isProblemResponse(result.response)) return result.error as Decision
       return unwrap(result)
     },
-    async transferBatch(items, callOptions = {}) {
-      return unwrap(await api.POST('/v1/transfers/batch', { body: { items: [...items] }, ...signalOf(callOptions) })).results
+    async transferBatch(items, transferOptions = {}) {
+      const idempotencyKey = transferOptions.idempotencyKey ?? globalThis.crypto.randomUUID()
+      const result = await api.POST('/v1/transfers/batch', {
+        body: { items: [...items] },
+        params: { header: { 'idempotency-key': idempotencyKey } },
+        ...signalOf(transferOptions)
+      })
+      return unwrap(result).results
     }
   }
 }

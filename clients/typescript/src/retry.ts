@@ -67,7 +67,7 @@ function repeatable(request: Request): boolean {
 /**
  * A fetch that tries again, with exponential backoff and full jitter, up to `attempts` in all:
  * - 429 always (the service refused before doing anything), after its Retry-After;
- * - 503 and network failures only for repeatable requests (see above): a batch or a consent
+ * - 503 and network failures only for repeatable requests (see above): a call without a key
  *   whose commit was cut off may have been recorded, so it is not sent twice;
  * - every retry sends the same request again, the same Idempotency-Key included.
  * A Retry-After is honoured (plus a little jitter, so callers do not return all at once).

@@ -336,7 +336,7 @@ export interface paths {
         put?: never;
         /**
          * Decide and record up to 1000 hand-offs, each on its own
-         * @description Results come in request order. Items outside the client’s scope are denied with reason client_scope. All items are recorded in one transaction: if it cannot commit, the whole batch answers 503 and nothing is allowed.
+         * @description Results come in request order. Items outside the client’s scope are denied with reason client_scope. All items are recorded in one transaction: if it cannot commit, the whole batch answers 503 and nothing is allowed. With an Idempotency-Key, a batch whose answer was lost may be sent again: a batch already recorded answers as it did then.
          */
         post: operations["transferBatch"];
         delete?: never;
@@ -2238,7 +2238,13 @@ export interface operations {
     grantConsent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).
+                 * @example billing-2026-11-M-000123
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The member number
@@ -2293,6 +2299,8 @@ export interface operations {
             /** @description The consent as recorded, with its ledger entry and a receipt for the member */
             201: {
                 headers: {
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2605,6 +2613,15 @@ export interface operations {
             };
             /** @description The role or scope of the calling client does not permit this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2891,7 +2908,13 @@ export interface operations {
     withdrawConsent: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).
+                 * @example billing-2026-11-M-000123
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The member number
@@ -2923,6 +2946,8 @@ export interface operations {
             /** @description The consent, withdrawn, with the ledger entry of the withdrawal */
             200: {
                 headers: {
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3260,6 +3285,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
@@ -3401,7 +3435,13 @@ export interface operations {
     suspendProvision: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).
+                 * @example billing-2026-11-M-000123
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The member number
@@ -3433,6 +3473,8 @@ export interface operations {
             /** @description The suspension, in effect until lifted, with its ledger entry */
             201: {
                 headers: {
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3514,6 +3556,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description The Idempotency-Key was used with another body */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Too many requests from this client; see Retry-After */
             429: {
                 headers: {
@@ -3541,7 +3592,13 @@ export interface operations {
     liftSuspension: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).
+                 * @example billing-2026-11-M-000123
+                 */
+                "idempotency-key"?: string;
+            };
             path: {
                 /**
                  * @description The member number
@@ -3561,6 +3618,8 @@ export interface operations {
             /** @description The suspension, lifted, with the ledger entry of the lifting */
             200: {
                 headers: {
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3653,6 +3712,15 @@ export interface operations {
             };
             /** @description The request conflicts with the current state */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3865,7 +3933,7 @@ export interface operations {
                 /** @description ja or en (default en): the language of reasons[].message and providerDetails.message. A list with qualities (ja-JP,ja;q=0.9,en;q=0.8) is read as browsers send it; a language that is neither answers in English. */
                 "accept-language"?: string;
                 /**
-                 * @description Repeat a transfer safely: the same key and body return the first response (with Idempotent-Replayed: true) and write nothing
+                 * @description Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).
                  * @example billing-2026-11-M-000123
                  */
                 "idempotency-key"?: string;
@@ -3973,7 +4041,7 @@ export interface operations {
                 headers: {
                     /** @description The language of the messages, from Accept-Language */
                     "Content-Language"?: "ja" | "en";
-                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was written */
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
@@ -4004,7 +4072,7 @@ export interface operations {
                 headers: {
                     /** @description The language of the messages, from Accept-Language */
                     "Content-Language"?: "ja" | "en";
-                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was written */
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
                     "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
@@ -4070,6 +4138,11 @@ export interface operations {
             header?: {
                 /** @description ja or en (default en): the language of reasons[].message and providerDetails.message. A list with qualities (ja-JP,ja;q=0.9,en;q=0.8) is read as browsers send it; a language that is neither answers in English. */
                 "accept-language"?: string;
+                /**
+                 * @description Repeat the call safely: the same key and body return the first response (with Idempotent-Replayed: true) and record nothing; the same key with another body, or on another route, is a 422. Kept per client for at least IDEMPOTENCY_TTL_HOURS (48).
+                 * @example billing-2026-11-M-000123
+                 */
+                "idempotency-key"?: string;
             };
             path?: never;
             cookie?: never;
@@ -4175,6 +4248,8 @@ export interface operations {
                 headers: {
                     /** @description The language of the messages, from Accept-Language */
                     "Content-Language"?: "ja" | "en";
+                    /** @description Present on a repeat with the same Idempotency-Key and body: this is the first answer again, and nothing was recorded */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -4221,6 +4296,15 @@ export interface operations {
             };
             /** @description The body is not application/json */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The Idempotency-Key was used with another body */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
