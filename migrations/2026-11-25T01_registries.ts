@@ -56,11 +56,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('notes', 'text')
     .addColumn('created_at', 'timestamptz', (c) => c.notNull())
     .execute()
-  await db.schema
-    .createIndex('inspections_contractor_idx')
-    .on('inspections')
-    .columns(['contractor_id', 'inspected_at'])
-    .execute()
+  await db.schema.createIndex('inspections_contractor_idx').on('inspections').columns(['contractor_id', 'inspected_at']).execute()
 
   await db.schema
     .createTable('consents')

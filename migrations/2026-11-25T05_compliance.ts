@@ -11,7 +11,12 @@ const FIRST_POLICY_VERSION = '2026-11-01.1'
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .alterTable('recipients')
-    .addColumn('country', 'text', (c) => c.notNull().defaultTo('JP').check(sql`country ~ '^[A-Z]{2}$'`))
+    .addColumn('country', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('JP')
+        .check(sql`country ~ '^[A-Z]{2}$'`)
+    )
     .execute()
 
   await db.schema.alterTable('consents').addColumn('policy_version', 'text').execute()
@@ -22,11 +27,19 @@ export async function up(db: Kysely<any>): Promise<void> {
         WHERE e.kind = 'consent_granted' AND e.member_id = c.member_id AND e.content->'consent'->>'id' = c.id::text
         ORDER BY e.position LIMIT 1),
       ${FIRST_POLICY_VERSION})`.execute(db)
-  await db.schema.alterTable('consents').alterColumn('policy_version', (c) => c.setNotNull()).execute()
+  await db.schema
+    .alterTable('consents')
+    .alterColumn('policy_version', (c) => c.setNotNull())
+    .execute()
 
   await db.schema
     .alterTable('suspensions')
-    .addColumn('scope', 'text', (c) => c.notNull().defaultTo('provision').check(sql`scope IN ('provision', 'use')`))
+    .addColumn('scope', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('provision')
+        .check(sql`scope IN ('provision', 'use')`)
+    )
     .execute()
 }
 

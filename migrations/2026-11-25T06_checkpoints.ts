@@ -36,11 +36,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('key_id', 'text', (c) => c.notNull())
     .addColumn('signature', 'text', (c) => c.notNull())
     .execute()
-  await db.schema
-    .createIndex('ledger_checkpoint_verifications_checkpoint_idx')
-    .on('ledger_checkpoint_verifications')
-    .column('checkpoint_id')
-    .execute()
+  await db.schema.createIndex('ledger_checkpoint_verifications_checkpoint_idx').on('ledger_checkpoint_verifications').column('checkpoint_id').execute()
 
   for (const table of ['ledger_checkpoints', 'ledger_checkpoint_verifications']) {
     await sql`

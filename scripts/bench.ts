@@ -95,13 +95,19 @@ async function setUp(options: BenchOptions, database: BenchDatabase): Promise<{ 
     return { fixtures, templates }
   } catch (err) {
     // The service's own log (LOG_LEVEL=warn) says why it answered as it did.
-    throw new Error(`setting up failed: ${err instanceof Error ? err.message : String(err)}\nservice log:\n${service.child.log}`)
+    throw new Error(`setting up failed: ${err instanceof Error ? err.message : String(err)}\nservice log:\n${service.child.log}`, { cause: err })
   } finally {
     await service.child.stop()
   }
 }
 
-async function baselines(options: BenchOptions, database: BenchDatabase, stats: pg.Client | undefined, templates: Templates, fixtures: Fixtures): Promise<Figure[]> {
+async function baselines(
+  options: BenchOptions,
+  database: BenchDatabase,
+  stats: pg.Client | undefined,
+  templates: Templates,
+  fixtures: Fixtures
+): Promise<Figure[]> {
   const figures: Figure[] = []
   const run = measureOptions(options, stats)
   const body = JSON.stringify(transferBody(fixtures, fixtures.members[0]!))
@@ -109,14 +115,30 @@ async function baselines(options: BenchOptions, database: BenchDatabase, stats: 
 
   const bare = await startTarget('bare Fastify', 'bare-fastify.ts', {})
   try {
-    figures.push(await measure({ name: FIGURE.bare, url: `${bare.base}/v1/checks`, method: 'POST', connections: LOAD_CONNECTIONS, bodies: [body], ok: [200] }, bare.child.pid, run))
+    figures.push(
+      await measure(
+        { name: FIGURE.bare, url: `${bare.base}/v1/checks`, method: 'POST', connections: LOAD_CONNECTIONS, bodies: [body], ok: [200] },
+        bare.child.pid,
+        run
+      )
+    )
   } finally {
     await bare.child.stop()
   }
 
-  const naive = await startTarget('naive INSERT', 'naive-insert.ts', databaseEnv(database, options, database.kind === 'pglite' ? database.scratchDir('naive') : ''))
+  const naive = await startTarget(
+    'naive INSERT',
+    'naive-insert.ts',
+    databaseEnv(database, options, database.kind === 'pglite' ? database.scratchDir('naive') : '')
+  )
   try {
-    figures.push(await measure({ name: FIGURE.naive, url: `${naive.base}/v1/transfers`, method: 'POST', connections: LOAD_CONNECTIONS, bodies: [body], ok: [200, 201] }, naive.child.pid, run))
+    figures.push(
+      await measure(
+        { name: FIGURE.naive, url: `${naive.base}/v1/transfers`, method: 'POST', connections: LOAD_CONNECTIONS, bodies: [body], ok: [200, 201] },
+        naive.child.pid,
+        run
+      )
+    )
   } finally {
     await naive.child.stop()
   }
@@ -125,7 +147,12 @@ async function baselines(options: BenchOptions, database: BenchDatabase, stats: 
   const backgroundCores = await waitForQuiet(options.quietCores, options.quietWaitSeconds * 1000)
   const copy = Child.start('COPY', path.join(TARGETS, 'copy-rows.ts'), {
     cwd: repoRoot,
-    env: { ...process.env, ...databaseEnv(database, options, database.dataDir ?? ''), COPY_ROWS: String(options.copyRows), TEMPLATE: JSON.stringify(templates.allow) }
+    env: {
+      ...process.env,
+      ...databaseEnv(database, options, database.dataDir ?? ''),
+      COPY_ROWS: String(options.copyRows),
+      TEMPLATE: JSON.stringify(templates.allow)
+    }
   })
   const code = await copy.wait()
   const line = copy.log.trim().split('\n').at(-1) ?? ''
@@ -147,7 +174,11 @@ async function baselines(options: BenchOptions, database: BenchDatabase, stats: 
     peakRssMiB: result.peakRssMiB,
     cpu: result.cpu,
     backgroundCores,
-    notes: { rows: result.rows, megabytes: +(result.bytes / 2 ** 20).toFixed(1), measured: 'COPY and COMMIT only; the rows were made before the clock started; RSS and CPU are of the COPY client' }
+    notes: {
+      rows: result.rows,
+      megabytes: +(result.bytes / 2 ** 20).toFixed(1),
+      measured: 'COPY and COMMIT only; the rows were made before the clock started; RSS and CPU are of the COPY client'
+    }
   }
   printFigure(figure)
   figures.push(figure)
@@ -183,7 +214,9 @@ async function withWalStats(client: pg.Client | undefined, work: () => Promise<F
     transactionsPerRequest: figure.requests > 0 ? +(commits / figure.requests).toFixed(2) : null,
     walCountersAreClusterWide: true
   }
-  say(`    wal: ${notes.walSyncPerSecond} flushes/s, ${notes.commitsPerSecond} commits/s, ${notes.commitsPerWalSync ?? '–'} commits per flush, ${notes.transactionsPerRequest ?? '–'} transactions per request`)
+  say(
+    `    wal: ${notes.walSyncPerSecond} flushes/s, ${notes.commitsPerSecond} commits/s, ${notes.commitsPerWalSync ?? '–'} commits per flush, ${notes.transactionsPerRequest ?? '–'} transactions per request`
+  )
   return { ...figure, notes: { ...figure.notes, ...notes } }
 }
 
@@ -194,7 +227,9 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
   const spread = fixtures.members.map((m) => JSON.stringify(transferBody(fixtures, m)))
   // A handful of different batches, each spread over the members (so over every chain).
   const batches = Array.from({ length: 4 }, (_, b) =>
-    JSON.stringify({ items: Array.from({ length: BATCH_ITEMS }, (_, i) => transferBody(fixtures, fixtures.members[(b * BATCH_ITEMS + i) % fixtures.members.length]!)) })
+    JSON.stringify({
+      items: Array.from({ length: BATCH_ITEMS }, (_, i) => transferBody(fixtures, fixtures.members[(b * BATCH_ITEMS + i) % fixtures.members.length]!))
+    })
   )
   say(`service (${options.serviceDir})`)
   const service = await startService({ serviceDir: options.serviceDir, database, poolSize: options.poolSize })
@@ -226,7 +261,11 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
     const batchRun = { ...run, duration: Math.min(MAX_BATCH_SECONDS, Math.max(run.duration, Math.ceil(12 * probe))) }
     figures.push(
       await withWalStats(stats, () =>
-        measure(post(FIGURE.batch, '/v1/transfers/batch', batches, BATCH_IN_FLIGHT, [200], { entriesPerRequest: BATCH_ITEMS, timeoutSeconds: 120 }), pid, batchRun)
+        measure(
+          post(FIGURE.batch, '/v1/transfers/batch', batches, BATCH_IN_FLIGHT, [200], { entriesPerRequest: BATCH_ITEMS, timeoutSeconds: 120 }),
+          pid,
+          batchRun
+        )
       )
     )
   } finally {
@@ -236,19 +275,39 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
 }
 
 /** The fsync rate of this disk and where the service spends its CPU under the checks load. */
-async function diagnose(options: BenchOptions, database: BenchDatabase, stats: pg.Client | undefined, fixtures: Fixtures, templates: Templates, settings: Record<string, string>): Promise<Record<string, unknown>> {
+async function diagnose(
+  options: BenchOptions,
+  database: BenchDatabase,
+  stats: pg.Client | undefined,
+  fixtures: Fixtures,
+  templates: Templates,
+  settings: Record<string, string>
+): Promise<Record<string, unknown>> {
   say('diagnose: pg_test_fsync -s 2, entryHash alone, a CPU profile of the service under the checks load')
   const fsync = await pgTestFsync(settings.wal_sync_method ?? 'fdatasync')
   if ('walSyncMethodRate' in fsync) say(`  pg_test_fsync: ${settings.wal_sync_method} ${fsync.walSyncMethodRate} flushes/s (one 8 kB write)`)
   const ceiling = hashCeiling((await loadHashing(options.serviceDir)).entryHash, templates.allow)
   say(`  entryHash alone, one thread: ${ceiling.entriesPerCpuSecond.toFixed(0)} entries per CPU second (${ceiling.contentBytes}-byte entries)`)
   const prof = await profileDir(options.outDir)
-  const service = await startService({ serviceDir: options.serviceDir, database, poolSize: options.poolSize, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof.dir}`] })
+  const service = await startService({
+    serviceDir: options.serviceDir,
+    database,
+    poolSize: options.poolSize,
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof.dir}`]
+  })
   let figure: Figure
   try {
     const spread = fixtures.members.map((m) => JSON.stringify(transferBody(fixtures, m)))
     figure = await measure(
-      { name: `${FIGURE.checks} (profiled)`, url: `${service.base}/v1/checks`, method: 'POST', connections: LOAD_CONNECTIONS, headers: AUTH, bodies: spread, ok: [200] },
+      {
+        name: `${FIGURE.checks} (profiled)`,
+        url: `${service.base}/v1/checks`,
+        method: 'POST',
+        connections: LOAD_CONNECTIONS,
+        headers: AUTH,
+        bodies: spread,
+        ok: [200]
+      },
       service.child.pid,
       measureOptions(options, stats)
     )
@@ -260,7 +319,13 @@ async function diagnose(options: BenchOptions, database: BenchDatabase, stats: p
   return { pgTestFsync: fsync, hashCeiling: ceiling, profile: { figure, ...summary } }
 }
 
-async function fillAndRead(options: BenchOptions, database: BenchDatabase, stats: pg.Client | undefined, fixtures: Fixtures, templates: Templates): Promise<{ figures: Figure[]; fill: Record<string, unknown> }> {
+async function fillAndRead(
+  options: BenchOptions,
+  database: BenchDatabase,
+  stats: pg.Client | undefined,
+  fixtures: Fixtures,
+  templates: Templates
+): Promise<{ figures: Figure[]; fill: Record<string, unknown> }> {
   say(`fill: ${options.ledgerSize} entries, ${options.entriesPerMember} per member, hashed with ${options.serviceDir}/src/ledger/hashing.ts`)
   const fill = await fillLedger({
     target: { url: database.url, dataDir: database.dataDir },
@@ -271,7 +336,9 @@ async function fillAndRead(options: BenchOptions, database: BenchDatabase, stats
     size: options.ledgerSize,
     entriesPerMember: options.entriesPerMember
   })
-  say(`  filled ${fill.entries} entries over ${fill.members} members in ${fill.seconds.toFixed(1)} s (${fill.entriesPerSecond.toFixed(0)}/s); VACUUM ANALYZE ${fill.vacuumSeconds.toFixed(1)} s; CPU cores bench ${fill.cpu.bench.toFixed(2)}, database ${fill.cpu.database?.toFixed(2) ?? "-"}, machine ${fill.cpu.machine.toFixed(2)}`)
+  say(
+    `  filled ${fill.entries} entries over ${fill.members} members in ${fill.seconds.toFixed(1)} s (${fill.entriesPerSecond.toFixed(0)}/s); VACUUM ANALYZE ${fill.vacuumSeconds.toFixed(1)} s; CPU cores bench ${fill.cpu.bench.toFixed(2)}, database ${fill.cpu.database?.toFixed(2) ?? '-'}, machine ${fill.cpu.machine.toFixed(2)}`
+  )
   const service = await startService({ serviceDir: options.serviceDir, database, poolSize: options.poolSize })
   const figures: Figure[] = []
   try {

@@ -13,17 +13,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { isDeepStrictEqual, parseArgs } from 'node:util'
-import {
-  Api,
-  History,
-  auditLedger,
-  exportLedger,
-  mixedTransfer,
-  sleep,
-  waitFor,
-  type Asserter,
-  type Op
-} from '../test/support/history.js'
+import { Api, History, auditLedger, exportLedger, mixedTransfer, sleep, waitFor, type Asserter, type Op } from '../test/support/history.js'
 import { PgCluster, postgresBinDir } from '../test/support/pg-cluster.js'
 import { rssKiB, startServer } from '../test/support/server-process.js'
 
@@ -110,7 +100,9 @@ async function main(): Promise<void> {
     await cluster.start()
     await cluster.sql('CREATE DATABASE app')
     const server = await startServer(teardowns, { DATABASE_URL: cluster.url('app'), BOOTSTRAP_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'warn' })
-    log(`server pid ${server.pid} at ${server.url}; PostgreSQL ${cluster.binDir} on port ${cluster.port}; ${MINUTES} min, ${CONCURRENCY} callers, restart: ${RESTART}`)
+    log(
+      `server pid ${server.pid} at ${server.url}; PostgreSQL ${cluster.binDir} on port ${cluster.port}; ${MINUTES} min, ${CONCURRENCY} callers, restart: ${RESTART}`
+    )
     const api = new Api(server.url, ADMIN)
     const history = new History()
     /** Calls that record nothing (checks, reads), by kind and status. */
@@ -119,9 +111,14 @@ async function main(): Promise<void> {
 
     const recipients: string[] = []
     for (let i = 0; i < RECIPIENTS; i++) {
-      const reply = await api.call('POST', '/v1/recipients', { category: 'financial_institution', name: `Soak Bank ${i}`, address: `${i}-1 Aoi, Shizuoka`, representative: 'Taro Ginko' })
+      const reply = await api.call('POST', '/v1/recipients', {
+        category: 'financial_institution',
+        name: `Soak Bank ${i}`,
+        address: `${i}-1 Aoi, Shizuoka`,
+        representative: 'Taro Ginko'
+      })
       if (reply.status !== 201) throw new Error(`registering a recipient: ${reply.status} ${reply.text}`)
-      recipients.push(reply.body.id as string)
+      recipients.push((reply.body as { id: string }).id)
     }
     const members = Array.from({ length: MEMBERS }, (_, i) => `SO-p-${i}`)
     /** Consents granted and not yet withdrawn, to withdraw later. */
@@ -131,48 +128,89 @@ async function main(): Promise<void> {
     const unique = () => `SO-u-${n++}`
 
     const actions: [number, (worker: number) => Promise<void>][] = [
-      [20, async () => {
-        const reply = await api.call('POST', '/v1/checks', { ...pick([mixedTransfer(pick(members), 0), billing(pick(members), pick(recipients))]) })
-        count(`check ${reply.status}`)
-      }],
-      [25, async (worker) => {
-        const memberId = unique()
-        recorded.push(await history.transfer(api, `caller-${worker}`, mixedTransfer(memberId, n)))
-      }],
-      [10, async (worker) => {
-        // Billing through a bank: allowed when the member's consent is on record, else denied.
-        const memberId = pick(members)
-        recorded.push(await history.transfer(api, `caller-${worker}`, billing(memberId, pick(recipients)), `k-${memberId}-${randomUUID()}`))
-      }],
-      [3, async (worker) => {
-        const items = Array.from({ length: 20 + Math.floor(Math.random() * 81) }, (_, i) => mixedTransfer(unique(), i))
-        recorded.push(await history.batch(api, `caller-${worker}`, items))
-      }],
-      [8, async (worker) => {
-        const memberId = pick(members)
-        const body = { recipientCategory: 'financial_institution', obtainedAt: new Date(Date.now() - 86_400_000).toISOString(), method: 'paper', evidenceRef: `soak-${randomUUID()}` }
-        const op = await history.invoke(api, `caller-${worker}`, 'consent_granted', [memberId], { method: 'POST', path: `/v1/members/${memberId}/consents`, body, idempotencyKey: `c-${randomUUID()}` }, undefined, (r) => r.body?.id)
-        if (op.type === 'ok') consents.push({ memberId, consentId: op.first!.kept as string })
-        recorded.push(op)
-      }],
-      [4, async (worker) => {
-        const consent = consents.splice(Math.floor(Math.random() * consents.length), 1)[0]
-        if (consent === undefined) return
-        const path = `/v1/members/${consent.memberId}/consents/${consent.consentId}/withdraw`
-        recorded.push(await history.invoke(api, `caller-${worker}`, 'consent_withdrawn', [consent.memberId], { method: 'POST', path, body: { reason: 'soak' }, idempotencyKey: `w-${randomUUID()}` }))
-      }],
-      [30, async () => {
-        const acknowledged = recorded.length > 0 ? pick(recorded.slice(-500)) : undefined
-        const entry = acknowledged?.type === 'ok' ? acknowledged.first!.entries![0] : undefined
-        const path = pick([
-          `/v1/ledger?memberId=${pick(members)}&limit=20`,
-          '/v1/ledger?limit=50',
-          entry ? `/v1/ledger/${entry.id}` : '/v1/ledger?limit=1',
-          `/v1/members/${pick(members)}/consents`
-        ])
-        const reply = await api.call('GET', path)
-        count(`read ${reply.status}`)
-      }]
+      [
+        20,
+        async () => {
+          const reply = await api.call('POST', '/v1/checks', { ...pick([mixedTransfer(pick(members), 0), billing(pick(members), pick(recipients))]) })
+          count(`check ${reply.status}`)
+        }
+      ],
+      [
+        25,
+        async (worker) => {
+          const memberId = unique()
+          recorded.push(await history.transfer(api, `caller-${worker}`, mixedTransfer(memberId, n)))
+        }
+      ],
+      [
+        10,
+        async (worker) => {
+          // Billing through a bank: allowed when the member's consent is on record, else denied.
+          const memberId = pick(members)
+          recorded.push(await history.transfer(api, `caller-${worker}`, billing(memberId, pick(recipients)), `k-${memberId}-${randomUUID()}`))
+        }
+      ],
+      [
+        3,
+        async (worker) => {
+          const items = Array.from({ length: 20 + Math.floor(Math.random() * 81) }, (_, i) => mixedTransfer(unique(), i))
+          recorded.push(await history.batch(api, `caller-${worker}`, items))
+        }
+      ],
+      [
+        8,
+        async (worker) => {
+          const memberId = pick(members)
+          const body = {
+            recipientCategory: 'financial_institution',
+            obtainedAt: new Date(Date.now() - 86_400_000).toISOString(),
+            method: 'paper',
+            evidenceRef: `soak-${randomUUID()}`
+          }
+          const op = await history.invoke(
+            api,
+            `caller-${worker}`,
+            'consent_granted',
+            [memberId],
+            { method: 'POST', path: `/v1/members/${memberId}/consents`, body, idempotencyKey: `c-${randomUUID()}` },
+            undefined,
+            (r) => (r.body as { id?: string } | undefined)?.id
+          )
+          if (op.type === 'ok') consents.push({ memberId, consentId: op.first!.kept as string })
+          recorded.push(op)
+        }
+      ],
+      [
+        4,
+        async (worker) => {
+          const consent = consents.splice(Math.floor(Math.random() * consents.length), 1)[0]
+          if (consent === undefined) return
+          const path = `/v1/members/${consent.memberId}/consents/${consent.consentId}/withdraw`
+          recorded.push(
+            await history.invoke(api, `caller-${worker}`, 'consent_withdrawn', [consent.memberId], {
+              method: 'POST',
+              path,
+              body: { reason: 'soak' },
+              idempotencyKey: `w-${randomUUID()}`
+            })
+          )
+        }
+      ],
+      [
+        30,
+        async () => {
+          const acknowledged = recorded.length > 0 ? pick(recorded.slice(-500)) : undefined
+          const entry = acknowledged?.type === 'ok' ? acknowledged.first!.entries![0] : undefined
+          const path = pick([
+            `/v1/ledger?memberId=${pick(members)}&limit=20`,
+            '/v1/ledger?limit=50',
+            entry ? `/v1/ledger/${entry.id}` : '/v1/ledger?limit=1',
+            `/v1/members/${pick(members)}/consents`
+          ])
+          const reply = await api.call('GET', path)
+          count(`read ${reply.status}`)
+        }
+      ]
     ]
     const totalWeight = actions.reduce((sum, [w]) => sum + w, 0)
     const choose = () => {
@@ -229,14 +267,21 @@ async function main(): Promise<void> {
     for (const s of samples) log(`  ${(s.at / 1000).toFixed(0).padStart(5)} s  ${mib(s.rss).padStart(10)}  ${String(s.calls).padStart(8)} calls`)
     const warm = samples.find((s) => s.at >= 60_000) ?? samples[1] ?? samples[0]!
     const last = samples.at(-1)!
-    if (warm.rss !== undefined && last.rss !== undefined) log(`RSS from ${mib(warm.rss)} at ${(warm.at / 1000).toFixed(0)} s to ${mib(last.rss)} at the end (${(((last.rss - warm.rss) / warm.rss) * 100).toFixed(1)} %)`)
+    if (warm.rss !== undefined && last.rss !== undefined)
+      log(
+        `RSS from ${mib(warm.rss)} at ${(warm.at / 1000).toFixed(0)} s to ${mib(last.rss)} at the end (${(((last.rss - warm.rss) / warm.rss) * 100).toFixed(1)} %)`
+      )
 
     log('audit: retrying indeterminate transfers, batches and consent acts with their keys, then checking the ledger')
     const before = await exportLedger(api)
     await auditLedger(checks as unknown as Asserter, api, history, before, (member) => member.startsWith('SO-u-'), { lookUpLimit: 5000 })
     const acts = history.acknowledged().filter((op) => op.f.startsWith('consent')).length
-    log(`(every acknowledged entry, those of ${acts} consent grants and withdrawals included, was compared with the ledger's complete listing; the sample above was also read back one by one)`)
-    log(`${checks.failures === 0 ? 'PASSED' : `FAILED (${checks.failures})`}: ${history.ops.length} recorded acts, ${calls() - history.ops.length} other calls in ${((Date.now() - started) / 60_000).toFixed(1)} min`)
+    log(
+      `(every acknowledged entry, those of ${acts} consent grants and withdrawals included, was compared with the ledger's complete listing; the sample above was also read back one by one)`
+    )
+    log(
+      `${checks.failures === 0 ? 'PASSED' : `FAILED (${checks.failures})`}: ${history.ops.length} recorded acts, ${calls() - history.ops.length} other calls in ${((Date.now() - started) / 60_000).toFixed(1)} min`
+    )
     process.exitCode = checks.failures === 0 ? 0 : 1
   } finally {
     await teardowns.run()
@@ -245,7 +290,15 @@ async function main(): Promise<void> {
 
 /** Billing through a bank: allowed once the member's consent for financial institutions is on record. */
 function billing(memberId: string, recipientId: string) {
-  return { channel: 'third_party', memberId, purpose: 'billing', serviceCategory: 'joint_purchasing', dataItems: ['name', 'bank_account', 'billing_amount'], recipientId, method: 'electronic' }
+  return {
+    channel: 'third_party',
+    memberId,
+    purpose: 'billing',
+    serviceCategory: 'joint_purchasing',
+    dataItems: ['name', 'bank_account', 'billing_amount'],
+    recipientId,
+    method: 'electronic'
+  }
 }
 
 main().catch((err: unknown) => {

@@ -55,7 +55,9 @@ async function main() {
       if (head.seq === 0) continue
       const length = result.chains.get(head.chain)?.length ?? 0
       if (length < head.seq) {
-        throw new Failure(`the export does not extend checkpoint ${file} (${body.time}): chain ${head.chain} ends at seq ${length}, the checkpoint signed seq ${head.seq}`)
+        throw new Failure(
+          `the export does not extend checkpoint ${file} (${body.time}): chain ${head.chain} ends at seq ${length}, the checkpoint signed seq ${head.seq}`
+        )
       }
       const found = result.seen.get(`${head.chain}:${head.seq}`)
       if (found !== head.hash) {
@@ -65,7 +67,9 @@ async function main() {
       }
     }
   }
-  process.stdout.write(`ok: the export extends ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'}, and every entry and signature verifies\n`)
+  process.stdout.write(
+    `ok: the export extends ${checkpoints.length} checkpoint${checkpoints.length === 1 ? '' : 's'}, and every entry and signature verifies\n`
+  )
 }
 
 run(main)

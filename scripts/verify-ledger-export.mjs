@@ -121,9 +121,12 @@ export function parseCheckpoint(text) {
     if (!match || Number(match[1]) !== chain) throw new Failure(`checkpoint line ${6 + chain} is not "chain ${chain} <seq> <hash>"`)
     return { chain, seq: Number(match[2]), hash: match[3] }
   })
-  const digest = createHash('sha256').update(chainLines.map((l) => `${l}\n`).join(''), 'utf8').digest('base64')
+  const digest = createHash('sha256')
+    .update(chainLines.map((l) => `${l}\n`).join(''), 'utf8')
+    .digest('base64')
   if (root !== digest) throw new Failure('checkpoint line 3 is not the SHA-256 of its chain lines')
-  if (!/^(0|[1-9]\d*)$/.test(size) || Number(size) !== heads.reduce((n, h) => n + h.seq, 0)) throw new Failure('checkpoint line 2 is not the sum of the chain seqs')
+  if (!/^(0|[1-9]\d*)$/.test(size) || Number(size) !== heads.reduce((n, h) => n + h.seq, 0))
+    throw new Failure('checkpoint line 2 is not the sum of the chain seqs')
   if (!time.startsWith('time ') || !policy.startsWith('policy ')) throw new Failure('checkpoint lines 4 and 5 are not "time …" and "policy …"')
   return { origin, treeSize: Number(size), time: time.slice(5), policyVersion: policy.slice(7), heads }
 }

@@ -34,7 +34,7 @@ const seconds = (date: Date) => date.getTime() / 1000
  */
 export class ServiceMetrics {
   readonly registry = new Registry()
-  private readonly collectors: (() => void | Promise<void>)[] = []
+  private readonly collectors: (() => Promise<void>)[] = []
 
   private readonly decisions = new Counter({
     name: 'shizenha_decisions_total',
@@ -131,7 +131,7 @@ export class ServiceMetrics {
 
   private readonly ledgerEntries = new Gauge({
     name: 'shizenha_ledger_entries',
-    help: 'Entries in the ledger (the sum of the 16 chains\' lengths), read on scrape',
+    help: "Entries in the ledger (the sum of the 16 chains' lengths), read on scrape",
     registers: [this.registry]
   })
 
@@ -187,12 +187,12 @@ export class ServiceMetrics {
   /** The ledger queue's depth, read on scrape, and its bound. */
   watchLedgerQueue(depth: () => number, maxEntries: number): void {
     this.queueMaxEntries.set(maxEntries)
-    this.collectors.push(() => this.queueEntries.set(depth()))
+    this.collectors.push(async () => this.queueEntries.set(depth()))
   }
 
   /** The connection pool, read on scrape; `usage` answers undefined when there is none (PGlite). */
   watchPool(usage: () => PoolUsage | undefined, maxConnections: number): void {
-    this.collectors.push(() => {
+    this.collectors.push(async () => {
       const now = usage()
       this.poolTotal.set(now?.total ?? 0)
       this.poolIdle.set(now?.idle ?? 0)

@@ -113,10 +113,26 @@ export const ObligationCode = StringEnum(OBLIGATION_CODES, {
     'What comes with an allow: items_limited_to (hand over these `items` only), keep_provision_record (the record of this provision is kept for `retention`, APPI Art. 29), reinspect_by (the contractor must be inspected again by `until`, 2(4))'
 })
 
-export const MemberId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', minLength: 1, maxLength: 64, description: 'The member number', examples: [EXAMPLE.memberId] })
+export const MemberId = Type.String({
+  pattern: '^[A-Za-z0-9_-]{1,64}$',
+  minLength: 1,
+  maxLength: 64,
+  description: 'The member number',
+  examples: [EXAMPLE.memberId]
+})
 /** Accepted in any letter case, handled in lower case from validation on (plugins/validation.ts). */
-export const Uuid = Type.String({ format: 'uuid', maxLength: 36, 'x-lowercase': true, description: 'A UUID; any letter case is accepted and answered in lower case' })
-export const Timestamp = Type.String({ format: 'date-time', maxLength: 40, description: 'RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00', examples: ['2026-04-01T10:00:00+09:00'] })
+export const Uuid = Type.String({
+  format: 'uuid',
+  maxLength: 36,
+  'x-lowercase': true,
+  description: 'A UUID; any letter case is accepted and answered in lower case'
+})
+export const Timestamp = Type.String({
+  format: 'date-time',
+  maxLength: 40,
+  description: 'RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00',
+  examples: ['2026-04-01T10:00:00+09:00']
+})
 /** Free text a clerk types: bounded, never empty. */
 export const Text = (maxLength = 500) => Type.String({ minLength: 1, maxLength })
 export const DataItems = Type.Array(DataItem, { minItems: 1, maxItems: 64, uniqueItems: true })
@@ -291,7 +307,7 @@ export function problemsWith(examples: Partial<Record<number, Examples<ProblemBo
           description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
           ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
           content: { 'application/problem+json': { schema: Type.Ref('Problem'), ...(named === undefined ? {} : { examples: named }) } }
-        } as unknown as TSchema
+        }
       ]
     })
   )

@@ -72,7 +72,9 @@ async function main(): Promise<void> {
   if (splitRoles) {
     await migrateAsOwner({ migrationUrl: config.databaseMigrationUrl!, runtimeUrl: config.databaseUrl!, schema: config.databaseSchema, logger })
   } else if (config.databaseUrl !== undefined) {
-    logger.warn('one database role migrates and runs the service (DATABASE_MIGRATION_URL is unset): it owns the ledger tables and could disable their triggers; see README "Two database roles"')
+    logger.warn(
+      'one database role migrates and runs the service (DATABASE_MIGRATION_URL is unset): it owns the ledger tables and could disable their triggers; see README "Two database roles"'
+    )
   }
   const database = await Database.open({
     url: config.databaseUrl,

@@ -19,11 +19,14 @@ function databaseLabel(app: FastifyInstance, config: Config): string {
  */
 export async function logStartupSummary(app: FastifyInstance, config: Config, logger: Logger): Promise<void> {
   const address = app.server.address()
-  const base = typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : ''
+  const base =
+    typeof address === 'object' && address !== null ? `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` : ''
   logger.info(`listening on ${base} — API reference ${base}/docs`)
   logger.info(`database: ${databaseLabel(app, config)}; policy in force ${policyInForce(app.now()).version}; stop with SIGTERM (kill ${process.pid})`)
   const admins = (await listClients(app.database.db)).filter((c) => c.role === 'admin' && c.revokedAt === null)
   if (admins.length === 0) {
-    logger.warn('no admin client exists: every /v1 call will be 401. Start with BOOTSTRAP_ADMIN_TOKEN=<a long random string>, or run `npx shizenha clients create`')
+    logger.warn(
+      'no admin client exists: every /v1 call will be 401. Start with BOOTSTRAP_ADMIN_TOKEN=<a long random string>, or run `npx shizenha clients create`'
+    )
   }
 }

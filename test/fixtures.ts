@@ -95,7 +95,7 @@ export function statutoryException(memberId: string) {
 async function created<T>(res: Promise<LightMyRequestResponse>, what: string): Promise<T> {
   const r = await res
   if (r.statusCode !== 201) throw new Error(`${what} failed: ${r.statusCode} ${r.body}`)
-  return r.json() as T
+  return r.json<T>()
 }
 
 export function createRecipient(test: TestApp, overrides: Record<string, unknown> = {}) {
@@ -106,7 +106,10 @@ export function createRecipient(test: TestApp, overrides: Record<string, unknown
 }
 
 export function grantConsent(test: TestApp, memberId: string, overrides: Record<string, unknown> = {}) {
-  return created<{ id: string; entry: EntryRef }>(test.request({ method: 'POST', url: `/v1/members/${memberId}/consents`, payload: consentBody(overrides) }), 'consent')
+  return created<{ id: string; entry: EntryRef }>(
+    test.request({ method: 'POST', url: `/v1/members/${memberId}/consents`, payload: consentBody(overrides) }),
+    'consent'
+  )
 }
 
 export function createContractor(test: TestApp, name = 'Delivery Co.') {
@@ -117,11 +120,17 @@ export function createContractor(test: TestApp, name = 'Delivery Co.') {
 }
 
 export function addContract(test: TestApp, contractorId: string, overrides: Record<string, unknown> = {}) {
-  return created<{ id: string }>(test.request({ method: 'POST', url: `/v1/contractors/${contractorId}/contracts`, payload: contractBody(overrides) }), 'contract')
+  return created<{ id: string }>(
+    test.request({ method: 'POST', url: `/v1/contractors/${contractorId}/contracts`, payload: contractBody(overrides) }),
+    'contract'
+  )
 }
 
 export function addInspection(test: TestApp, contractorId: string, overrides: Record<string, unknown> = {}) {
-  return created<{ id: string }>(test.request({ method: 'POST', url: `/v1/contractors/${contractorId}/inspections`, payload: inspectionBody(overrides) }), 'inspection')
+  return created<{ id: string }>(
+    test.request({ method: 'POST', url: `/v1/contractors/${contractorId}/inspections`, payload: inspectionBody(overrides) }),
+    'inspection'
+  )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
 export const TEST_CHECKPOINT_KEY = randomBytes(32).toString('base64')
 
 /** The suite runs against PostgreSQL when DATABASE_URL is set, else against embedded PGlite. */
-export const DATABASE_URL = process.env.DATABASE_URL || undefined
+export const DATABASE_URL = process.env.DATABASE_URL === '' ? undefined : process.env.DATABASE_URL
 export const DATABASE_KIND = DATABASE_URL ? 'postgres' : 'pglite'
 
 interface Teardown {
@@ -90,7 +90,7 @@ export interface TestApp {
   readonly database: Database
   readonly config: Config
   /** Injects with the bootstrap admin's token unless `token` says otherwise (null: none). */
-  request(options: InjectOptions & { token?: string | null }): Promise<LightMyRequestResponse>
+  request: (options: InjectOptions & { token?: string | null }) => Promise<LightMyRequestResponse>
 }
 
 export interface TestAppOptions {
@@ -132,7 +132,7 @@ export async function buildTestApp(t: Teardown, options: TestAppOptions = {}): P
     database,
     config,
     request: ({ token = ADMIN_TOKEN, headers, ...rest }) =>
-      app.inject({ ...rest, headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers } }) as Promise<LightMyRequestResponse>
+      app.inject({ ...rest, headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), ...headers } })
   }
 }
 

@@ -155,7 +155,9 @@ t.test('consents', async (t) => {
       const res = await test.request({ method: 'POST', url: `/v1/members/${MEMBER}/consents`, payload: consentBody(overrides) })
       assertProblem(t, res, 400, name)
     }
-    const problem = (await test.request({ method: 'POST', url: `/v1/members/${MEMBER}/consents`, payload: consentBody({ recipientCategory: 'pharmacy' }) })).json()
+    const problem = (
+      await test.request({ method: 'POST', url: `/v1/members/${MEMBER}/consents`, payload: consentBody({ recipientCategory: 'pharmacy' }) })
+    ).json()
     t.ok(
       Array.isArray(problem.errors) && problem.errors.some((e: { path: string }) => e.path.includes('recipientCategory')),
       'the enum failure names recipientCategory'
@@ -247,14 +249,21 @@ t.test('third-party provision for each §II category', async (t) => {
         body.obligations.some((o: { code: string; items?: string[] }) => o.code === 'items_limited_to' && o.items?.length === c.items.length),
         'items_limited_to obligation'
       )
-      t.ok(body.obligations.some((o: { code: string }) => o.code === 'keep_provision_record'), 'keep_provision_record obligation')
+      t.ok(
+        body.obligations.some((o: { code: string }) => o.code === 'keep_provision_record'),
+        'keep_provision_record obligation'
+      )
 
       const otherMember = await test.request({ method: 'POST', url: '/v1/checks', payload: { ...check, memberId: 'M-000999' } })
       t.equal(otherMember.json().decision, 'deny')
       t.same(codes(otherMember.json()), ['consent_missing'], "one member's consent does not cover another")
 
       const entries = await ledgerEntries(test)
-      t.same(entries.map((e) => e.kind), ['consent_granted'], 'checks wrote nothing')
+      t.same(
+        entries.map((e) => e.kind),
+        ['consent_granted'],
+        'checks wrote nothing'
+      )
     })
   }
 })

@@ -37,7 +37,10 @@ t.test('two apps in one process keep their own metrics', async (t) => {
   t.equal(valueOf(fromB, 'shizenha_http_responses_total', { route: '/v1/transfers', status: '201' }), 1)
   t.equal(valueOf(fromA, 'shizenha_ledger_group_entries_count'), 2)
   t.equal(valueOf(fromB, 'shizenha_ledger_group_entries_count'), 1)
-  t.ok(valueOf(fromA, 'process_cpu_user_seconds_total') !== undefined && valueOf(fromB, 'process_cpu_user_seconds_total') !== undefined, 'each registry has the default metrics')
+  t.ok(
+    valueOf(fromA, 'process_cpu_user_seconds_total') !== undefined && valueOf(fromB, 'process_cpu_user_seconds_total') !== undefined,
+    'each registry has the default metrics'
+  )
 
   await a.app.close()
   const after = await scrape(b)
@@ -78,7 +81,11 @@ t.test('what /metrics shows an operator after traffic, a checkpoint and a verify
   metrics = await scrape(test)
   t.equal(valueOf(metrics, 'shizenha_decisions_total', TRANSFERRED), 4)
   t.equal(valueOf(metrics, 'shizenha_decisions_total', { channel: 'joint_use', decision: 'allow', action: 'check' }), 1)
-  t.equal(valueOf(metrics, 'shizenha_http_request_duration_seconds_count', { route: '/v1/transfers', method: 'POST' }), 4, 'latency by route pattern and method')
+  t.equal(
+    valueOf(metrics, 'shizenha_http_request_duration_seconds_count', { route: '/v1/transfers', method: 'POST' }),
+    4,
+    'latency by route pattern and method'
+  )
   t.equal(valueOf(metrics, 'shizenha_http_request_duration_seconds_count', { route: '/v1/checks', method: 'POST' }), 1)
   t.equal(valueOf(metrics, 'shizenha_http_request_duration_seconds_count', { route: '/v1/ledger/verify', method: 'GET' }), 1)
   t.ok(valueOf(metrics, 'shizenha_http_request_duration_seconds_sum', { route: '/v1/transfers', method: 'POST' })! > 0)
@@ -96,7 +103,10 @@ t.test('what /metrics shows an operator after traffic, a checkpoint and a verify
   t.equal(valueOf(metrics, 'shizenha_ledger_last_checkpoint_timestamp_seconds'), Date.parse(checkpoint.json().time) / 1000)
 
   const pool = ['total_connections', 'idle_connections', 'waiting_clients', 'max_connections'].map((name) => valueOf(metrics, `shizenha_db_pool_${name}`))
-  t.ok(pool.every((value) => value !== undefined), 'the pool gauges are there')
+  t.ok(
+    pool.every((value) => value !== undefined),
+    'the pool gauges are there'
+  )
   if (DATABASE_KIND === 'pglite') t.same(pool, [0, 0, 0, 0], 'and 0 on the embedded database')
   else t.ok(pool[0]! > 0 && pool[3]! > 0, `and read from the live pool on PostgreSQL (${pool.join(', ')})`)
   t.notMatch(JSON.stringify(metrics), /M-OPS/, 'no member id in metrics')
@@ -139,8 +149,11 @@ t.test('the group committer reports commits and failures by reason', async (t) =
 
   // The first starts a group at once; the second waits for the next; the third finds the queue full.
   const results = await Promise.allSettled([committer.submit('a', ['M-a'], 1), committer.submit('b', ['M-b'], 1), committer.submit('c', ['M-c'], 1)])
-  t.same(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'rejected'])
-  t.ok(results[2]!.status === 'rejected' && results[2].reason instanceof LedgerBusyError)
+  t.same(
+    results.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'rejected']
+  )
+  t.ok(results[2].status === 'rejected' && results[2].reason instanceof LedgerBusyError)
   t.same(await failures(), { queue_full: 1, database_unavailable: 0, commit_failed: 0 })
   let samples = parseExposition(await metrics.render())
   t.equal(valueOf(samples, 'shizenha_ledger_group_entries_count'), 2, 'two groups committed')
@@ -151,7 +164,11 @@ t.test('the group committer reports commits and failures by reason', async (t) =
   await t.rejects(committer.submit('bug', ['M-bug'], 1))
   t.same(await failures(), { queue_full: 1, database_unavailable: 1, commit_failed: 1 }, 'anything else that failed the commit')
   await t.rejects(committer.submit('refused', ['M-refused'], 1))
-  t.same(await failures(), { queue_full: 1, database_unavailable: 1, commit_failed: 1 }, 'a value the database refuses is the caller\'s 400, not a ledger failure')
+  t.same(
+    await failures(),
+    { queue_full: 1, database_unavailable: 1, commit_failed: 1 },
+    "a value the database refuses is the caller's 400, not a ledger failure"
+  )
   samples = parseExposition(await metrics.render())
   t.equal(valueOf(samples, 'shizenha_ledger_group_entries_count'), 2, 'failed groups are not counted as committed')
 })
@@ -162,14 +179,22 @@ t.test('scrape-time sources: the pool, the ledger and the verify result', async 
   metrics.watchPool(() => usage, 10)
   let read: () => Promise<LedgerState> = async () => ({ entries: 7, checkpoint: { signedAt: new Date('2026-12-01T00:00:00Z'), entries: 5 } })
   const errors: unknown[] = []
-  metrics.watchLedger(() => read(), (err) => errors.push(err))
+  metrics.watchLedger(
+    () => read(),
+    (err) => errors.push(err)
+  )
   let depth = 3
   metrics.watchLedgerQueue(() => depth, 20)
   const values = async (...names: string[]) => {
     const samples = parseExposition(await metrics.render())
     return names.map((name) => valueOf(samples, name))
   }
-  const POOL = ['shizenha_db_pool_total_connections', 'shizenha_db_pool_idle_connections', 'shizenha_db_pool_waiting_clients', 'shizenha_db_pool_max_connections']
+  const POOL = [
+    'shizenha_db_pool_total_connections',
+    'shizenha_db_pool_idle_connections',
+    'shizenha_db_pool_waiting_clients',
+    'shizenha_db_pool_max_connections'
+  ]
   const LEDGER = ['shizenha_ledger_entries', 'shizenha_ledger_last_checkpoint_timestamp_seconds', 'shizenha_ledger_last_checkpoint_entries']
 
   t.same(await values(...POOL), [4, 1, 2, 10], 'the pool as it is at the scrape')

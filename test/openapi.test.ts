@@ -4,7 +4,11 @@ import { openApiDocument } from '../src/openapi-document.js'
 import { REASON_CODES } from '../src/policy/reasons.js'
 import { buildTestApp } from './helper.js'
 
-type Operation = { responses?: Record<string, unknown>; operationId?: string; tags?: string[] }
+interface Operation {
+  responses?: Record<string, unknown>
+  operationId?: string
+  tags?: string[]
+}
 
 // Building the document starts an app on a fresh embedded database; once is enough.
 const generated = openApiDocument().then((document) => JSON.parse(JSON.stringify(document)))
@@ -32,7 +36,10 @@ t.test('every operation is named, tagged and documents its error responses', asy
       t.ok(operation.operationId, `${where} has an operationId`)
       t.ok(operation.tags?.length, `${where} has a tag`)
       const codes = Object.keys(operation.responses ?? {})
-      t.ok(codes.some((c) => c.startsWith('2')), `${where} documents its success`)
+      t.ok(
+        codes.some((c) => c.startsWith('2')),
+        `${where} documents its success`
+      )
       if (path.startsWith('/v1/')) {
         for (const code of ['400', '401', '403']) t.ok(codes.includes(code), `${where} documents ${code}`)
       }

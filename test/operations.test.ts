@@ -48,5 +48,8 @@ t.test('idempotency keys are kept for the configured hours and then purged', asy
     .execute()
   t.equal(await purgeIdempotencyKeys(database.db, now, 24), 1)
   const left = await database.db.selectFrom('idempotency_keys').select('key').orderBy('key').execute()
-  t.same(left.map((r) => r.key), ['day-old', 'fresh'])
+  t.same(
+    left.map((r) => r.key),
+    ['day-old', 'fresh']
+  )
 })

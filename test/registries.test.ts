@@ -1,5 +1,18 @@
 import t from 'tap'
-import { addContract, addInspection, assertDenied, assertProblem, billing, codes, consentBody, contractBody, createContractor, createRecipient, inspectionBody, UNKNOWN_ID } from './fixtures.js'
+import {
+  addContract,
+  addInspection,
+  assertDenied,
+  assertProblem,
+  billing,
+  codes,
+  consentBody,
+  contractBody,
+  createContractor,
+  createRecipient,
+  inspectionBody,
+  UNKNOWN_ID
+} from './fixtures.js'
 import { buildTestApp, daysFrom } from './helper.js'
 
 function entrustmentCheck(contractorId: string, overrides: Record<string, unknown> = {}) {
@@ -29,7 +42,7 @@ t.test('recipients', async (t) => {
     t.match(body, { category: 'insurer', name: 'Kyosai Insurance', address: '7-8-9 Otemachi, Tokyo', representative: 'Jiro Hoken', active: true })
     t.ok(!Number.isNaN(Date.parse(body.createdAt)), 'createdAt is a timestamp')
 
-    const fetched = await test.request({ method: 'GET', url: res.headers.location as string })
+    const fetched = await test.request({ method: 'GET', url: res.headers.location! })
     t.equal(fetched.statusCode, 200)
     t.same(fetched.json(), body, 'GET at Location returns the same recipient')
   })
@@ -45,22 +58,40 @@ t.test('recipients', async (t) => {
     const all = await test.request({ method: 'GET', url: '/v1/recipients' })
     t.equal(all.statusCode, 200)
     t.same(
-      all.json().recipients.map((r: { id: string }) => r.id).sort(),
+      all
+        .json()
+        .recipients.map((r: { id: string }) => r.id)
+        .sort(),
       [bank.id, insurer.id, travel.id].sort(),
       'every recipient without a filter'
     )
 
     const insurers = await test.request({ method: 'GET', url: '/v1/recipients?category=insurer' })
     t.equal(insurers.statusCode, 200)
-    t.same(insurers.json().recipients.map((r: { id: string }) => r.id), [insurer.id], 'category filter')
+    t.same(
+      insurers.json().recipients.map((r: { id: string }) => r.id),
+      [insurer.id],
+      'category filter'
+    )
 
     const active = await test.request({ method: 'GET', url: '/v1/recipients?active=true' })
     t.equal(active.statusCode, 200)
-    t.same(active.json().recipients.map((r: { id: string }) => r.id).sort(), [bank.id, insurer.id].sort(), 'active=true')
+    t.same(
+      active
+        .json()
+        .recipients.map((r: { id: string }) => r.id)
+        .sort(),
+      [bank.id, insurer.id].sort(),
+      'active=true'
+    )
 
     const inactive = await test.request({ method: 'GET', url: '/v1/recipients?active=false' })
     t.equal(inactive.statusCode, 200)
-    t.same(inactive.json().recipients.map((r: { id: string }) => r.id), [travel.id], 'active=false')
+    t.same(
+      inactive.json().recipients.map((r: { id: string }) => r.id),
+      [travel.id],
+      'active=false'
+    )
 
     const both = await test.request({ method: 'GET', url: '/v1/recipients?category=travel_provider&active=true' })
     t.equal(both.statusCode, 200)
@@ -138,7 +169,13 @@ t.test('contractors', async (t) => {
 
     const list = await test.request({ method: 'GET', url: '/v1/contractors' })
     t.equal(list.statusCode, 200)
-    t.same(list.json().contractors.map((c: { id: string }) => c.id).sort(), [contractor.id, other.id].sort())
+    t.same(
+      list
+        .json()
+        .contractors.map((c: { id: string }) => c.id)
+        .sort(),
+      [contractor.id, other.id].sort()
+    )
 
     const empty = await test.request({ method: 'GET', url: `/v1/contractors/${contractor.id}` })
     t.equal(empty.statusCode, 200)
@@ -152,7 +189,13 @@ t.test('contractors', async (t) => {
     t.equal(detail.statusCode, 200)
     const body = detail.json()
     t.equal(body.contracts.length, 1)
-    t.match(body.contracts[0], { id: contract.id, contractorId: contractor.id, reference: 'C-2024-001', purposes: ['delivery'], dataItems: ['name', 'address', 'phone'] })
+    t.match(body.contracts[0], {
+      id: contract.id,
+      contractorId: contractor.id,
+      reference: 'C-2024-001',
+      purposes: ['delivery'],
+      dataItems: ['name', 'address', 'phone']
+    })
     t.same(
       body.inspections.map((i: { id: string }) => i.id),
       [newer.id, older.id],
@@ -233,7 +276,10 @@ t.test('entrustment end to end over HTTP', async (t) => {
     t.equal(body.decision, 'allow')
     t.same(codes(body), ['contract_in_force', 'inspection_current'])
     t.equal(body.contractId, contract.id)
-    t.ok(body.obligations.some((o: { code: string }) => o.code === 'reinspect_by'), 'reinspect_by obligation')
+    t.ok(
+      body.obligations.some((o: { code: string }) => o.code === 'reinspect_by'),
+      'reinspect_by obligation'
+    )
     t.notOk('entry' in body, 'a check carries no ledger entry')
 
     const ledger = await test.request({ method: 'GET', url: '/v1/ledger' })

@@ -57,11 +57,7 @@ const DECISION_CASES: [string, Record<string, unknown>, string][] = [
     { ...VALID.statutory_exception, exception: without(VALID.statutory_exception.exception, 'approvedBy') },
     'approvedBy'
   ],
-  [
-    'statutory_exception without exception.basis',
-    { ...VALID.statutory_exception, exception: without(VALID.statutory_exception.exception, 'basis') },
-    'basis'
-  ],
+  ['statutory_exception without exception.basis', { ...VALID.statutory_exception, exception: without(VALID.statutory_exception.exception, 'basis') }, 'basis'],
   ['missing purpose', without(VALID.joint_use, 'purpose'), 'purpose'],
   ['unknown extra property', { ...VALID.joint_use, priority: 'high' }, 'priority'],
   ['dataItems not an array', { ...VALID.joint_use, dataItems: 'name' }, 'dataItems']

@@ -14,7 +14,9 @@ const run = promisify(execFile)
  * which must be on the same file system as the data directory to mean anything (checked by the
  * caller, who knows the data directory).
  */
-export async function pgTestFsync(walSyncMethod: string): Promise<{ output: string; opsPerSecond: Record<string, number>; walSyncMethodRate?: number } | { skipped: string }> {
+export async function pgTestFsync(
+  walSyncMethod: string
+): Promise<{ output: string; opsPerSecond: Record<string, number>; walSyncMethodRate?: number } | { skipped: string }> {
   const binary = ['/usr/lib/postgresql/15/bin/pg_test_fsync', '/usr/lib/postgresql/16/bin/pg_test_fsync'].find(existsSync)
   if (!binary) return { skipped: 'pg_test_fsync not found' }
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-fsync-'))
@@ -60,7 +62,11 @@ export async function profileDir(outDir: string): Promise<{
  * recomputes every hash in one thread, before a single row is read. Per CPU second rather than
  * per wall second, so that other work on the machine does not lower it.
  */
-export function hashCeiling(entryHash: (content: Readonly<Record<string, unknown>>) => string, entry: Record<string, unknown>, seconds = 2): { entriesPerCpuSecond: number; contentBytes: number } {
+export function hashCeiling(
+  entryHash: (content: Readonly<Record<string, unknown>>) => string,
+  entry: Record<string, unknown>,
+  seconds = 2
+): { entriesPerCpuSecond: number; contentBytes: number } {
   let n = 0
   const cpu0 = process.cpuUsage()
   const until = performance.now() + seconds * 1000

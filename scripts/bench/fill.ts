@@ -50,10 +50,7 @@ async function checkColumns(db: SqlConnection): Promise<void> {
 
 /** A template as text with its member-specific strings as placeholders, so each entry is one replace and one parse. */
 function templateText(template: Record<string, unknown>, member: string, consentId: string): string {
-  return JSON.stringify(template)
-    .replaceAll(member, '\u0001M')
-    .replaceAll(consentId, '\u0001C')
-    .replaceAll(String(template.recordedAt), '\u0001T')
+  return JSON.stringify(template).replaceAll(member, '\u0001M').replaceAll(consentId, '\u0001C').replaceAll(String(template.recordedAt), '\u0001T')
 }
 
 interface Head {
@@ -126,31 +123,35 @@ export async function fillLedger(options: FillOptions): Promise<FillResult> {
     const progressEvery = Math.max(100_000, Math.ceil(options.size / 10))
     // The backend of this connection parses and indexes the rows: its CPU is the database's share.
     const backend = options.target.url ? (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid : undefined
-    const copied = await metered(process.pid, async () => {
-      await db.query('BEGIN')
-      const sink = db.copyIn('ledger_entries', COPY_COLUMNS_SQL)
-      let chunk = ''
-      let n = 0
-      const t0 = performance.now()
-      for (const line of entryLines(options, heads)) {
-        chunk += line
-        if (chunk.length > COPY_CHUNK_CHARS) {
-          await sink.write(chunk)
-          chunk = ''
+    const copied = await metered(
+      process.pid,
+      async () => {
+        await db.query('BEGIN')
+        const sink = db.copyIn('ledger_entries', COPY_COLUMNS_SQL)
+        let chunk = ''
+        let n = 0
+        const t0 = performance.now()
+        for (const line of entryLines(options, heads)) {
+          chunk += line
+          if (chunk.length > COPY_CHUNK_CHARS) {
+            await sink.write(chunk)
+            chunk = ''
+          }
+          if (++n % progressEvery === 0) {
+            const s = (performance.now() - t0) / 1000
+            process.stdout.write(`    fill: ${n} entries in ${s.toFixed(0)} s (${(n / s).toFixed(0)}/s)\n`)
+          }
         }
-        if (++n % progressEvery === 0) {
-          const s = (performance.now() - t0) / 1000
-          process.stdout.write(`    fill: ${n} entries in ${s.toFixed(0)} s (${(n / s).toFixed(0)}/s)\n`)
+        await sink.write(chunk)
+        await sink.end()
+        for (const [chain, head] of [...heads].sort((a, b) => a[0] - b[0])) {
+          // Heads only move forward (a trigger refuses anything else); untouched chains keep theirs.
+          await db.query('UPDATE ledger_heads SET seq = $1, hash = $2 WHERE chain = $3 AND seq < $1', [head.seq, head.hash, chain])
         }
-      }
-      await sink.write(chunk)
-      await sink.end()
-      for (const [chain, head] of [...heads].sort((a, b) => a[0] - b[0])) {
-        // Heads only move forward (a trigger refuses anything else); untouched chains keep theirs.
-        await db.query('UPDATE ledger_heads SET seq = $1, hash = $2 WHERE chain = $3 AND seq < $1', [head.seq, head.hash, chain])
-      }
-      await db.query('COMMIT')
-    }, backend === undefined ? undefined : async () => [backend])
+        await db.query('COMMIT')
+      },
+      backend === undefined ? undefined : async () => [backend]
+    )
     // A ledger that size has been vacuumed by autovacuum long since; measuring reads against a
     // freshly loaded table would time hint-bit writes instead.
     const v0 = performance.now()

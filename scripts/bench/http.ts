@@ -3,7 +3,7 @@ import http from 'node:http'
 export interface HttpResponse {
   readonly status: number
   readonly text: string
-  json<T = any>(): T
+  json<T = unknown>(): T
 }
 
 // Keep-alive so setup's many small calls do not churn sockets; node:http rather than fetch,
@@ -32,7 +32,7 @@ export function httpRequest(
       res.on('error', reject)
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
-        resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) })
+        resolve({ status: res.statusCode ?? 0, text, json: <T>() => JSON.parse(text) as T })
       })
     })
     req.on('error', reject)

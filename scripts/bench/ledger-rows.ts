@@ -20,12 +20,26 @@ export const LEDGER_COLUMNS = [
   'content'
 ] as const
 
-export type EntryContent = Record<string, unknown> & { id: string; chain: number; seq: number; prevHash: string; recordedAt: string; kind: string; memberId: string; clientId: string }
+export type EntryContent = Record<string, unknown> & {
+  id: string
+  chain: number
+  seq: number
+  prevHash: string
+  recordedAt: string
+  kind: string
+  memberId: string
+  clientId: string
+}
 
 /** COPY text format: \N is NULL; a backslash must be doubled. Tabs and newlines never occur unescaped in JSON text. */
 function field(value: unknown): string {
   if (value === undefined || value === null) return '\\N'
-  const text = typeof value === 'string' ? value : String(value)
+  const text =
+    typeof value === 'string'
+      ? value
+      : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
+        ? String(value)
+        : JSON.stringify(value)
   return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text
 }
 

@@ -88,7 +88,7 @@ function runAutocannon(spec: LoadSpec, duration: number): Promise<RawRun> {
           : {})
       },
       (err: unknown, result: autocannon.Result) => {
-        if (err) return reject(err)
+        if (err) return reject(err instanceof Error ? err : new Error('autocannon failed', { cause: err }))
         resolve({ latencies: latencies.subarray(0, count), statuses, errors: result.errors, timeouts: result.timeouts })
       }
     )
@@ -162,7 +162,9 @@ export async function measure(spec: LoadSpec, pid: number, options: MeasureOptio
 }
 
 /** A progress line per figure, so a long run shows where it is. */
-export function printFigure(f: Pick<Figure, 'name' | 'rps' | 'p50Ms' | 'p99Ms' | 'errors' | 'peakRssMiB' | 'cpu'> & { entriesPerSecond?: number | undefined }): void {
+export function printFigure(
+  f: Pick<Figure, 'name' | 'rps' | 'p50Ms' | 'p99Ms' | 'errors' | 'peakRssMiB' | 'cpu'> & { entriesPerSecond?: number | undefined }
+): void {
   const errs = Object.entries(f.errors)
   process.stdout.write(
     `  ${f.name.padEnd(34)}` +

@@ -91,7 +91,10 @@ export function parseOptions(argv: readonly string[], repoRoot: string): BenchOp
     process.exit(0)
   }
   const only = new Set<Group>()
-  for (const name of (values.only ?? 'baselines,service,fill').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const name of (values.only ?? 'baselines,service,fill')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     if (!(GROUPS as readonly string[]).includes(name)) throw new Error(`--only: unknown group ${name}\n\n${USAGE}`)
     only.add(name as Group)
   }

@@ -40,7 +40,11 @@ function shorten(url: string): string {
  * With `window` (µs on the monotonic clock, which V8's sample stamps and process.hrtime share on
  * Linux), only the samples inside it count: the load, not the start-up's module compilation.
  */
-export function summarise(profile: CpuProfile, top = 10, window?: { startUs: number; endUs: number }): { busyMs: number; totalMs: number; idleMs: number; functions: HotFunction[] } {
+export function summarise(
+  profile: CpuProfile,
+  top = 10,
+  window?: { startUs: number; endUs: number }
+): { busyMs: number; totalMs: number; idleMs: number; functions: HotFunction[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const selfUs = new Map<string, { name: string; where: string; us: number }>()
   let idleUs = 0

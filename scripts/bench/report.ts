@@ -66,11 +66,23 @@ export function computeRatios(figures: readonly Figure[]): { ratios: Ratio[]; ta
   const copy = find(figures, FIGURE.copy)
   if (checks && bare) {
     const value = checks.rps / bare.rps
-    ratios.push({ name: 'checks / bare Fastify', value, target: 0.5, met: value >= 0.5 && checks.p99Ms <= 10, detail: `≥ 0.5 and checks p99 ${checks.p99Ms.toFixed(1)} ms ≤ 10 ms` })
+    ratios.push({
+      name: 'checks / bare Fastify',
+      value,
+      target: 0.5,
+      met: value >= 0.5 && checks.p99Ms <= 10,
+      detail: `≥ 0.5 and checks p99 ${checks.p99Ms.toFixed(1)} ms ≤ 10 ms`
+    })
   }
   if (transfers && naive) {
     const value = transfers.rps / naive.rps
-    ratios.push({ name: 'transfers one member 64 / naive INSERT', value, target: 2, met: value >= 2 && transfers.p99Ms <= 30, detail: `≥ 2.0 and transfers p99 ${transfers.p99Ms.toFixed(1)} ms ≤ 30 ms` })
+    ratios.push({
+      name: 'transfers one member 64 / naive INSERT',
+      value,
+      target: 2,
+      met: value >= 2 && transfers.p99Ms <= 30,
+      detail: `≥ 2.0 and transfers p99 ${transfers.p99Ms.toFixed(1)} ms ≤ 30 ms`
+    })
   }
   if (batch?.entriesPerSecond !== undefined && copy?.entriesPerSecond !== undefined) {
     const value = batch.entriesPerSecond / copy.entriesPerSecond
@@ -78,7 +90,13 @@ export function computeRatios(figures: readonly Figure[]): { ratios: Ratio[]; ta
   }
   const verify = find(figures, FIGURE.verify)
   if (verify?.entriesPerSecond !== undefined) {
-    targets.push({ name: 'verify throughput', value: verify.entriesPerSecond, unit: 'entries/s', target: '≥ 200000', met: verify.entriesPerSecond >= 200_000 && Object.keys(verify.errors).length === 0 })
+    targets.push({
+      name: 'verify throughput',
+      value: verify.entriesPerSecond,
+      unit: 'entries/s',
+      target: '≥ 200000',
+      met: verify.entriesPerSecond >= 200_000 && Object.keys(verify.errors).length === 0
+    })
   }
   for (const name of [FIGURE.ledgerRead, FIGURE.provisionRead]) {
     const f = find(figures, name)
@@ -88,17 +106,24 @@ export function computeRatios(figures: readonly Figure[]): { ratios: Ratio[]; ta
 }
 
 // NaN (not measured) comes back from JSON as null.
-const num = (n: number | null | undefined, digits = 0) => (n === undefined || n === null || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }))
+const num = (n: number | null | undefined, digits = 0) =>
+  n === undefined || n === null || Number.isNaN(n) ? '' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
 /** The table as Markdown, so the same text goes to the terminal and into BENCHMARKS.md. */
 export function formatTable(results: BenchResults): string {
-  const header = '| figure | conns | req/s | entries/s | p50 ms | p99 ms | ok | errors | peak RSS MiB | CPU cores: bench / target / database / machine | others |'
+  const header =
+    '| figure | conns | req/s | entries/s | p50 ms | p99 ms | ok | errors | peak RSS MiB | CPU cores: bench / target / database / machine | others |'
   const rows = results.figures.map((f) => {
-    const errors = Object.entries(f.errors).map(([k, v]) => `${k}: ${v}`).join(', ') || '0'
+    const errors =
+      Object.entries(f.errors)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ') || '0'
     return `| ${f.name} | ${f.connections || ''} | ${num(f.rps, f.rps < 100 ? 1 : 0)} | ${num(f.entriesPerSecond)} | ${num(f.p50Ms, 2)} | ${num(f.p99Ms, 2)} | ${num(f.okCount)} | ${errors} | ${num(f.peakRssMiB)} | ${num(f.cpu.bench, 2)} / ${num(f.cpu.target, 2)} / ${num(f.cpu.database, 2) || '–'} / ${num(f.cpu.machine, 2)} | ${num(f.backgroundCores, 2)} |`
   })
   const ratios = results.ratios.map((r) => `- ${r.name}: **${r.value.toFixed(2)}** (target ${r.detail}) ${r.met ? 'met' : 'MISSED'}`)
-  const targets = results.targets.map((t) => `- ${t.name}: **${num(t.value, t.unit === 'ms' ? 2 : 0)} ${t.unit}** (target ${t.target}) ${t.met ? 'met' : 'MISSED'}`)
+  const targets = results.targets.map(
+    (t) => `- ${t.name}: **${num(t.value, t.unit === 'ms' ? 2 : 0)} ${t.unit}** (target ${t.target}) ${t.met ? 'met' : 'MISSED'}`
+  )
   return [header, '|---|---:|---:|---:|---:|---:|---:|---|---:|---|---:|', ...rows, '', ...ratios, ...targets].join('\n')
 }
 

@@ -54,7 +54,11 @@ export interface Fixtures {
 
 export const TEMPLATE_MEMBER = 'BenchTemplateMember'
 
-export function transferBody(fixtures: Pick<Fixtures, 'recipientId'>, memberId: string, dataItems: readonly string[] = ['name', 'bank_account', 'billing_amount']) {
+export function transferBody(
+  fixtures: Pick<Fixtures, 'recipientId'>,
+  memberId: string,
+  dataItems: readonly string[] = ['name', 'bank_account', 'billing_amount']
+) {
   return {
     channel: 'third_party',
     memberId,
@@ -122,7 +126,7 @@ export async function readTemplates(base: string, memberId: string): Promise<Tem
 }
 
 /** One request, timed, for figures that are a single long call (verify). */
-export async function timedGet(url: string): Promise<{ status: number; body: any; seconds: number }> {
+export async function timedGet(url: string): Promise<{ status: number; body: unknown; seconds: number }> {
   const t0 = performance.now()
   const res = await httpRequest('GET', url, { headers: AUTH, timeoutMs: 0 })
   return { status: res.status, body: res.status === 200 ? res.json() : res.text, seconds: (performance.now() - t0) / 1000 }

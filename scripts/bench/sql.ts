@@ -24,7 +24,7 @@ export async function connectSql(target: { url?: string | undefined; dataDir?: s
     const client = new pg.Client({ connectionString: target.url })
     await client.connect()
     return {
-      query: async (text, values) => (await client.query(text, values)).rows,
+      query: async <R>(text: string, values?: unknown[]) => (await client.query(text, values)).rows as R[],
       copyIn: (table, columns) => {
         const stream = client.query(copyFrom(`COPY ${table} (${columns}) FROM STDIN`))
         return {
@@ -41,7 +41,7 @@ export async function connectSql(target: { url?: string | undefined; dataDir?: s
     }
   }
   const { PGlite } = await import('@electric-sql/pglite')
-  const db = await PGlite.create(target.dataDir!)
+  const db = await PGlite.create(target.dataDir)
   return {
     query: async (text, values) => (await db.query(text, values)).rows as never,
     copyIn: (table, columns) => {

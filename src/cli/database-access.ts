@@ -46,11 +46,19 @@ function describe(config: Config): string {
 export async function withDatabase<T>(work: (database: Database, config: Config) => Promise<T>, access: DatabaseAccess = {}): Promise<T> {
   const config = cliConfig()
   if (config.databaseUrl === undefined && !access.create && !existsSync(config.dataDir)) {
-    throw unreachable(`there is no embedded database in ${config.dataDir}: set DATA_DIR to the service's, or DATABASE_URL, or pass --url to go through the service`)
+    throw unreachable(
+      `there is no embedded database in ${config.dataDir}: set DATA_DIR to the service's, or DATABASE_URL, or pass --url to go through the service`
+    )
   }
   let database: Database
   try {
-    database = await Database.open({ url: config.databaseUrl, dataDir: config.dataDir, schema: config.databaseSchema, poolSize: 2, timeouts: databaseTimeoutsOf(config) })
+    database = await Database.open({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      schema: config.databaseSchema,
+      poolSize: 2,
+      timeouts: databaseTimeoutsOf(config)
+    })
   } catch (err) {
     if (err instanceof DataDirLockedError) throw unreachable(`${err.message}; or pass --url to go through the running service`)
     if (err instanceof StartupError) throw unreachable(err.message)

@@ -1,7 +1,15 @@
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { CHANNELS, PURPOSES, ROLES, type Channel, type Purpose } from '../policy/vocabulary.js'
+import { CHANNELS, PURPOSES, ROLES, type Channel, type Purpose, type Role } from '../policy/vocabulary.js'
 import { usageError } from './exit.js'
 import { ServiceApi } from './service-api.js'
+
+/** What commander parses from `--json` and `--output`. */
+interface JsonFlag {
+  readonly json?: boolean
+}
+interface OutputFlag {
+  readonly output?: string
+}
 
 const MAIN_HELP = `
 How it connects:
@@ -25,7 +33,10 @@ where only the build is (the container image).`
 /** A comma-separated list of values from a closed vocabulary. */
 function listOf<T extends string>(vocabulary: readonly T[], what: string) {
   return (value: string): T[] => {
-    const items = value.split(',').map((s) => s.trim()).filter((s) => s !== '')
+    const items = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
     const unknown = items.filter((item) => !vocabulary.includes(item as T))
     if (items.length === 0 || unknown.length > 0) throw new InvalidArgumentError(`${what} are ${vocabulary.join(', ')}`)
     return [...new Set(items)] as T[]
@@ -87,9 +98,11 @@ export function buildProgram(): Command {
     .option('--purposes <list>', 'system clients: the purposes it may ask for, comma-separated', listOf<Purpose>(PURPOSES, 'purposes'))
     .option('--rate-limit <perMinute>', 'requests per minute before 429 (default: not throttled)', integerIn(1, 1_000_000))
     .addOption(json())
-    .action(async (options, command: Command) => {
+    .action(async (options: { name: string; role: Role; channels?: Channel[]; purposes?: Purpose[]; rateLimit?: number } & JsonFlag, command: Command) => {
       if (options.name.length < 1 || options.name.length > 200) throw usageError('--name is 1 to 200 characters')
-      await (await clientsCommands()).createClientCommand(
+      await (
+        await clientsCommands()
+      ).createClientCommand(
         { name: options.name, role: options.role, channels: options.channels, purposes: options.purposes, rateLimit: options.rateLimit },
         { json: options.json === true },
         serviceOf(command)
@@ -100,37 +113,49 @@ export function buildProgram(): Command {
     .description('every client, revoked ones included (never their tokens)')
     .option('--active', 'only clients that are not revoked')
     .addOption(json())
-    .action(async (options, command: Command) => (await clientsCommands()).listClientsCommand({ json: options.json === true, active: options.active === true }, serviceOf(command)))
+    .action(async (options: { active?: boolean } & JsonFlag, command: Command) =>
+      (await clientsCommands()).listClientsCommand({ json: options.json === true, active: options.active === true }, serviceOf(command))
+    )
   clients
     .command('revoke')
     .description('revoke a client; its token is refused from the next request on (exit 1 when there is no such client)')
     .argument('<id>', 'the client id, as `clients list` shows it')
     .addOption(json())
-    .action(async (id: string, options, command: Command) => (await clientsCommands()).revokeClientCommand(id, { json: options.json === true }, serviceOf(command)))
+    .action(async (id: string, options: JsonFlag, command: Command) =>
+      (await clientsCommands()).revokeClientCommand(id, { json: options.json === true }, serviceOf(command))
+    )
 
   program
     .command('verify')
     .description('recompute every hash chain of the ledger; exit 1 when it does not verify')
     .option('--incremental', 'start from the last checkpoint a signed verify reached instead of walking every entry')
     .addOption(json())
-    .action(async (options, command: Command) => (await ledgerCommands()).verifyCommand({ json: options.json === true, incremental: options.incremental === true }, serviceOf(command)))
+    .action(async (options: { incremental?: boolean } & JsonFlag, command: Command) =>
+      (await ledgerCommands()).verifyCommand({ json: options.json === true, incremental: options.incremental === true }, serviceOf(command))
+    )
 
   const exports = program.command('export').description('export the ledger or a member’s provision records')
   exports
     .command('ledger')
     .description('every entry as JSON Lines, then a trailer with the heads (signed when there is a key); check it with scripts/verify-ledger-export.mjs')
     .addOption(output())
-    .action(async (options, command: Command) => (await ledgerCommands()).exportLedgerCommand({ output: options.output }, serviceOf(command)))
+    .action(async (options: OutputFlag, command: Command) => (await ledgerCommands()).exportLedgerCommand({ output: options.output }, serviceOf(command)))
   exports
     .command('provision-records')
     .description("a member's records of third-party provision (APPI Art. 29 / 33(5)), as JSON or CSV for Excel")
     .argument('<memberId>', 'the member number', memberId)
     .addOption(new Option('--format <format>', 'json or csv').choices(['json', 'csv']).default('json'))
     .addOption(new Option('--lang <lang>', 'language of the labels and CSV values (default ja)').choices(['ja', 'en']))
-    .addOption(new Option('--include <records>', 'third_party (default): what Art. 29 requires; all: with statutory exceptions').choices(['third_party', 'all']))
+    .addOption(
+      new Option('--include <records>', 'third_party (default): what Art. 29 requires; all: with statutory exceptions').choices(['third_party', 'all'])
+    )
     .addOption(output())
-    .action(async (id: string, options, command: Command) =>
-      (await import('./commands/members.js')).provisionRecordsCommand(id, { format: options.format, lang: options.lang, include: options.include, output: options.output }, serviceOf(command))
+    .action(async (id: string, options: { format: 'json' | 'csv'; lang?: 'ja' | 'en'; include?: 'third_party' | 'all' } & OutputFlag, command: Command) =>
+      (await import('./commands/members.js')).provisionRecordsCommand(
+        id,
+        { format: options.format, lang: options.lang, include: options.include, output: options.output },
+        serviceOf(command)
+      )
     )
 
   program
@@ -138,13 +163,15 @@ export function buildProgram(): Command {
     .description('the policy in force and what it fails to state under APPI (warnings); without --url, the policy this build carries')
     .addOption(new Option('--lang <lang>', 'language of the warnings').choices(['ja', 'en']).default('en'))
     .addOption(json())
-    .action(async (options, command: Command) => (await import('./commands/policy.js')).policyCommand({ json: options.json === true, lang: options.lang }, serviceOf(command)))
+    .action(async (options: { lang: 'ja' | 'en' } & JsonFlag, command: Command) =>
+      (await import('./commands/policy.js')).policyCommand({ json: options.json === true, lang: options.lang }, serviceOf(command))
+    )
 
   program
     .command('checkpoint')
     .description('sign the heads of every chain now and print the signed note (POST /v1/ledger/checkpoints with --url)')
     .addOption(json())
-    .action(async (options, command: Command) => (await ledgerCommands()).checkpointCommand({ json: options.json === true }, serviceOf(command)))
+    .action(async (options: JsonFlag, command: Command) => (await ledgerCommands()).checkpointCommand({ json: options.json === true }, serviceOf(command)))
 
   return program
 }

@@ -31,12 +31,7 @@ export function toClient(row: ClientRow): Client {
 }
 
 export async function findActiveClientByTokenHash(db: Queryable, tokenHash: string): Promise<(Client & { tokenHash: string }) | undefined> {
-  const row = await db
-    .selectFrom('clients')
-    .selectAll()
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst()
+  const row = await db.selectFrom('clients').selectAll().where('token_hash', '=', tokenHash).where('revoked_at', 'is', null).executeTakeFirst()
   return row && { ...toClient(row), tokenHash: row.token_hash }
 }
 
@@ -125,13 +120,7 @@ export async function listClients(db: Queryable): Promise<Client[]> {
 }
 
 export async function revokeClient(db: Queryable, id: string, now: Date): Promise<Client | undefined> {
-  const row = await db
-    .updateTable('clients')
-    .set({ revoked_at: now })
-    .where('id', '=', id)
-    .where('revoked_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst()
+  const row = await db.updateTable('clients').set({ revoked_at: now }).where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst()
   return row && toClient(row)
 }
 

@@ -4,18 +4,7 @@ import { Type } from 'typebox'
 import { DomainError, NotFoundError } from '../errors.js'
 import { CHANNELS, PURPOSES, ROLES } from '../policy/vocabulary.js'
 import { EXAMPLE } from '../examples.js'
-import {
-  AUTHENTICATED_PROBLEMS,
-  Channel,
-  Purpose,
-  StringEnum,
-  Text,
-  Timestamp,
-  problemExample,
-  problemsWith,
-  withExample,
-  withExamples
-} from '../schemas.js'
+import { AUTHENTICATED_PROBLEMS, Channel, Purpose, StringEnum, Text, Timestamp, problemExample, problemsWith, withExample, withExamples } from '../schemas.js'
 import { findClient, insertClient, listClients, revokeClient } from './repository.js'
 import { CLIENTS_CHANNEL } from './token-cache.js'
 import { generateToken, hashToken } from './tokens.js'
@@ -85,7 +74,11 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               channels: Type.Optional(Type.Array(Channel, { minItems: 1, maxItems: CHANNELS.length, uniqueItems: true })),
               purposes: Type.Optional(Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true })),
               rateLimit: Type.Optional(
-                Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'Requests per minute, for a system that must be held back; omitted: not throttled' })
+                Type.Integer({
+                  minimum: 1,
+                  maximum: 1_000_000,
+                  description: 'Requests per minute, for a system that must be held back; omitted: not throttled'
+                })
               )
             },
             { additionalProperties: false }
@@ -129,7 +122,10 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tokenHash: hashToken(token),
         now: fastify.now()
       })
-      return reply.code(201).header('cache-control', 'no-store').send({ ...client, token })
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ ...client, token })
     }
   )
 

@@ -18,45 +18,31 @@ import {
   withExample,
   withExamples
 } from '../schemas.js'
-import {
-  findContractor,
-  insertContract,
-  insertContractor,
-  insertInspection,
-  listContractors,
-  listContracts,
-  listInspections
-} from './repository.js'
+import { findContractor, insertContract, insertContractor, insertInspection, listContractors, listContracts, listInspections } from './repository.js'
 
 const ContractorSchema = Type.Object({ id: Uuid, name: Type.String(), address: Type.String(), createdAt: Timestamp })
 
-const ContractSchema = Type.Object(
-  {
-    id: Uuid,
-    contractorId: Uuid,
-    reference: Type.String(),
-    signedAt: { ...Timestamp, description: 'When the contract was signed: it binds, and counts for entrustment, from then on' },
-    validFrom: Timestamp,
-    validUntil: Timestamp,
-    purposes: Type.Array(Purpose),
-    dataItems: Type.Array(DataItem),
-    createdAt: Timestamp
-  },
+const ContractSchema = Type.Object({
+  id: Uuid,
+  contractorId: Uuid,
+  reference: Type.String(),
+  signedAt: { ...Timestamp, description: 'When the contract was signed: it binds, and counts for entrustment, from then on' },
+  validFrom: Timestamp,
+  validUntil: Timestamp,
+  purposes: Type.Array(Purpose),
+  dataItems: Type.Array(DataItem),
+  createdAt: Timestamp
+})
 
-)
-
-const InspectionSchema = Type.Object(
-  {
-    id: Uuid,
-    contractorId: Uuid,
-    inspectedAt: Timestamp,
-    result: StringEnum(INSPECTION_RESULTS),
-    inspector: Type.String(),
-    notes: Type.Union([Type.String(), Type.Null()]),
-    createdAt: Timestamp
-  },
-
-)
+const InspectionSchema = Type.Object({
+  id: Uuid,
+  contractorId: Uuid,
+  inspectedAt: Timestamp,
+  result: StringEnum(INSPECTION_RESULTS),
+  inspector: Type.String(),
+  notes: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Timestamp
+})
 
 const ContractorDetail = Type.Object({
   id: Uuid,
@@ -266,7 +252,10 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             {
               400: {
                 ...ID_VALIDATION,
-                inspection_in_future: problemExample('inspectedAt is later than now', new InvalidRequestError('inspection_in_future', 'inspectedAt is in the future'))
+                inspection_in_future: problemExample(
+                  'inspectedAt is later than now',
+                  new InvalidRequestError('inspection_in_future', 'inspectedAt is in the future')
+                )
               },
               404: NOT_FOUND
             },

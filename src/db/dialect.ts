@@ -161,6 +161,7 @@ function withDeadline<T>(pending: Promise<T>, timeoutMs: number, onTimeout: (err
       },
       (err: unknown) => {
         clearTimeout(timer)
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the driver's own failure, passed on as it is
         reject(err)
       }
     )
@@ -217,7 +218,7 @@ function postgresPool(url: string, options: DialectOptions): pg.Pool {
       .join(' '),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-        oid === INT8_OID ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser
+        oid === INT8_OID ? parseInt8 : (pg.types.getTypeParser(oid, format) as (value: string) => unknown)) as typeof pg.types.getTypeParser
     },
     // A server that is gone (a dead host, a black-holed port) must fail callers, not hold them;
     // this also bounds the wait for a free connection when every one is busy.

@@ -5,12 +5,7 @@ import { classifyDatabaseError, sqlState } from './errors.js'
  * Why the service cannot start, for the operator reading the terminal: each code names what to
  * fix (the address, the database name, the credentials, a migration).
  */
-export type StartupFailureCode =
-  | 'database_unreachable'
-  | 'database_missing'
-  | 'authentication_failed'
-  | 'database_refused'
-  | 'migration_failed'
+export type StartupFailureCode = 'database_unreachable' | 'database_missing' | 'authentication_failed' | 'database_refused' | 'migration_failed'
 
 /**
  * A start-up failure with a message an operator can act on. The message never carries the

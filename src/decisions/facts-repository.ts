@@ -61,7 +61,9 @@ export async function loadFactRows(
   withdrawals: WithdrawalLookup = { memberIds: [], consentIds: [], since: null }
 ): Promise<FactRows> {
   const share = lock ? sql`FOR SHARE` : sql``
-  const { rows: [result] } = await sql<Record<keyof FactRows, unknown>>`
+  const {
+    rows: [result]
+  } = await sql<Record<keyof FactRows, unknown>>`
     SELECT
       (SELECT json_agg(r) FROM (SELECT * FROM recipients WHERE id = ANY(${[...ids.recipientIds]}::uuid[]) ${share}) r) AS recipients,
       (SELECT json_agg(k) FROM (SELECT * FROM contractors WHERE id = ANY(${[...ids.contractorIds]}::uuid[]) ${share}) k) AS contractors,

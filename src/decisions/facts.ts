@@ -77,19 +77,27 @@ export class World {
     const memberIds = [...needed.memberIds]
     const backdated = needed.backdatedWithdrawals
     const since = backdated.reduce<Date | null>((earliest, w) => (earliest === null || w.since < earliest ? w.since : earliest), null)
-    const facts = await loadFactRows(
-      db,
-      { recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds },
-      lock,
-      { memberIds: [...new Set(backdated.map((w) => w.memberId))], consentIds: backdated.map((w) => w.consentId), since }
-    )
+    const facts = await loadFactRows(db, { recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds }, lock, {
+      memberIds: [...new Set(backdated.map((w) => w.memberId))],
+      consentIds: backdated.map((w) => w.consentId),
+      since
+    })
     const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [], transfers: [] }]))
     for (const row of facts.consents) members.get(row.member_id)?.consents.push(toConsent(row))
     for (const row of facts.suspensions) members.get(row.member_id)?.suspensions.push(toSuspension(row))
     for (const row of facts.transfers) members.get(row.member_id)?.transfers.push(toTransfer(row))
     return new World(
       new Map(facts.recipients.map((row) => [row.id, toRecipient(row)])),
-      new Map(facts.contractors.map((row) => [row.id, toContractorFacts(row, facts.contracts, facts.inspections.find((i) => i.contractor_id === row.id))])),
+      new Map(
+        facts.contractors.map((row) => [
+          row.id,
+          toContractorFacts(
+            row,
+            facts.contracts,
+            facts.inspections.find((i) => i.contractor_id === row.id)
+          )
+        ])
+      ),
       members
     )
   }
@@ -121,8 +129,7 @@ export class World {
 
   /** The facts the engine needs for `request`, with the consent records an entry snapshots. */
   factsFor(request: DecisionRequest): Facts & { readonly consentRecords: readonly Consent[] } {
-    const { consents, suspensions } =
-      request.channel === 'statutory_exception' ? { consents: [], suspensions: [] } : this.member(request.memberId)
+    const { consents, suspensions } = request.channel === 'statutory_exception' ? { consents: [], suspensions: [] } : this.member(request.memberId)
     return {
       ...(request.channel === 'third_party'
         ? { recipient: (request.recipientId === undefined ? undefined : this.recipients.get(request.recipientId)) ?? null }

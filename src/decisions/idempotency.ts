@@ -9,7 +9,9 @@ export interface StoredResponse {
 }
 
 export function requestHash(body: unknown): string {
-  return createHash('sha256').update(canonicalize(body) ?? '', 'utf8').digest('hex')
+  return createHash('sha256')
+    .update(canonicalize(body) ?? '', 'utf8')
+    .digest('hex')
 }
 
 export interface IdempotencyClaim {
@@ -84,4 +86,3 @@ export async function purgeIdempotencyKeys(db: Queryable, now: Date, ttlHours: n
   const result = await db.deleteFrom('idempotency_keys').where('created_at', '<', cutoff).executeTakeFirst()
   return Number(result.numDeletedRows ?? 0)
 }
-

@@ -18,8 +18,7 @@ import {
   DecisionRef,
   DecisionRequestSchema,
   TRANSFER_ALLOWED_EXAMPLES,
-  TRANSFER_DENIED_EXAMPLES,
-  type DecisionRequestBody
+  TRANSFER_DENIED_EXAMPLES
 } from './schemas.js'
 
 const tags = ['Decisions']
@@ -60,7 +59,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const ctx = context(request)
-      const decision = await fastify.decisions.check(ctx, request.body as DecisionRequestBody)
+      const decision = await fastify.decisions.check(ctx, request.body)
       return reply.header('content-language', ctx.language).send(decision)
     }
   )
@@ -93,7 +92,10 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               'application/problem+json': {
                 schema: Type.Ref('Problem'),
                 examples: {
-                  client_scope: problemExample('Outside the calling system’s channels or purposes; the attempt is recorded', new ClientScopeError(EXAMPLE_ENTRY))
+                  client_scope: problemExample(
+                    'Outside the calling system’s channels or purposes; the attempt is recorded',
+                    new ClientScopeError(EXAMPLE_ENTRY)
+                  )
                 }
               }
             }
@@ -118,9 +120,9 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const ctx = context(request)
-      const outcome = await fastify.decisions.transfer(ctx, request.body as DecisionRequestBody, request.headers['idempotency-key'])
+      const outcome = await fastify.decisions.transfer(ctx, request.body, request.headers['idempotency-key'])
       if (outcome.replayed) reply.header('idempotent-replayed', 'true')
-      return reply.code(outcome.statusCode as 201 | 403).header('content-language', ctx.language).type('application/json').send(outcome.body)
+      return reply.code(outcome.statusCode).header('content-language', ctx.language).type('application/json').send(outcome.body)
     }
   )
 
@@ -146,20 +148,13 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             ...withExamples(Type.Object({ results: Type.Array(DecisionRef) }), BATCH_RESPONSE_EXAMPLES, 'Each item decided and recorded, in request order'),
             headers: RECORDING_HEADERS
           },
-          ...problemsWith(
-            { 400: BATCH_VALIDATION_EXAMPLES },
-            ...AUTHENTICATED_PROBLEMS,
-            413,
-            415,
-            422,
-            503
-          )
+          ...problemsWith({ 400: BATCH_VALIDATION_EXAMPLES }, ...AUTHENTICATED_PROBLEMS, 413, 415, 422, 503)
         }
       }
     },
     async (request, reply) => {
       const ctx = context(request)
-      const { results, replayed } = await fastify.decisions.batch(ctx, request.body.items as DecisionRequestBody[], request.headers['idempotency-key'])
+      const { results, replayed } = await fastify.decisions.batch(ctx, request.body.items, request.headers['idempotency-key'])
       if (replayed) reply.header('idempotent-replayed', 'true')
       return reply.header('content-language', ctx.language).send({ results })
     }

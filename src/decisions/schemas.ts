@@ -1,13 +1,5 @@
 import { Type, type Static, type TSchema } from 'typebox'
-import {
-  EXAMPLE,
-  EXAMPLE_CONSENT,
-  EXAMPLE_CONTRACT,
-  EXAMPLE_CONTRACTOR,
-  EXAMPLE_ENTRY,
-  EXAMPLE_INSPECTION,
-  EXAMPLE_RECIPIENT
-} from '../examples.js'
+import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_ENTRY, EXAMPLE_INSPECTION, EXAMPLE_RECIPIENT } from '../examples.js'
 import { decide, type DecisionRequest as EngineRequest, type Facts } from '../policy/engine.js'
 import { POLICY_VERSIONS } from '../policy/registry.js'
 import { CHANNELS } from '../policy/vocabulary.js'
@@ -94,16 +86,13 @@ export const DecisionRequestSchema = Type.Object(
 )
 export type DecisionRequestBody = Static<typeof DecisionRequestSchema> & EngineRequest
 
-export const EntrySchema = Type.Object(
-  {
-    id: Uuid,
-    chain: Type.Integer({ minimum: 0 }),
-    seq: Type.Integer({ minimum: 1, description: 'Position in its chain' }),
-    hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: "SHA-256 of the entry's canonical form, lowercase hex" }),
-    recordedAt: Timestamp
-  },
-
-)
+export const EntrySchema = Type.Object({
+  id: Uuid,
+  chain: Type.Integer({ minimum: 0 }),
+  seq: Type.Integer({ minimum: 1, description: 'Position in its chain' }),
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: "SHA-256 of the entry's canonical form, lowercase hex" }),
+  recordedAt: Timestamp
+})
 
 export const ReasonSchema = Type.Object({
   code: ReasonCode,
@@ -121,7 +110,9 @@ export const ProviderDetailsSchema = Type.Object(
     name: Nullable(Bilingual),
     address: Nullable(Bilingual),
     representative: Nullable(Bilingual),
-    acquisition: Nullable(Type.Object({ clause: Type.String(), ja: Type.String(), en: Type.String() }, { description: 'How the data was obtained, as the notice states it (2(1))' })),
+    acquisition: Nullable(
+      Type.Object({ clause: Type.String(), ja: Type.String(), en: Type.String() }, { description: 'How the data was obtained, as the notice states it (2(1))' })
+    ),
     missing: Type.Array(StringEnum(['name', 'address', 'representative', 'acquisition']), {
       description: 'Details the notice does not state yet (null above); GET /v1/policy lists the same gap under warnings'
     }),
@@ -286,7 +277,7 @@ const EXAMPLE_FACTS: Facts = {
 
 /** The decision of `request` in the example world, as the routes present it. */
 export function decidedExample(request: ExampleRequest, language: Language = 'en', facts: Facts = EXAMPLE_FACTS) {
-  return presentDecision(decide(request as EngineRequest, EXAMPLE_POLICY, facts, new Date(EXAMPLE.decidedAt)), language)
+  return presentDecision(decide(request, EXAMPLE_POLICY, facts, new Date(EXAMPLE.decidedAt)), language)
 }
 const decided = decidedExample
 
@@ -335,7 +326,12 @@ export const BATCH_RESPONSE_EXAMPLES: Examples = {
         recorded(decided(JOINT_USE)),
         {
           ...decided(THIRD_PARTY),
-          entry: { ...EXAMPLE_ENTRY, id: '1d2b7f3e-8c4a-4e59-9b16-0a7c3e5d2f81', seq: 43, hash: '3db54c1b8b719d1850cc116f5d9bf3223f4649d813a85fe8874e42f9f5086181' }
+          entry: {
+            ...EXAMPLE_ENTRY,
+            id: '1d2b7f3e-8c4a-4e59-9b16-0a7c3e5d2f81',
+            seq: 43,
+            hash: '3db54c1b8b719d1850cc116f5d9bf3223f4649d813a85fe8874e42f9f5086181'
+          }
         }
       ]
     }

@@ -72,7 +72,7 @@ export class DecisionService {
     log: FastifyBaseLogger,
     options: DecisionServiceOptions
   ) {
-    this.committer = new GroupCommitter(database, clock, log, GroupApplier.apply, options)
+    this.committer = new GroupCommitter(database, clock, log, (tx, ledger, now, jobs) => GroupApplier.apply(tx, ledger, now, jobs), options)
     this.counter = options.countDecision
   }
 
@@ -155,7 +155,13 @@ export class DecisionService {
     return result as ConsentActResult & Replayable
   }
 
-  async withdrawConsent(ctx: ActContext, memberId: string, consentId: string, input: WithdrawalInput, idempotencyKey?: string): Promise<ConsentActResult & Replayable> {
+  async withdrawConsent(
+    ctx: ActContext,
+    memberId: string,
+    consentId: string,
+    input: WithdrawalInput,
+    idempotencyKey?: string
+  ): Promise<ConsentActResult & Replayable> {
     const act: Act = { kind: 'consent_withdrawn', ctx, memberId, consentId, input }
     const result = await this.recordOne(act, keyed(idempotencyKey, 'withdrawConsent', { memberId, consentId, input }))
     return result as ConsentActResult & Replayable
@@ -167,7 +173,10 @@ export class DecisionService {
   }
 
   async liftSuspension(ctx: ActContext, memberId: string, suspensionId: string, idempotencyKey?: string): Promise<SuspensionActResult & Replayable> {
-    const result = await this.recordOne({ kind: 'suspension_lifted', ctx, memberId, suspensionId }, keyed(idempotencyKey, 'liftSuspension', { memberId, suspensionId }))
+    const result = await this.recordOne(
+      { kind: 'suspension_lifted', ctx, memberId, suspensionId },
+      keyed(idempotencyKey, 'liftSuspension', { memberId, suspensionId })
+    )
     return result as SuspensionActResult & Replayable
   }
 }

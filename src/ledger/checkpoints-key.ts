@@ -93,7 +93,8 @@ export interface KeyLog {
 
 async function readKeyFile(file: string, log: KeyLog): Promise<KeyObject> {
   const mode = (await stat(file)).mode
-  if ((mode & 0o077) !== 0) log.warn({ file, mode: (mode & 0o777).toString(8) }, 'the checkpoint signing key file can be read by others than its owner; chmod 600 it')
+  if ((mode & 0o077) !== 0)
+    log.warn({ file, mode: (mode & 0o777).toString(8) }, 'the checkpoint signing key file can be read by others than its owner; chmod 600 it')
   return parsePrivateKey(await readFile(file, 'utf8'), `the key in ${file}`)
 }
 

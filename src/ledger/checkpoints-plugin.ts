@@ -29,7 +29,7 @@ export default fp(
     fastify.decorate('checkpoints', service)
 
     let current: Promise<void> | undefined
-    let timer: NodeJS.Timeout | undefined
+    let timer: NodeJS.Timeout | undefined = undefined
     fastify.addHook('preClose', async () => {
       clearInterval(timer)
       await current

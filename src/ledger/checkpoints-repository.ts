@@ -5,6 +5,7 @@ import type { ChainHead } from './checkpoints.js'
 /** Timestamps come back as Date and go in as Date or RFC 3339 text. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>
 
+/* eslint-disable @typescript-eslint/consistent-type-definitions -- Kysely's withTables wants type aliases: an interface has no implicit index signature. */
 export type LedgerCheckpointsTable = {
   id: Generated<number>
   origin: string
@@ -32,6 +33,7 @@ export type CheckpointTables = {
   ledger_checkpoints: LedgerCheckpointsTable
   ledger_checkpoint_verifications: LedgerCheckpointVerificationsTable
 }
+/* eslint-enable @typescript-eslint/consistent-type-definitions */
 
 export type CheckpointRow = Selectable<LedgerCheckpointsTable>
 export type VerificationRow = Selectable<LedgerCheckpointVerificationsTable>
@@ -53,8 +55,7 @@ export async function readHeads(
   options: { count?: 'all' | 'beyond' } = {}
 ): Promise<{ heads: ChainHead[]; totalRows: number; rowsBeyond: Map<number, number> }> {
   const total = options.count === 'all' ? sql<number>`(SELECT count(*) FROM ledger_entries)` : sql<number>`0`
-  const beyond =
-    options.count === 'beyond' ? sql<number>`(SELECT count(*) FROM ledger_entries e WHERE e.chain = h.chain AND e.seq > h.seq)` : sql<number>`0`
+  const beyond = options.count === 'beyond' ? sql<number>`(SELECT count(*) FROM ledger_entries e WHERE e.chain = h.chain AND e.seq > h.seq)` : sql<number>`0`
   const { rows } = await sql<{ chain: number; seq: number; hash: string; total: number; beyond: number }>`
     SELECT h.chain, h.seq, h.hash, ${total} AS total, ${beyond} AS beyond FROM ledger_heads h ORDER BY h.chain`.execute(db)
   return {
@@ -65,7 +66,10 @@ export async function readHeads(
 }
 
 /** The entries at the given (chain, seq) positions, keyed "chain:seq"; a position with no entry is absent. */
-export async function hashesAt(db: Queryable, positions: readonly { readonly chain: number; readonly seq: number }[]): Promise<Map<string, { id: string; hash: string; position: number }>> {
+export async function hashesAt(
+  db: Queryable,
+  positions: readonly { readonly chain: number; readonly seq: number }[]
+): Promise<Map<string, { id: string; hash: string; position: number }>> {
   const wanted = positions.filter((p) => p.seq > 0)
   if (wanted.length === 0) return new Map()
   const { rows } = await sql<{ chain: number; seq: number; id: string; hash: string; position: number }>`
@@ -83,7 +87,10 @@ export async function insertCheckpoint(db: Queryable, row: Insertable<LedgerChec
 export async function listCheckpoints(db: Queryable, page: { limit: number; before?: number | undefined }): Promise<{ rows: CheckpointRow[]; more: boolean }> {
   let query = tables(db).selectFrom('ledger_checkpoints').select(CHECKPOINT_COLUMNS)
   if (page.before !== undefined) query = query.where('id', '<', page.before)
-  const rows = await query.orderBy('id', 'desc').limit(page.limit + 1).execute()
+  const rows = await query
+    .orderBy('id', 'desc')
+    .limit(page.limit + 1)
+    .execute()
   return { rows: rows.slice(0, page.limit), more: rows.length > page.limit }
 }
 
@@ -137,7 +144,15 @@ export async function recentVerifications(db: Queryable, limit: number): Promise
     entries_checked: r.entries_checked,
     key_id: r.key_id,
     signature: r.signature,
-    checkpoint: { id: r.checkpoint_id, origin: r.origin, key_id: r.c_key_id, public_key: r.public_key, tree_size: r.tree_size, signed_at: r.signed_at, note: r.note }
+    checkpoint: {
+      id: r.checkpoint_id,
+      origin: r.origin,
+      key_id: r.c_key_id,
+      public_key: r.public_key,
+      tree_size: r.tree_size,
+      signed_at: r.signed_at,
+      note: r.note
+    }
   }))
 }
 

@@ -4,15 +4,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Database, Queryable } from '../db/database.js'
 import { DomainError } from '../errors.js'
 import { policyInForce } from '../policy/registry.js'
-import {
-  checkpointText,
-  openCheckpoint,
-  parseCheckpointText,
-  parseNote,
-  type ChainHead,
-  type CheckpointBody,
-  type NoteSignature
-} from './checkpoints.js'
+import { checkpointText, openCheckpoint, parseCheckpointText, parseNote, type ChainHead, type CheckpointBody, type NoteSignature } from './checkpoints.js'
 import { loadSigner, type CheckpointSigner, type KeySettings } from './checkpoints-key.js'
 import {
   checkpointsAfter,
@@ -92,7 +84,10 @@ export interface CheckpointSettings extends KeySettings {
 
 /** The service's checkpoint settings from its configuration; the embedded database keeps a generated key in DATA_DIR. */
 export function checkpointSettingsOf(
-  config: Pick<Config, 'checkpointOrigin' | 'checkpointSigningKey' | 'checkpointSigningKeyFile' | 'dataDir' | 'checkpointEveryEntries' | 'checkpointIntervalSeconds'>,
+  config: Pick<
+    Config,
+    'checkpointOrigin' | 'checkpointSigningKey' | 'checkpointSigningKeyFile' | 'dataDir' | 'checkpointEveryEntries' | 'checkpointIntervalSeconds'
+  >,
   kind: Database['kind']
 ): CheckpointSettings {
   return {
@@ -106,7 +101,11 @@ export function checkpointSettingsOf(
 }
 
 /** What a verification record attests, signed so that a row written behind the service's back is not believed. */
-function verificationMessage(origin: string, row: { checkpoint_id: number; verified_at: Date; full_walk: boolean; entries_checked: number }, note: string): string {
+function verificationMessage(
+  origin: string,
+  row: { checkpoint_id: number; verified_at: Date; full_walk: boolean; entries_checked: number },
+  note: string
+): string {
   const noteHash = createHash('sha256').update(note, 'utf8').digest('hex')
   return `${origin} verified\ncheckpoint ${row.checkpoint_id} ${noteHash}\nat ${row.verified_at.toISOString()}\nfull ${row.full_walk}\nentries ${row.entries_checked}\n`
 }
@@ -354,7 +353,7 @@ export class CheckpointService {
     const { from, checkpoints, failures, newest } = await this.plan(full, signer)
     const walked = await verifyLedger(this.database, { from, checkpoints })
     const report = failures.length === 0 ? walked : withFailures(walked, failures)
-    if (report.ok && signer && newest && newest.key_id === signer.keyId && Number(newest.id) !== from?.ref.id) {
+    if (report.ok && signer && newest?.key_id === signer.keyId && Number(newest.id) !== from?.ref.id) {
       await this.record(signer, newest, full, report.entriesChecked)
     }
     return report
@@ -431,7 +430,8 @@ export class CheckpointService {
     const latest = await this.latestOwn(this.database.db, signer)
     if (latest) {
       const chainsContradicted = await this.contradicted(this.database.db, latest.body, heads)
-      if (chainsContradicted.length > 0) return unsigned(`the ledger no longer extends checkpoint ${Number(latest.row.id)} (chain ${chainsContradicted.join(', ')}): not signed`)
+      if (chainsContradicted.length > 0)
+        return unsigned(`the ledger no longer extends checkpoint ${Number(latest.row.id)} (chain ${chainsContradicted.join(', ')}): not signed`)
     }
     const body: CheckpointBody = { origin: signer.name, treeSize: sum(heads), time: now.toISOString(), policyVersion: policyInForce(now).version, heads }
     return {

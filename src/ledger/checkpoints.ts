@@ -52,6 +52,7 @@ const KEY_NAME = /^[^\s+]+$/u
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/
 
 export function isKeyName(name: string): boolean {
+  // eslint-disable-next-line no-control-regex -- the format forbids control characters: this finds them
   return KEY_NAME.test(name) && !/[\u0000-\u001f]/.test(name)
 }
 
@@ -67,6 +68,7 @@ export function headsDigest(heads: readonly ChainHead[]): string {
 /** The note text of a checkpoint, ending in a newline. */
 export function checkpointText(body: CheckpointBody): string {
   if (!isKeyName(body.origin)) throw new CheckpointFormatError('the origin must be a key name: no spaces, no plus')
+  // eslint-disable-next-line no-control-regex -- the format forbids control characters: this finds them
   if (/[\u0000-\u001f]/.test(body.policyVersion) || body.policyVersion === '') throw new CheckpointFormatError('the policy version must be one printable line')
   checkHeads(body.heads)
   return `${body.origin}\n${body.treeSize}\n${headsDigest(body.heads)}\ntime ${body.time}\npolicy ${body.policyVersion}\n${chainLines(body.heads)}`
@@ -163,6 +165,7 @@ export function signNote(text: string, name: string, privateKey: KeyObject, publ
  * @throws CheckpointFormatError when there is no blank line or a signature line is malformed.
  */
 export function parseNote(note: string): Note {
+  // eslint-disable-next-line no-control-regex -- the format forbids control characters: this finds them
   if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) throw new CheckpointFormatError('a note holds no control characters but newlines')
   const split = note.lastIndexOf('\n\n')
   if (split < 0 || !note.endsWith('\n')) throw new CheckpointFormatError('a note is its text, a blank line, then signature lines')
@@ -175,7 +178,7 @@ export function parseNote(note: string): Note {
     if (!match || !isKeyName(match[1]!) || raw === undefined || raw.length < 5 || raw.toString('base64') !== match[2]) {
       throw new CheckpointFormatError('a signature line is "— <key name> <base64(key ID || signature)>"')
     }
-    return { name: match[1]!, keyId: raw.subarray(0, 4).toString('hex'), signature: match[2]! }
+    return { name: match[1]!, keyId: raw.subarray(0, 4).toString('hex'), signature: match[2] }
   })
   return { text, signatures }
 }

@@ -85,7 +85,9 @@ export const LEDGER_ENTRY_EXAMPLES: Examples = {
 }
 
 /** The heads of the 16 chains when only the example member's chain has entries. */
-const HEADS = Array.from({ length: 16 }, (_, chain) => (chain === EXAMPLE_ENTRY.chain ? { chain, seq: EXAMPLE_ENTRY.seq, headHash: EXAMPLE_ENTRY.hash } : { chain, seq: 0, headHash: ZERO_HASH }))
+const HEADS = Array.from({ length: 16 }, (_, chain) =>
+  chain === EXAMPLE_ENTRY.chain ? { chain, seq: EXAMPLE_ENTRY.seq, headHash: EXAMPLE_ENTRY.hash } : { chain, seq: 0, headHash: ZERO_HASH }
+)
 
 export const VERIFY_EXAMPLES: Examples = {
   ok: {
@@ -132,7 +134,10 @@ export const VERIFY_EXAMPLES: Examples = {
 const EXAMPLE_SIGNER = new CheckpointSigner(
   'shizenha.example/audit-ledger',
   createPrivateKey({
-    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), createHash('sha256').update('shizenha OpenAPI example key: documentation only').digest()]),
+    key: Buffer.concat([
+      Buffer.from('302e020100300506032b657004220420', 'hex'),
+      createHash('sha256').update('shizenha OpenAPI example key: documentation only').digest()
+    ]),
     format: 'der',
     type: 'pkcs8'
   }),
@@ -188,7 +193,9 @@ const TRAILER = {
 export const EXPORT_EXAMPLES: Examples = {
   export: {
     summary: 'The last two entries (the 40 before them left out here), then the signed trailer',
-    value: [{ ...consentHashed, hash: CONSENT_ENTRY.hash }, { ...hashed, hash: DECISION_ENTRY.hash }, TRAILER].map((line) => `${JSON.stringify(line)}\n`).join('')
+    value: [{ ...consentHashed, hash: CONSENT_ENTRY.hash }, { ...hashed, hash: DECISION_ENTRY.hash }, TRAILER]
+      .map((line) => `${JSON.stringify(line)}\n`)
+      .join('')
   }
 }
 

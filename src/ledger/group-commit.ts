@@ -157,8 +157,16 @@ export class GroupCommitter<J, R> {
     const started = performance.now()
     try {
       outcomes = await this.database.transaction(async (tx) => {
-        const ledger = await LedgerWriter.lock(tx, group.flatMap((p) => p.memberIds))
-        const results = await this.handler(tx, ledger, this.clock(), group.map((p) => p.job))
+        const ledger = await LedgerWriter.lock(
+          tx,
+          group.flatMap((p) => p.memberIds)
+        )
+        const results = await this.handler(
+          tx,
+          ledger,
+          this.clock(),
+          group.map((p) => p.job)
+        )
         writing = true
         await ledger.flush()
         return results

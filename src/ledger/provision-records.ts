@@ -50,7 +50,14 @@ export interface ProvisionRecord {
     readonly evidenceRef: string
   } | null
   /** A statutory exception's ground, where the record is one. */
-  readonly exception: { readonly basis: ExceptionBasis; readonly basisLabel: string; readonly reference: string; readonly approvedBy: string; readonly clause: string; readonly law: string } | null
+  readonly exception: {
+    readonly basis: ExceptionBasis
+    readonly basisLabel: string
+    readonly reference: string
+    readonly approvedBy: string
+    readonly clause: string
+    readonly law: string
+  } | null
   readonly policyVersion: string
   /** Whether APPI Art. 29 requires this record, or the co-op keeps it by choice. */
   readonly requiredByLaw: boolean
@@ -100,12 +107,12 @@ function categoryName(text: string): string {
 }
 
 interface Labels {
-  category(id: string): string
-  purpose(id: string): string
-  serviceCategory(id: string): string
-  item(id: string): string
-  method(id: string): string
-  exception(id: string): string
+  category: (id: string) => string
+  purpose: (id: string) => string
+  serviceCategory: (id: string) => string
+  item: (id: string) => string
+  method: (id: string) => string
+  exception: (id: string) => string
 }
 
 function labelsOf(policy: PolicyDocument, language: RecordLanguage): Labels {
@@ -123,8 +130,33 @@ function labelsOf(policy: PolicyDocument, language: RecordLanguage): Labels {
   }
 }
 
-/** What the ledger keeps of an allowed decision (src/decisions/acts.ts, decisionBody). */
-type DecisionContent = Record<string, any>
+/**
+ * What the ledger keeps of an allowed decision (src/decisions/acts.ts, decisionBody), with the
+ * entry's id, member and time: the fields a record is made of. Older entries may lack the
+ * optional ones.
+ */
+interface DecisionContent {
+  readonly id: string
+  readonly memberId: string
+  readonly recordedAt: string
+  readonly action: string
+  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception'>
+  readonly policyVersion: string
+  readonly purpose: string
+  readonly serviceCategory?: string | null
+  readonly dataItems: string[]
+  readonly method?: string | null
+  readonly recipient?: {
+    readonly id: string
+    readonly name: string
+    readonly address: string
+    readonly representative: string
+    readonly category: string
+    readonly country?: string | null
+  } | null
+  readonly consent?: { readonly id: string; readonly obtainedAt: string; readonly method: string; readonly evidenceRef: string } | null
+  readonly exception?: { readonly basis: ExceptionBasis; readonly reference: string; readonly approvedBy: string } | null
+}
 
 function toRecord(content: DecisionContent, language: RecordLanguage): ProvisionRecord {
   // The labels of the version that decided, so a record reads as it did when it was made.
@@ -156,7 +188,7 @@ function toRecord(content: DecisionContent, language: RecordLanguage): Provision
     serviceCategory: content.serviceCategory ?? null,
     serviceCategoryLabel: content.serviceCategory ? label.serviceCategory(content.serviceCategory) : null,
     dataItems: content.dataItems,
-    dataItemLabels: (content.dataItems as string[]).map(label.item),
+    dataItemLabels: content.dataItems.map(label.item),
     method: content.method ?? null,
     methodLabel: content.method ? label.method(content.method) : null,
     consent: consent
@@ -174,8 +206,8 @@ function toRecord(content: DecisionContent, language: RecordLanguage): Provision
           basisLabel: label.exception(exception.basis),
           reference: exception.reference,
           approvedBy: exception.approvedBy,
-          clause: REASONS[exception.basis as ExceptionBasis].clause,
-          law: REASONS[exception.basis as ExceptionBasis].law
+          clause: REASONS[exception.basis].clause,
+          law: REASONS[exception.basis].law
         }
       : null,
     policyVersion: content.policyVersion,
@@ -207,10 +239,13 @@ export async function listProvisionRecords(
     .where('decision', '=', 'allow')
     .orderBy('position', 'desc')
     .execute()
-  return rows
-    .map((row) => row.content as DecisionContent)
-    .filter((content) => content.action === 'transfer')
-    .map((content) => toRecord(content, options.language ?? 'ja'))
+  return (
+    rows
+      // The query selects allowed decisions of these channels: the content is a decision's.
+      .map((row) => row.content as unknown as DecisionContent)
+      .filter((content) => content.action === 'transfer')
+      .map((content) => toRecord(content, options.language ?? 'ja'))
+  )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ export type LedgerEntry = Record<string, unknown> & {
 }
 
 export function toLedgerEntry(row: Pick<LedgerEntryRow, 'content' | 'hash'>): LedgerEntry {
-  return { ...(row.content as Record<string, unknown>), hash: row.hash } as LedgerEntry
+  return { ...row.content, hash: row.hash } as LedgerEntry
 }
 
 export interface LedgerFilter {
@@ -54,7 +54,10 @@ export async function listEntries(
   if (filter.from !== undefined) query = query.where('recorded_at', '>=', new Date(filter.from))
   if (filter.to !== undefined) query = query.where('recorded_at', '<', new Date(filter.to))
   if (page.before !== undefined) query = query.where('position', '<', page.before)
-  const rows = await query.orderBy('position', 'desc').limit(page.limit + 1).execute()
+  const rows = await query
+    .orderBy('position', 'desc')
+    .limit(page.limit + 1)
+    .execute()
   const more = rows.length > page.limit
   const served = rows.slice(0, page.limit)
   return { entries: served.map(toLedgerEntry), lastPosition: served.at(-1)?.position ?? null, more }
@@ -70,7 +73,9 @@ export async function findEntry(db: Queryable, id: string): Promise<LedgerEntry 
  * count; on PGlite, which runs each query on this thread, small enough that one page does not
  * stall the event loop for long.
  */
-export type Paging = { readonly rows: number }
+export interface Paging {
+  readonly rows: number
+}
 const PAGES: Readonly<Record<Database['kind'], Paging>> = { postgres: { rows: 8192 }, pglite: { rows: 1024 } }
 export const pagingFor = (kind: Database['kind']): Paging => PAGES[kind]
 
@@ -449,7 +454,14 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
   const after = full ? 0 : Math.min(...startPositions)
   const [lo, hi] = [bigints(from), bigints(upTo)]
   const breather = new Breather()
-  const walked = Number.isFinite(after) ? prefetched(paging, (position) => positionPage(db, paging, position, lo, hi), (row) => Number(row.position), after) : []
+  const walked = Number.isFinite(after)
+    ? prefetched(
+        paging,
+        (position) => positionPage(db, paging, position, lo, hi),
+        (row) => Number(row.position),
+        after
+      )
+    : []
   for await (const rows of walked) {
     for (const row of rows) {
       await breather.breathe()
@@ -464,7 +476,13 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
   // … then, chain by chain in seq order, any chain whose rows did not come in seq order.
   for (const walk of walks) {
     if (!walk.outOfOrder || walk.failure) continue
-    const pages = prefetched(paging, (seq) => seqPage(db, paging, walk.chain, seq, upTo[walk.chain]!), (row) => Number(row.seq), walk.verifier.length, () => walk.failure !== null)
+    const pages = prefetched(
+      paging,
+      (seq) => seqPage(db, paging, walk.chain, seq, upTo[walk.chain]!),
+      (row) => Number(row.seq),
+      walk.verifier.length,
+      () => walk.failure !== null
+    )
     for await (const rows of pages) {
       for (const row of rows) {
         await breather.breathe()
@@ -483,7 +501,12 @@ async function verifySnapshot(db: Queryable, plan: VerifyPlan, paging: Paging): 
       walk.failure = walk.unmet() ?? (head ? walk.verifier.checkHead(head) : { entryId: null, chain: walk.chain, seq: 0, problem: 'the chain has no head' })
     }
     if (walk.failure === null && rowsBeyond.has(walk.chain)) {
-      walk.failure = { entryId: null, chain: walk.chain, seq: upTo[walk.chain]! + 1, problem: `${rowsBeyond.get(walk.chain)} entries lie past the chain's head` }
+      walk.failure = {
+        entryId: null,
+        chain: walk.chain,
+        seq: upTo[walk.chain]! + 1,
+        problem: `${rowsBeyond.get(walk.chain)} entries lie past the chain's head`
+      }
     }
     if (walk.failure) failures.push(walk.failure)
     return walk.report()

@@ -40,7 +40,10 @@ const VerifyFailureSchema = Type.Object({
   chain: Type.Integer({ description: '-1 for a failure of no one chain: a checkpoint that does not open, rows outside every chain' }),
   seq: Type.Integer(),
   problem: Type.String(),
-  checkpoint: Type.Optional({ ...CheckpointRefSchema, description: 'The signed checkpoint this failure contradicts: history was rewritten after it was signed' })
+  checkpoint: Type.Optional({
+    ...CheckpointRefSchema,
+    description: 'The signed checkpoint this failure contradicts: history was rewritten after it was signed'
+  })
 })
 
 const CheckpointSchema = Type.Object(
@@ -48,7 +51,7 @@ const CheckpointSchema = Type.Object(
     id: Type.Integer(),
     origin: Type.String({ description: 'The first line of the note: the log name, which is also the key name' }),
     time: Timestamp,
-    treeSize: Type.Integer({ description: 'Entries covered: the sum of the chains\' seqs (line 2 of the note)' }),
+    treeSize: Type.Integer({ description: "Entries covered: the sum of the chains' seqs (line 2 of the note)" }),
     policyVersion: Type.String({ description: 'The policy version in force when it was signed' }),
     chains: Type.Array(Type.Object({ chain: Type.Integer(), seq: Type.Integer(), headHash: Type.String() }), {
       description: 'The head of each of the 16 chains, as the note states it'
@@ -62,7 +65,7 @@ const CheckpointSchema = Type.Object(
       Type.Object({
         name: Type.String(),
         keyId: Type.String(),
-        signature: Type.String({ description: 'base64(key ID || 64-byte Ed25519 signature), as on the note\'s signature line' })
+        signature: Type.String({ description: "base64(key ID || 64-byte Ed25519 signature), as on the note's signature line" })
       })
     )
   },
@@ -76,7 +79,7 @@ const SigningKeySchema = Type.Object(
     algorithm: Type.Literal('Ed25519'),
     publicKey: Type.String({ description: '32 bytes, base64' }),
     publicKeyPem: Type.String({ description: 'SubjectPublicKeyInfo PEM, for OpenSSL and most libraries' }),
-    verifierKey: Type.String({ description: 'name+keyid+base64(0x01||key), the verifier key format of Go\'s golang.org/x/mod/sumdb/note' })
+    verifierKey: Type.String({ description: "name+keyid+base64(0x01||key), the verifier key format of Go's golang.org/x/mod/sumdb/note" })
   },
   { description: 'The key checkpoints are signed with now' }
 )
@@ -155,7 +158,9 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'with the checkpoint it contradicts. One verify runs at a time: concurrent callers share its result. It takes no locks.',
         tags,
         querystring: Type.Object(
-          { full: Type.Optional(Type.Boolean({ default: false, description: 'Walk every entry from seq 1, not only those since the last verified checkpoint' })) },
+          {
+            full: Type.Optional(Type.Boolean({ default: false, description: 'Walk every entry from seq 1, not only those since the last verified checkpoint' }))
+          },
           { additionalProperties: false }
         ),
         response: {
@@ -163,7 +168,9 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             Type.Object({
               ok: Type.Boolean(),
               mode: StringEnum(['full', 'incremental']),
-              from: Type.Union([CheckpointRefSchema, Type.Null()], { description: 'The verified checkpoint the walk started from; null when it started at seq 1' }),
+              from: Type.Union([CheckpointRefSchema, Type.Null()], {
+                description: 'The verified checkpoint the walk started from; null when it started at seq 1'
+              }),
               entriesChecked: Type.Integer({ description: 'Entries whose hash this run recomputed' }),
               checkpointsChecked: Type.Integer({ description: 'Signed checkpoints whose heads were checked against the ledger' }),
               chains: Type.Array(
@@ -193,7 +200,8 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       config: { access: readers },
       schema: {
         operationId: 'exportLedger',
-        summary: 'Every entry as JSON Lines, in chain and seq order, then a signed trailer, for scripts/verify-ledger-export.mjs and scripts/verify-checkpoint.mjs',
+        summary:
+          'Every entry as JSON Lines, in chain and seq order, then a signed trailer, for scripts/verify-ledger-export.mjs and scripts/verify-checkpoint.mjs',
         description:
           'One entry per line: its content as hashed, plus hash. The last line is {"trailer": {entries, time, chains: [{chain, length, headHash}], note, keyId, publicKey}}: ' +
           'the heads the export ends at, and note the same heads signed in the checkpoint format, so that an export cut short is detected.',
@@ -214,7 +222,10 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         yield* exportLines(db, pagingFor(fastify.database.kind), heads)
         yield `${JSON.stringify(await fastify.checkpoints.trailer(heads))}\n`
       }
-      return reply.type('application/x-ndjson').header('content-disposition', 'attachment; filename="ledger.jsonl"').send(Readable.from(lines()) as never)
+      return reply
+        .type('application/x-ndjson')
+        .header('content-disposition', 'attachment; filename="ledger.jsonl"')
+        .send(Readable.from(lines()) as never)
     }
   )
 

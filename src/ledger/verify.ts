@@ -123,7 +123,20 @@ export function storedContentHash(text: string): string {
  * The members of an entry's content that the columns beside it repeat. `hashWithRanges` tells
  * where each one's value stands in the content text.
  */
-export const TOP_LEVEL_MEMBERS = ['id', 'chain', 'seq', 'prevHash', 'recordedAt', 'kind', 'memberId', 'clientId', 'channel', 'decision', 'recipientId', 'contractorId'] as const
+export const TOP_LEVEL_MEMBERS = [
+  'id',
+  'chain',
+  'seq',
+  'prevHash',
+  'recordedAt',
+  'kind',
+  'memberId',
+  'clientId',
+  'channel',
+  'decision',
+  'recipientId',
+  'contractorId'
+] as const
 export type TopLevelMember = (typeof TOP_LEVEL_MEMBERS)[number]
 export type TopLevelMembers = Partial<Record<TopLevelMember, string>>
 const SLOT_OF: ReadonlyMap<string, number> = new Map(TOP_LEVEL_MEMBERS.map((name, slot) => [name, slot]))
@@ -160,7 +173,7 @@ export function hashWithMembers(text: string): { hash: string; members: TopLevel
   TOP_LEVEL_MEMBERS.forEach((name, slot) => {
     if (ranges[2 * slot]! >= 0) members[name] = text.slice(ranges[2 * slot], ranges[2 * slot + 1])
   })
-  return { hash, members: members as TopLevelMembers }
+  return { hash, members: members }
 }
 
 /** The RFC 8785 text `canonicalJsonBytes` writes, or undefined where it declines (see there). */
@@ -450,7 +463,7 @@ class JcsWriter {
     const members = this.members
     const s = this.s
     const known = this.shapes.get(hash)
-    if (known !== undefined && known.count === count && (!top || known.slots.length === count)) {
+    if (known?.count === count && (!top || known.slots.length === count)) {
       let same = true
       let j = 0
       for (let k = 0; same && k < count; k += 1) {
@@ -468,7 +481,7 @@ class JcsWriter {
       if (same) return known
     }
     const names: string[] = []
-    for (let k = 0; k < count; k += 1) names.push(s.slice(members[base + k * MEMBER_INTS]!, members[base + k * MEMBER_INTS + 1]!))
+    for (let k = 0; k < count; k += 1) names.push(s.slice(members[base + k * MEMBER_INTS], members[base + k * MEMBER_INTS + 1]))
     const order = Int32Array.from(names.keys()).sort((a, b) => (names[a]! < names[b]! ? -1 : names[a]! > names[b]! ? 1 : 0))
     for (let k = 1; k < count; k += 1) if (names[order[k - 1]!] === names[order[k]!]) throw DECLINE
     const shape: Shape = {
@@ -490,8 +503,8 @@ class JcsWriter {
     out.copyWithin(scratch, regionStart, this.o)
     const shift = scratch - regionStart
     let o = regionStart
-    for (let k = 0; k < order.length; k += 1) {
-      const m = base + order[k]! * MEMBER_INTS
+    for (const index of order) {
+      const m = base + index * MEMBER_INTS
       const from = members[m + 4]! + shift
       const to = members[m + 5]! + shift
       out.copyWithin(o, from, to)

@@ -52,13 +52,7 @@ export class LedgerWriter {
 
   static async lock(tx: Tx, memberIds: Iterable<string>): Promise<LedgerWriter> {
     const chains = [...new Set([...memberIds].map(chainOf))].sort((a, b) => a - b)
-    const rows = await tx
-      .selectFrom('ledger_heads')
-      .select(['chain', 'seq', 'hash'])
-      .where('chain', 'in', chains)
-      .orderBy('chain')
-      .forUpdate()
-      .execute()
+    const rows = await tx.selectFrom('ledger_heads').select(['chain', 'seq', 'hash']).where('chain', 'in', chains).orderBy('chain').forUpdate().execute()
     if (rows.length !== chains.length) throw new Error('ledger heads are missing; the ledger migration has not run')
     return new LedgerWriter(tx, new Map(rows.map((r) => [r.chain, { seq: r.seq, hash: r.hash }])))
   }

@@ -111,11 +111,7 @@ function replace<T extends { id: string }>(list: T[], item: T): void {
  * clerk keys it in: the member agreed to the notice they were shown, and a consent without an
  * item list covers that version's necessary items for as long as it stands.
  */
-export function grantConsent(
-  scope: MemberActScope,
-  memberId: string,
-  input: NewConsent
-): { consent: Consent; entry: EntryRef; receipt: ConsentReceipt } {
+export function grantConsent(scope: MemberActScope, memberId: string, input: NewConsent): { consent: Consent; entry: EntryRef; receipt: ConsentReceipt } {
   const policy = policyInForce(new Date(input.obtainedAt))
   validateConsent(scope, policy, input)
   const consent = newConsent(memberId, input, policy.version, scope.now)
@@ -135,12 +131,7 @@ export function grantConsent(
   return { consent, entry, receipt: buildConsentReceipt(consent, entry, recipient ?? null, policy) }
 }
 
-export function withdrawConsent(
-  scope: MemberActScope,
-  memberId: string,
-  consentId: string,
-  input: WithdrawalInput
-): WithdrawalOutcome {
+export function withdrawConsent(scope: MemberActScope, memberId: string, consentId: string, input: WithdrawalInput): WithdrawalOutcome {
   if (input.withdrawnAt !== undefined) notInFuture(input.withdrawnAt, 'withdrawnAt', scope.now)
   const state: MemberState = scope.world.member(memberId)
   const existing = state.consents.find((c) => c.id === consentId)

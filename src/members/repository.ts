@@ -174,7 +174,11 @@ export async function findConsent(db: Queryable, memberId: string, consentId: st
 }
 
 /** The ledger entry that recorded the grant of a consent, as hashed, with its hash. */
-export async function findConsentGrantEntry(db: Queryable, memberId: string, consentId: string): Promise<{ content: Record<string, unknown>; hash: string } | undefined> {
+export async function findConsentGrantEntry(
+  db: Queryable,
+  memberId: string,
+  consentId: string
+): Promise<{ content: Record<string, unknown>; hash: string } | undefined> {
   const row = await db
     .selectFrom('ledger_entries')
     .select(['content', 'hash'])
@@ -183,5 +187,5 @@ export async function findConsentGrantEntry(db: Queryable, memberId: string, con
     .where(sql<string>`content->'consent'->>'id'`, '=', consentId)
     .orderBy('position')
     .executeTakeFirst()
-  return row && { content: row.content as Record<string, unknown>, hash: row.hash }
+  return row && { content: row.content, hash: row.hash }
 }

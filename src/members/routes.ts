@@ -101,7 +101,8 @@ const ConsentSchema = Type.Object({
   withdrawalReason: Type.Union([Type.String(), Type.Null()]),
   createdAt: Timestamp,
   policyVersion: Type.String({
-    description: "The policy version in force when the member gave the consent (obtainedAt); without dataItems the consent covers that version's necessary items, not a later one's"
+    description:
+      "The policy version in force when the member gave the consent (obtainedAt); without dataItems the consent covers that version's necessary items, not a later one's"
   }),
   status: Type.Unsafe<'active' | 'withdrawn'>({ type: 'string', enum: ['active', 'withdrawn'] }),
   entry: Type.Optional(EntrySchema),
@@ -238,7 +239,12 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           201: {
             ...withExamples(
               ConsentSchema,
-              { category: { summary: 'Recorded, with its ledger entry and the receipt for the member', value: { ...CONSENT, status: 'active', entry: GRANT_ENTRY, receipt: RECEIPT } } },
+              {
+                category: {
+                  summary: 'Recorded, with its ledger entry and the receipt for the member',
+                  value: { ...CONSENT, status: 'active', entry: GRANT_ENTRY, receipt: RECEIPT }
+                }
+              },
               'The consent as recorded, with its ledger entry and a receipt for the member'
             ),
             headers: IDEMPOTENT_REPLAYED_HEADER
@@ -247,7 +253,10 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             {
               400: {
                 validation_failed: validationExample('obtainedAt without an offset', [
-                  { path: 'body/obtainedAt', message: 'must be RFC 3339 with an offset within ±14:00 and a year from 1900 to 9999, e.g. 2026-04-01T10:00:00+09:00' }
+                  {
+                    path: 'body/obtainedAt',
+                    message: 'must be RFC 3339 with an offset within ±14:00 and a year from 1900 to 9999, e.g. 2026-04-01T10:00:00+09:00'
+                  }
                 ])
               }
             },
@@ -341,52 +350,51 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         headers: RecordingHeaders,
         params: ConsentParams,
-        body: withExamples(
-          Type.Object(
-            { withdrawnAt: Type.Optional(Timestamp), reason: Type.Optional(Text(500)) },
-            { additionalProperties: false }
-          ),
-          {
-            now: { summary: 'Withdrawn now', value: { reason: '窓口で撤回の申し出' } },
-            backdated: {
-              summary: 'Withdrawn by phone two days ago, recorded now',
-              value: { withdrawnAt: '2026-11-24T18:00:00+09:00', reason: '電話で撤回の申し出(11月24日)' }
-            }
+        body: withExamples(Type.Object({ withdrawnAt: Type.Optional(Timestamp), reason: Type.Optional(Text(500)) }, { additionalProperties: false }), {
+          now: { summary: 'Withdrawn now', value: { reason: '窓口で撤回の申し出' } },
+          backdated: {
+            summary: 'Withdrawn by phone two days ago, recorded now',
+            value: { withdrawnAt: '2026-11-24T18:00:00+09:00', reason: '電話で撤回の申し出(11月24日)' }
           }
-        ),
+        }),
         response: {
           200: {
             ...withExamples(
-            ConsentSchema,
-            {
-              backdated: {
-                summary: 'Backdated: a transfer allowed on the consent in between is listed',
-                value: {
-                  ...WITHDRAWN,
-                  entry: WITHDRAWAL_ENTRY,
-                  backdated: true,
-                  transfersAfterWithdrawal: [
-                    {
-                      entryId: EXAMPLE.entryId,
-                      recordedAt: EXAMPLE.recordedAt,
-                      hash: EXAMPLE.hash,
-                      recipientId: EXAMPLE.recipientId,
-                      purpose: 'billing',
-                      dataItems: ['name', 'bank_account', 'billing_amount']
-                    }
-                  ]
+              ConsentSchema,
+              {
+                backdated: {
+                  summary: 'Backdated: a transfer allowed on the consent in between is listed',
+                  value: {
+                    ...WITHDRAWN,
+                    entry: WITHDRAWAL_ENTRY,
+                    backdated: true,
+                    transfersAfterWithdrawal: [
+                      {
+                        entryId: EXAMPLE.entryId,
+                        recordedAt: EXAMPLE.recordedAt,
+                        hash: EXAMPLE.hash,
+                        recipientId: EXAMPLE.recipientId,
+                        purpose: 'billing',
+                        dataItems: ['name', 'bank_account', 'billing_amount']
+                      }
+                    ]
+                  }
                 }
-              }
-            },
-            'The consent, withdrawn, with the ledger entry of the withdrawal'
-          ),
+              },
+              'The consent, withdrawn, with the ledger entry of the withdrawal'
+            ),
             headers: IDEMPOTENT_REPLAYED_HEADER
           },
           ...problemsWith(
             {
               400: { validation_failed: MEMBER_VALIDATION },
               404: CONSENT_NOT_FOUND,
-              409: { consent_already_withdrawn: problemExample('Withdrawn before', new ConflictError('consent_already_withdrawn', 'this consent was already withdrawn')) }
+              409: {
+                consent_already_withdrawn: problemExample(
+                  'Withdrawn before',
+                  new ConflictError('consent_already_withdrawn', 'this consent was already withdrawn')
+                )
+              }
             },
             ...AUTHENTICATED_PROBLEMS,
             404,
@@ -424,13 +432,16 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         headers: RecordingHeaders,
         params: MemberParams,
         body: withExamples(
-          Type.Object(
-            { reason: Text(500), requestedAt: Timestamp, scope: Type.Optional(SuspensionScopeSchema) },
-            { additionalProperties: false }
-          ),
+          Type.Object({ reason: Text(500), requestedAt: Timestamp, scope: Type.Optional(SuspensionScopeSchema) }, { additionalProperties: false }),
           {
-            provision: { summary: 'Stop third-party provision (the default scope)', value: { reason: SUSPENSION.reason, requestedAt: '2026-11-24T15:00:00+09:00' } },
-            use: { summary: 'Stop every use but statutory exceptions', value: { reason: '本人から利用停止の請求(書面)', requestedAt: '2026-11-24T15:00:00+09:00', scope: 'use' } }
+            provision: {
+              summary: 'Stop third-party provision (the default scope)',
+              value: { reason: SUSPENSION.reason, requestedAt: '2026-11-24T15:00:00+09:00' }
+            },
+            use: {
+              summary: 'Stop every use but statutory exceptions',
+              value: { reason: '本人から利用停止の請求(書面)', requestedAt: '2026-11-24T15:00:00+09:00', scope: 'use' }
+            }
           }
         ),
         response: {
@@ -498,7 +509,9 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             {
               400: { validation_failed: MEMBER_VALIDATION },
               404: SUSPENSION_NOT_FOUND,
-              409: { suspension_already_lifted: problemExample('Lifted before', new ConflictError('suspension_already_lifted', 'this suspension was already lifted')) }
+              409: {
+                suspension_already_lifted: problemExample('Lifted before', new ConflictError('suspension_already_lifted', 'this suspension was already lifted'))
+              }
             },
             ...AUTHENTICATED_PROBLEMS,
             404,
@@ -510,7 +523,12 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const lifted = await fastify.decisions.liftSuspension(context(request), request.params.memberId, request.params.suspensionId, request.headers['idempotency-key'])
+      const lifted = await fastify.decisions.liftSuspension(
+        context(request),
+        request.params.memberId,
+        request.params.suspensionId,
+        request.headers['idempotency-key']
+      )
       const { suspension, entry } = markReplayed(reply, lifted)
       return { ...suspension, entry }
     }

@@ -69,7 +69,10 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
                   'The database is unreachable or not migrated',
                   new DomainError('not_ready', 503, 'Service Unavailable', 'the database is unreachable or not migrated')
                 ),
-                shutting_down: problemExample('The service is shutting down', new DomainError('not_ready', 503, 'Service Unavailable', 'the service is shutting down'))
+                shutting_down: problemExample(
+                  'The service is shutting down',
+                  new DomainError('not_ready', 503, 'Service Unavailable', 'the service is shutting down')
+                )
               }
             },
             503

@@ -52,7 +52,7 @@ export default fp(
       const access = request.routeOptions.config.access
       if (access === 'public') return
       const client = await fastify.authenticate(request, reply)
-      if (access === undefined || !access.roles.includes(client.role)) throw new ForbiddenError()
+      if (!access?.roles.includes(client.role)) throw new ForbiddenError()
     }
     // A hook on every route; the not-found handler (plugins/errors.ts) authenticates by itself.
     fastify.addHook('onRoute', (route) => {

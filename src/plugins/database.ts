@@ -33,7 +33,9 @@ export interface DatabasePluginOptions {
 export class SchemaNotMigratedError extends Error {
   override readonly name = 'SchemaNotMigratedError'
   constructor() {
-    super('the database schema is not at the latest migration; run the migrations with the owner role (DATABASE_MIGRATION_URL, or npm run migrate, which runs `shizenha migrate`) first')
+    super(
+      'the database schema is not at the latest migration; run the migrations with the owner role (DATABASE_MIGRATION_URL, or npm run migrate, which runs `shizenha migrate`) first'
+    )
   }
 }
 
@@ -52,9 +54,15 @@ export default fp<DatabasePluginOptions>(
     if (bootstrapToken !== undefined) {
       const admin = await database.transaction((tx) => ensureBootstrapAdmin(tx, hashToken(bootstrapToken), now()))
       if (admin.status === 'revoked') {
-        fastify.log.warn({ clientId: admin.id }, 'BOOTSTRAP_ADMIN_TOKEN names a revoked client: it stays revoked and admits nobody; set a new token to create a new admin')
+        fastify.log.warn(
+          { clientId: admin.id },
+          'BOOTSTRAP_ADMIN_TOKEN names a revoked client: it stays revoked and admits nobody; set a new token to create a new admin'
+        )
       } else if (admin.status === 'created' && admin.replaced.length > 0) {
-        fastify.log.info({ clientId: admin.id, revoked: admin.replaced }, 'a new BOOTSTRAP_ADMIN_TOKEN: its admin was created and the earlier bootstrap admins revoked')
+        fastify.log.info(
+          { clientId: admin.id, revoked: admin.replaced },
+          'a new BOOTSTRAP_ADMIN_TOKEN: its admin was created and the earlier bootstrap admins revoked'
+        )
       }
     }
     fastify.decorate('database', database)

@@ -54,7 +54,7 @@ export default fp(
         const access = (route.config as { access?: unknown } | undefined)?.access
         const transformed = { ...schema } as Record<string, unknown>
         if (access === 'public') transformed.security = []
-        return { schema: transformed as typeof schema, url }
+        return { schema: transformed, url }
       }
     })
     // The reference page and its assets are as public as the document they show, and as a page
@@ -71,11 +71,7 @@ export default fp(
       ] as typeof route.onSend
     })
     await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, uiHooks: {} })
-    fastify.get(
-      '/openapi.json',
-      { config: { access: 'public' }, schema: { hide: true } },
-      async () => fastify.swagger()
-    )
+    fastify.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => fastify.swagger())
   },
   { name: 'docs' }
 )

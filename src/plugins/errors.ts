@@ -47,7 +47,7 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; title: string; detail: 
 
 /** Errors Fastify raises before routing (a malformed URL, an over-long parameter). */
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
-  const known = (error.code && FRAMEWORK_ERRORS[error.code]) || FRAMEWORK_ERRORS.FST_ERR_ASYNC_CONSTRAINT!
+  const known = FRAMEWORK_ERRORS[error.code] ?? FRAMEWORK_ERRORS.FST_ERR_ASYNC_CONSTRAINT!
   void sendProblem(reply, { ...known, instance: request.id })
 }
 
@@ -86,7 +86,7 @@ function toProblem(error: FastifyError, request: FastifyRequest): Omit<ProblemBo
   const failure = classifyDatabaseError(error)
   if (failure !== 'internal') {
     request.log.warn({ err: error }, failure === 'unavailable' ? 'database unavailable' : 'database refused a value')
-    return toProblem((failure === 'unavailable' ? new DatabaseUnavailableError() : new ValueOutOfRangeError()) as unknown as FastifyError, request)
+    return toProblem(failure === 'unavailable' ? new DatabaseUnavailableError() : new ValueOutOfRangeError(), request)
   }
   request.log.error({ err: error }, 'unhandled error')
   return { status: 500, title: 'Internal Server Error', code: 'internal_error', detail: 'an internal error occurred' }

@@ -80,7 +80,10 @@ export default fp(
       async countFailure(request) {
         const state = await failures(request)
         if (!state.isAllowed && state.remaining === 0 && !state.isExceeded) {
-          request.log.warn({ address: state.key, windowMs: state.timeWindow }, 'failed authentications from one address reached the limit; it is refused until the window ends')
+          request.log.warn(
+            { address: state.key, windowMs: state.timeWindow },
+            'failed authentications from one address reached the limit; it is refused until the window ends'
+          )
         }
       },
       async countClientRequest(request, reply) {

@@ -101,7 +101,7 @@ export default fp(
         done(new InvalidRequestError('too_deeply_nested', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined)
         return
       }
-      parseJson(request, body as string, done)
+      void parseJson(request, body as string, done)
     })
     fastify.addHook('preValidation', async (request) => {
       const path = findUnstorableString(request.body, 'body')

@@ -1,12 +1,4 @@
-import type {
-  Channel,
-  DataItem,
-  ExceptionBasis,
-  Method,
-  Purpose,
-  RecipientCategory,
-  ServiceCategory
-} from './vocabulary.js'
+import type { Channel, DataItem, ExceptionBasis, Method, Purpose, RecipientCategory, ServiceCategory } from './vocabulary.js'
 
 /** Text in both languages: `ja` quotes the published notice, `en` is the working rendering. */
 export interface Bilingual {

@@ -234,10 +234,7 @@ function findConsent(
   verdict: Verdict
 ): void {
   const applicable = facts.consents.filter(
-    (c) =>
-      c.recipientCategory === recipient.category &&
-      (c.recipientId === null || c.recipientId === recipient.id) &&
-      c.obtainedAt <= now
+    (c) => c.recipientCategory === recipient.category && (c.recipientId === null || c.recipientId === recipient.id) && c.obtainedAt <= now
   )
   const inEffect = applicable.filter((c) => c.withdrawnAt === null || c.withdrawnAt > now)
   const sufficient = inEffect.find((c) => covers(consentedItems(c, policy, published), request.dataItems))

@@ -107,9 +107,17 @@ export const noticeV1: PolicyDocument = deepFreeze({
     { id: 'I.11', ja: '組合員の出資金を管理するため', en: "Managing members' capital contributions" },
     { id: 'I.12', ja: '組合員の加入登録、組合員情報の変更、脱退登録のため', en: 'Member enrolment, changes to member information, withdrawal from membership' },
     { id: 'I.13', ja: '組合員の生活の改善及び文化の向上に関する活動を推進するため', en: "Promoting activities that improve members' lives and culture" },
-    { id: 'I.14', ja: '総代会など生協の機関運営を円滑に進めるため', en: "Running the co-op's governing bodies smoothly, such as the delegates' general meeting" },
+    {
+      id: 'I.14',
+      ja: '総代会など生協の機関運営を円滑に進めるため',
+      en: "Running the co-op's governing bodies smoothly, such as the delegates' general meeting"
+    },
     { id: 'S', ja: '※商品・サービスの範囲は以下の通りです。', en: 'Scope of goods and services:' },
-    { id: 'S.1', ja: '生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品', en: 'Food, daily goods and other goods of joint purchasing, home delivery included' },
+    {
+      id: 'S.1',
+      ja: '生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品',
+      en: 'Food, daily goods and other goods of joint purchasing, home delivery included'
+    },
     { id: 'S.2', ja: '共済・保険', en: 'Mutual aid and insurance' },
     { id: 'S.3', ja: '住宅関連サービス', en: 'Housing-related services' },
     { id: 'S.4', ja: '旅行サービス', en: 'Travel services' },
@@ -121,7 +129,11 @@ export const noticeV1: PolicyDocument = deepFreeze({
       en: 'Address, name and other necessary personal information is provided to the following third parties, by sending documents or transmitting electronic data.'
     },
     { id: 'II.1', ja: '保険会社:保険を斡旋するために', en: 'Insurance companies: for brokering insurance' },
-    { id: 'II.2', ja: '提携宿泊施設及び旅行業者など:旅行サービス斡旋のために', en: 'Partner lodging facilities and travel agencies: for brokering travel services' },
+    {
+      id: 'II.2',
+      ja: '提携宿泊施設及び旅行業者など:旅行サービス斡旋のために',
+      en: 'Partner lodging facilities and travel agencies: for brokering travel services'
+    },
     { id: 'II.3', ja: '金融機関:口座引落または振込のため', en: 'Financial institutions: for account debit or bank transfer' },
     { id: 'II.4', ja: '信販会社:クレジット契約及び決済のために', en: 'Consumer-credit companies: for credit contracts and settlement' },
     {
@@ -140,14 +152,34 @@ export const noticeV1: PolicyDocument = deepFreeze({
     { id: 'after_sales', clause: 'I.7', ja: 'アフターサービスを提供のため', en: 'After-sales service' },
     { id: 'urgent_contact', clause: 'I.8', ja: '商品事故等緊急の連絡をするため', en: 'Urgent contact, such as about a product incident' },
     { id: 'survey', clause: 'I.9', ja: 'アンケートなどによりご意見をいただくため', en: "Hearing members' opinions through surveys" },
-    { id: 'welfare_procedures', clause: 'I.10', ja: '福祉関連サービスにおける各種手続き代行のため', en: "Carrying out procedures on members' behalf in welfare-related services" },
+    {
+      id: 'welfare_procedures',
+      clause: 'I.10',
+      ja: '福祉関連サービスにおける各種手続き代行のため',
+      en: "Carrying out procedures on members' behalf in welfare-related services"
+    },
     { id: 'capital_contribution', clause: 'I.11', ja: '組合員の出資金を管理するため', en: "Managing members' capital contributions" },
-    { id: 'membership_records', clause: 'I.12', ja: '組合員の加入登録、組合員情報の変更、脱退登録のため', en: 'Member enrolment, changes to member information, withdrawal from membership' },
-    { id: 'member_activities', clause: 'I.13', ja: '組合員の生活の改善及び文化の向上に関する活動を推進するため', en: "Promoting activities that improve members' lives and culture" },
+    {
+      id: 'membership_records',
+      clause: 'I.12',
+      ja: '組合員の加入登録、組合員情報の変更、脱退登録のため',
+      en: 'Member enrolment, changes to member information, withdrawal from membership'
+    },
+    {
+      id: 'member_activities',
+      clause: 'I.13',
+      ja: '組合員の生活の改善及び文化の向上に関する活動を推進するため',
+      en: "Promoting activities that improve members' lives and culture"
+    },
     { id: 'governance', clause: 'I.14', ja: '総代会など生協の機関運営を円滑に進めるため', en: "Running the co-op's governing bodies smoothly" }
   ],
   serviceCategories: [
-    { id: 'joint_purchasing', clause: 'S.1', ja: '生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品', en: 'Goods of joint purchasing, home delivery included' },
+    {
+      id: 'joint_purchasing',
+      clause: 'S.1',
+      ja: '生協の共同購入(個人宅配を含む)にて取り扱う食品・日用雑貨品などの商品',
+      en: 'Goods of joint purchasing, home delivery included'
+    },
     { id: 'mutual_aid_insurance', clause: 'S.2', ja: '共済・保険', en: 'Mutual aid and insurance' },
     { id: 'housing', clause: 'S.3', ja: '住宅関連サービス', en: 'Housing-related services' },
     { id: 'travel', clause: 'S.4', ja: '旅行サービス', en: 'Travel services' },

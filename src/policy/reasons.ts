@@ -169,7 +169,7 @@ export const REASONS = {
     clause: '2(5)',
     law: 'APPI Art. 27(1)',
     message: {
-      en: "No consent of the member to provision to this recipient is on record.",
+      en: 'No consent of the member to provision to this recipient is on record.',
       ja: 'この提供先への提供について本人の同意の記録がありません。'
     }
   },
@@ -233,7 +233,7 @@ export const REASONS = {
     clause: '2(7)',
     law: 'APPI Art. 35(1), 35(5)',
     message: {
-      en: "The member has asked the co-op to stop using their personal information; every use but a statutory exception is suspended.",
+      en: 'The member has asked the co-op to stop using their personal information; every use but a statutory exception is suspended.',
       ja: '本人の請求により個人情報の利用は停止されています。法令等に基づく提供を除き、利用できません。'
     }
   },

@@ -8,7 +8,9 @@ export class PolicyTamperedError extends Error {
 }
 
 export function documentHash(document: PolicyDocument): string {
-  return createHash('sha256').update(canonicalize(document) ?? '', 'utf8').digest('hex')
+  return createHash('sha256')
+    .update(canonicalize(document) ?? '', 'utf8')
+    .digest('hex')
 }
 
 /**
@@ -30,11 +32,7 @@ export async function recordPolicyVersions(db: Queryable, versions: readonly Pol
       })
       .onConflict((oc) => oc.column('version').doNothing())
       .execute()
-    const stored = await db
-      .selectFrom('policy_versions')
-      .select('document_hash')
-      .where('version', '=', document.version)
-      .executeTakeFirstOrThrow()
+    const stored = await db.selectFrom('policy_versions').select('document_hash').where('version', '=', document.version).executeTakeFirstOrThrow()
     if (stored.document_hash !== hash) {
       throw new PolicyTamperedError(`policy version ${document.version} differs from the one already published`)
     }

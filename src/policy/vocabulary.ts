@@ -23,23 +23,10 @@ export const PURPOSES = [
 ] as const
 export type Purpose = (typeof PURPOSES)[number]
 
-export const SERVICE_CATEGORIES = [
-  'joint_purchasing',
-  'mutual_aid_insurance',
-  'housing',
-  'travel',
-  'welfare',
-  'other_living'
-] as const
+export const SERVICE_CATEGORIES = ['joint_purchasing', 'mutual_aid_insurance', 'housing', 'travel', 'welfare', 'other_living'] as const
 export type ServiceCategory = (typeof SERVICE_CATEGORIES)[number]
 
-export const RECIPIENT_CATEGORIES = [
-  'insurer',
-  'travel_provider',
-  'financial_institution',
-  'credit_company',
-  'member_activity'
-] as const
+export const RECIPIENT_CATEGORIES = ['insurer', 'travel_provider', 'financial_institution', 'credit_company', 'member_activity'] as const
 export type RecipientCategory = (typeof RECIPIENT_CATEGORIES)[number]
 
 export const METHODS = ['document', 'electronic'] as const

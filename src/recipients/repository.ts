@@ -41,10 +41,7 @@ export async function insertRecipient(db: Queryable, recipient: NewRecipient, no
   return toRecipient(row)
 }
 
-export async function listRecipients(
-  db: Queryable,
-  filter: { category?: RecipientCategory | undefined; active?: boolean | undefined }
-): Promise<Recipient[]> {
+export async function listRecipients(db: Queryable, filter: { category?: RecipientCategory | undefined; active?: boolean | undefined }): Promise<Recipient[]> {
   let query = db.selectFrom('recipients').selectAll()
   if (filter.category !== undefined) query = query.where('category', '=', filter.category)
   if (filter.active !== undefined) query = query.where('active', '=', filter.active)

@@ -2,7 +2,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { NotFoundError, InvalidRequestError } from '../errors.js'
 import { EXAMPLE, EXAMPLE_RECIPIENT } from '../examples.js'
-import { AUTHENTICATED_PROBLEMS, RecipientCategory, Text, Timestamp, Uuid, problemExample, problemsWith, validationExample, withExample, withExamples } from '../schemas.js'
+import {
+  AUTHENTICATED_PROBLEMS,
+  RecipientCategory,
+  Text,
+  Timestamp,
+  Uuid,
+  problemExample,
+  problemsWith,
+  validationExample,
+  withExample,
+  withExamples
+} from '../schemas.js'
 import { HOME_COUNTRY } from '../policy/vocabulary.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
 
@@ -15,20 +26,17 @@ export const Country = Type.String({
   examples: [HOME_COUNTRY]
 })
 
-export const RecipientSchema = Type.Object(
-  {
-    id: Uuid,
-    category: RecipientCategory,
-    name: Type.String(),
-    address: Type.String(),
-    representative: Type.String(),
-    country: Country,
-    active: Type.Boolean(),
-    createdAt: Timestamp,
-    updatedAt: Timestamp
-  },
-
-)
+export const RecipientSchema = Type.Object({
+  id: Uuid,
+  category: RecipientCategory,
+  name: Type.String(),
+  address: Type.String(),
+  representative: Type.String(),
+  country: Country,
+  active: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp
+})
 
 const RecipientParams = Type.Object({ id: withExample(Uuid, EXAMPLE.recipientId) })
 const tags = ['Registries']
@@ -55,7 +63,13 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             bank: { summary: 'A bank that debits members’ accounts (II.3)', value: EXAMPLE_RECIPIENT },
             insurer: {
               summary: 'An insurer (II.1)',
-              value: { category: 'insurer', name: '自然派共済保険株式会社', address: '東京都千代田区丸の内1-1-1', representative: '代表取締役 高橋一郎', country: 'JP' }
+              value: {
+                category: 'insurer',
+                name: '自然派共済保険株式会社',
+                address: '東京都千代田区丸の内1-1-1',
+                representative: '代表取締役 高橋一郎',
+                country: 'JP'
+              }
             }
           }
         ),
@@ -99,7 +113,11 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           { additionalProperties: false }
         ),
         response: {
-          200: withExamples(Type.Object({ recipients: Type.Array(RecipientSchema) }), { recipients: { summary: 'One bank', value: { recipients: [RECIPIENT] } } }, 'The recipients, as filtered'),
+          200: withExamples(
+            Type.Object({ recipients: Type.Array(RecipientSchema) }),
+            { recipients: { summary: 'One bank', value: { recipients: [RECIPIENT] } } },
+            'The recipients, as filtered'
+          ),
           ...problemsWith(
             { 400: { validation_failed: validationExample('active is not a boolean', [{ path: 'querystring/active', message: 'must be boolean' }]) } },
             ...AUTHENTICATED_PROBLEMS

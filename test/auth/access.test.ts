@@ -65,7 +65,7 @@ async function buildCollectingApp(test: Parameters<typeof buildTestApp>[0], opti
 }
 
 function accessOf(route: CollectedRoute): Access | undefined {
-  return (route.options.config as { access?: Access } | undefined)?.access
+  return route.options.config?.access
 }
 
 function describeAccess(access: Access | undefined): string {
@@ -197,10 +197,20 @@ const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
     const victim = await createClient(test, { name: 'matrix victim', role: 'system' })
     return ok(`/v1/clients/${victim.id}`, has({ id: victim.id, revokedAt: String }))
   },
-  'POST /v1/recipients': () => ({ url: '/v1/recipients', payload: recipientBody({ name: 'Matrix Bank' }), status: 201, check: has({ id: String, name: 'Matrix Bank' }) }),
+  'POST /v1/recipients': () => ({
+    url: '/v1/recipients',
+    payload: recipientBody({ name: 'Matrix Bank' }),
+    status: 201,
+    check: has({ id: String, name: 'Matrix Bank' })
+  }),
   'GET /v1/recipients': (w) => ok('/v1/recipients', lists('recipients', w.recipientId)),
   'GET /v1/recipients/:id': (w) => ok(`/v1/recipients/${w.recipientId}`, has({ id: w.recipientId })),
-  'PATCH /v1/recipients/:id': (w) => ({ url: `/v1/recipients/${w.recipientId}`, payload: { active: true }, status: 200, check: has({ id: w.recipientId, active: true }) }),
+  'PATCH /v1/recipients/:id': (w) => ({
+    url: `/v1/recipients/${w.recipientId}`,
+    payload: { active: true },
+    status: 200,
+    check: has({ id: w.recipientId, active: true })
+  }),
   'POST /v1/contractors': () => ({
     url: '/v1/contractors',
     payload: { name: 'Matrix Logistics', address: '2-2 Minato, Tokyo' },
@@ -209,8 +219,18 @@ const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
   }),
   'GET /v1/contractors': (w) => ok('/v1/contractors', lists('contractors', w.contractorId)),
   'GET /v1/contractors/:id': (w) => ok(`/v1/contractors/${w.contractorId}`, has({ id: w.contractorId })),
-  'POST /v1/contractors/:id/contracts': (w) => ({ url: `/v1/contractors/${w.contractorId}/contracts`, payload: contractBody(), status: 201, check: has({ id: String }) }),
-  'POST /v1/contractors/:id/inspections': (w) => ({ url: `/v1/contractors/${w.contractorId}/inspections`, payload: inspectionBody(), status: 201, check: has({ id: String }) }),
+  'POST /v1/contractors/:id/contracts': (w) => ({
+    url: `/v1/contractors/${w.contractorId}/contracts`,
+    payload: contractBody(),
+    status: 201,
+    check: has({ id: String })
+  }),
+  'POST /v1/contractors/:id/inspections': (w) => ({
+    url: `/v1/contractors/${w.contractorId}/inspections`,
+    payload: inspectionBody(),
+    status: 201,
+    check: has({ id: String })
+  }),
   'POST /v1/members/:memberId/consents': () => ({
     url: `/v1/members/${MEMBER}/consents`,
     payload: consentBody(),
@@ -255,7 +275,8 @@ const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
       )
     ),
   'GET /v1/ledger/verify': () => ok('/v1/ledger/verify', has({ ok: true, entriesChecked: Number })),
-  'GET /v1/ledger/export': (w) => ok('/v1/ledger/export', (t, res, label) => t.match(res.body, w.entryId, `${label}: the export holds the entry recorded in setup`)),
+  'GET /v1/ledger/export': (w) =>
+    ok('/v1/ledger/export', (t, res, label) => t.match(res.body, w.entryId, `${label}: the export holds the entry recorded in setup`)),
   'POST /v1/ledger/checkpoints': () => ({ url: '/v1/ledger/checkpoints', status: 201, check: has({ note: String, chains: Array }) }),
   'GET /v1/ledger/checkpoints': () => ok('/v1/ledger/checkpoints?limit=5', has({ checkpoints: Array, key: { verifierKey: String } })),
   'GET /v1/ledger/checkpoints/latest': async ({ test }) => {
@@ -362,9 +383,9 @@ t.test('every registered route declares its access, and the declaration matches 
 
   // The OpenAPI document and the router agree: every documented operation exists, and every
   // /v1 route is documented.
-  const doc = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as {
+  const doc = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<{
     paths: Record<string, Record<string, { security?: unknown[] }>>
-  }
+  }>()
   const documented = new Set<string>()
   for (const [path, operations] of Object.entries(doc.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
@@ -374,12 +395,17 @@ t.test('every registered route declares its access, and the declaration matches 
       t.ok(route, `documented ${key} is registered`)
       if (route) {
         const isPublic = accessOf(route) === 'public'
-        t.equal(Array.isArray(operation.security) && operation.security.length === 0, isPublic, `${key}: the document asks for a token exactly when the route does`)
+        t.equal(
+          Array.isArray(operation.security) && operation.security.length === 0,
+          isPublic,
+          `${key}: the document asks for a token exactly when the route does`
+        )
       }
     }
   }
   for (const route of routes) {
-    if (route.url.startsWith('/v1/') && route.method !== 'HEAD') t.ok(documented.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is documented`)
+    if (route.url.startsWith('/v1/') && route.method !== 'HEAD')
+      t.ok(documented.has(`${route.method} ${route.url}`), `${route.method} ${route.url} is documented`)
   }
 })
 
@@ -455,7 +481,11 @@ t.test('role-by-route matrix: each caller on each route gets what its access say
   }
 
   // The in-scope bodies really were inside the scope: they were decided, not refused.
-  for (const [caller, token] of [['admin', ADMIN_TOKEN], ['ops', ops.token], ['system', system.token]] as const) {
+  for (const [caller, token] of [
+    ['admin', ADMIN_TOKEN],
+    ['ops', ops.token],
+    ['system', system.token]
+  ] as const) {
     const res = await test.request({ method: 'POST', url: '/v1/transfers', token, payload: exceptionRequest })
     t.equal(res.statusCode, 201, `${caller} records the statutory exception`)
   }

@@ -22,9 +22,13 @@ function sha256(text: string): string {
 t.test('a client token is shown once, stored only hashed, and revoked at once', async (t) => {
   const test = await buildTestApp(t)
 
-  const res = await test.request({ method: 'POST', url: '/v1/clients', payload: { name: 'billing system', role: 'system', channels: ['third_party'], purposes: ['billing'] } })
+  const res = await test.request({
+    method: 'POST',
+    url: '/v1/clients',
+    payload: { name: 'billing system', role: 'system', channels: ['third_party'], purposes: ['billing'] }
+  })
   t.equal(res.statusCode, 201, 'registered')
-  const created = res.json() as { id: string; name: string; role: string; token: string; channels: string[]; purposes: string[] }
+  const created = res.json<{ id: string; name: string; role: string; token: string; channels: string[]; purposes: string[] }>()
   t.match(created, { name: 'billing system', role: 'system', channels: ['third_party'], purposes: ['billing'] }, 'the client as registered')
   t.type(created.id, 'string')
   t.type(created.token, 'string')
@@ -43,9 +47,15 @@ t.test('a client token is shown once, stored only hashed, and revoked at once', 
   // The list never shows a token or its hash.
   const list = await test.request({ method: 'GET', url: '/v1/clients' })
   t.equal(list.statusCode, 200)
-  const clients = (list.json() as { clients: Record<string, unknown>[] }).clients
-  t.ok(clients.some((c) => c.id === created.id), 'the new client is listed')
-  t.ok(clients.some((c) => c.id === second.id), 'the other client is listed')
+  const clients = list.json<{ clients: Record<string, unknown>[] }>().clients
+  t.ok(
+    clients.some((c) => c.id === created.id),
+    'the new client is listed'
+  )
+  t.ok(
+    clients.some((c) => c.id === second.id),
+    'the other client is listed'
+  )
   for (const client of clients) {
     for (const key of Object.keys(client)) t.notMatch(key, /token|hash|secret/i, `client ${String(client.id)} shows no ${key}`)
   }
@@ -67,7 +77,7 @@ t.test('a client token is shown once, stored only hashed, and revoked at once', 
   t.equal(byAdmin2.statusCode, 201, 'a registered admin registers clients')
 
   // Tokens are stored only hashed: no column of any client row holds or contains a token.
-  const tokens = [created.token, second.token, admin2.token, (byAdmin2.json() as { token: string }).token, ADMIN_TOKEN]
+  const tokens = [created.token, second.token, admin2.token, byAdmin2.json<{ token: string }>().token, ADMIN_TOKEN]
   const rows = await test.database.db.selectFrom('clients').selectAll().execute()
   t.ok(rows.length >= 5, `${rows.length} client rows`)
   for (const row of rows) {
@@ -103,7 +113,7 @@ t.test('a client token is shown once, stored only hashed, and revoked at once', 
   t.equal(again.json().revokedAt, revoke.json().revokedAt, 'and keeps the first revocation time')
   const stillRevoked = await test.request({ method: 'GET', url: '/v1/policy', token: created.token })
   t.equal(stillRevoked.statusCode, 401, 'a second revocation does not revive the token')
-  const listed = ((await test.request({ method: 'GET', url: '/v1/clients' })).json() as { clients: { id: string; revokedAt: string | null }[] }).clients
+  const listed = (await test.request({ method: 'GET', url: '/v1/clients' })).json<{ clients: { id: string; revokedAt: string | null }[] }>().clients
   t.type(listed.find((c) => c.id === created.id)?.revokedAt, 'string', 'the list shows the revocation')
 
   const unknown = await test.request({ method: 'DELETE', url: `/v1/clients/${randomUUID()}` })
@@ -147,7 +157,7 @@ t.test('a system client is limited to its channels and purposes, and every attem
       const label = `${url} with ${what}`
       t.equal(res.statusCode, 403, `${label} is 403`)
       t.ok(isProblem(res), `${label} is problem+json`)
-      const problem = res.json() as { code?: string; status?: number; type?: string; entry?: { id?: string; seq?: number; hash?: string } }
+      const problem = res.json<{ code?: string; status?: number; type?: string; entry?: { id?: string; seq?: number; hash?: string } }>()
       t.equal(problem.code, 'client_scope', `${label} code`)
       t.equal(problem.status, 403, `${label} status member`)
       t.type(problem.type, 'string', `${label} type member`)
@@ -192,10 +202,17 @@ t.test('in a batch, items outside the scope are denied with client_scope and the
     method: 'POST',
     url: '/v1/transfers/batch',
     token: system.token,
-    payload: { items: [billing(member, recipientId), jointUse(member, 'billing'), { ...billing(member, recipientId), purpose: 'ordering' }, billing('M-300002', recipientId)] }
+    payload: {
+      items: [
+        billing(member, recipientId),
+        jointUse(member, 'billing'),
+        { ...billing(member, recipientId), purpose: 'ordering' },
+        billing('M-300002', recipientId)
+      ]
+    }
   })
   t.equal(res.statusCode, 200, 'the batch is answered')
-  const results = (res.json() as { results: { decision: string; reasons: { code: string }[]; entry?: { id: string } }[] }).results
+  const results = res.json<{ results: { decision: string; reasons: { code: string }[]; entry?: { id: string } }[] }>().results
   t.equal(results.length, 4, 'one result per item, in order')
   t.equal(results[0]?.decision, 'allow', 'the in-scope item with consent is allowed')
   t.equal(results[0]?.reasons[0]?.code, 'consent_on_record', 'on the consent')
@@ -204,8 +221,15 @@ t.test('in a batch, items outside the scope are denied with client_scope and the
   t.equal(results[2]?.decision, 'deny', 'the ordering item is denied')
   t.equal(results[2]?.reasons[0]?.code, 'client_scope', 'with client_scope')
   t.equal(results[3]?.decision, 'deny', 'the in-scope item without consent is denied')
-  t.equal(results[3]?.reasons.some((r) => r.code === 'consent_missing'), true, 'on its merits (no consent)')
-  t.notOk(results[3]?.reasons.some((r) => r.code === 'client_scope'), 'and not for scope')
+  t.equal(
+    results[3]?.reasons.some((r) => r.code === 'consent_missing'),
+    true,
+    'on its merits (no consent)'
+  )
+  t.notOk(
+    results[3]?.reasons.some((r) => r.code === 'client_scope'),
+    'and not for scope'
+  )
   for (const [i, result] of results.entries()) t.type(result.entry?.id, 'string', `item ${i} is recorded`)
 
   const entries = [...(await memberEntries<LedgerEntry>(test, member)), ...(await memberEntries<LedgerEntry>(test, 'M-300002'))]
@@ -238,7 +262,12 @@ t.test('ops may record statutory exceptions only; checks are unrestricted', asyn
   t.equal(joint.statusCode, 403, 'a joint_use transfer by ops is refused')
   t.equal(joint.json().code, 'client_scope')
 
-  const batch = await test.request({ method: 'POST', url: '/v1/transfers/batch', token: ops.token, payload: { items: [statutoryException(member), jointUse(member, 'billing')] } })
+  const batch = await test.request({
+    method: 'POST',
+    url: '/v1/transfers/batch',
+    token: ops.token,
+    payload: { items: [statutoryException(member), jointUse(member, 'billing')] }
+  })
   t.equal(batch.statusCode, 200)
   const results = batch.json().results as { decision: string; reasons: { code: string }[] }[]
   t.equal(results[0]?.decision, 'allow', 'the statutory item is allowed')
@@ -247,12 +276,19 @@ t.test('ops may record statutory exceptions only; checks are unrestricted', asyn
   const check = await test.request({ method: 'POST', url: '/v1/checks', token: ops.token, payload: billing(member, recipientId) })
   t.equal(check.statusCode, 200, 'ops may check anything')
   t.equal(check.json().decision, 'deny', 'and the check is decided on its merits')
-  t.equal(check.json().reasons.some((r: { code: string }) => r.code === 'client_scope'), false, 'not for scope')
+  t.equal(
+    check.json().reasons.some((r: { code: string }) => r.code === 'client_scope'),
+    false,
+    'not for scope'
+  )
 
   const entries = await memberEntries<LedgerEntry>(test, member)
   t.equal(entries.length, 5, 'statutory, two refused transfers and two batch items are recorded; the check is not')
   for (const entry of entries) t.equal(entry.clientId, ops.id, `entry ${entry.id} carries the ops clientId`)
-  t.ok(entries.some((e) => e.id === statutoryId), 'the statutory entry is listed')
+  t.ok(
+    entries.some((e) => e.id === statutoryId),
+    'the statutory entry is listed'
+  )
   const scope = entries.filter((e) => e.reasons?.[0]?.code === 'client_scope')
   t.equal(scope.length, 3, 'three client_scope rows')
   for (const row of scope) t.equal(row.decision, 'deny')

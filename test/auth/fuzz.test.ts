@@ -65,7 +65,12 @@ function validDecisionRequest(f: Fixture): fc.Arbitrary<Body> {
   return fc.oneof(
     fc.record({ channel: fc.constant('joint_use'), ...common, jointUser: fc.constantFrom('JCCU', 'JCCU', 'Other_Coop') }),
     fc.record({ channel: fc.constant('entrustment'), ...common, contractorId: fc.oneof(fc.constant(f.contractorId), fc.uuid()) }),
-    fc.record({ channel: fc.constant('third_party'), ...common, recipientId: fc.oneof(fc.constant(f.recipientId), fc.uuid()), method: fc.constantFrom(...METHODS) }),
+    fc.record({
+      channel: fc.constant('third_party'),
+      ...common,
+      recipientId: fc.oneof(fc.constant(f.recipientId), fc.uuid()),
+      method: fc.constantFrom(...METHODS)
+    }),
     fc.record({
       channel: fc.constant('statutory_exception'),
       ...common,
@@ -75,7 +80,11 @@ function validDecisionRequest(f: Fixture): fc.Arbitrary<Body> {
 }
 
 const hugeString = fc.constantFrom(1_000, 70_000, 1_100_000).chain((n) => fc.constantFrom('x', 'é', '漢', '\u{1F600}').map((c) => c.repeat(n)))
-const unicodeString = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.string({ unit: 'grapheme', maxLength: 80 }), fc.constantFrom('\u0000', '\uD800', '\u202E', 'ｍ－０００１', '𝓜-1'))
+const unicodeString = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 80 }),
+  fc.string({ unit: 'grapheme', maxLength: 80 }),
+  fc.constantFrom('\u0000', '\uD800', '\u202E', 'ｍ－０００１', '𝓜-1')
+)
 const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
   fc.integer(),
   fc.double(),
@@ -94,10 +103,7 @@ const addedKey = fc.oneof(
 )
 
 type Mutation =
-  | { op: 'drop'; index: number }
-  | { op: 'add'; key: string; value: unknown }
-  | { op: 'set'; index: number; value: unknown }
-  | { op: 'replace'; value: unknown }
+  { op: 'drop'; index: number } | { op: 'add'; key: string; value: unknown } | { op: 'set'; index: number; value: unknown } | { op: 'replace'; value: unknown }
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('drop' as const), index: fc.nat() }),
@@ -144,7 +150,13 @@ function mutated(valid: fc.Arbitrary<Body>): fc.Arbitrary<unknown> {
 function encoded(body: fc.Arbitrary<unknown>): fc.Arbitrary<string> {
   return fc.oneof(
     { weight: 8, arbitrary: body.map((b) => JSON.stringify(b) ?? 'null') },
-    { weight: 1, arbitrary: fc.tuple(body, fc.nat()).map(([b, n]) => { const s = JSON.stringify(b) ?? ''; return s.slice(0, n % (s.length + 1)) }) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(body, fc.nat()).map(([b, n]) => {
+        const s = JSON.stringify(b) ?? ''
+        return s.slice(0, n % (s.length + 1))
+      })
+    },
     { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 60 }), fc.constantFrom('', 'null', '[]', '{}', '"x"', '{"a":1}{', '\uFEFF{}')) }
   )
 }
@@ -154,7 +166,19 @@ const headers = fc.record(
   {
     'content-type': fc.oneof(
       { weight: 6, arbitrary: fc.constant('application/json') },
-      { weight: 3, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'APPLICATION/JSON', 'application/problem+json', 'text/plain', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x', 'application/json; charset=latin1') },
+      {
+        weight: 3,
+        arbitrary: fc.constantFrom(
+          'application/json; charset=utf-8',
+          'APPLICATION/JSON',
+          'application/problem+json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/xml',
+          'multipart/form-data; boundary=x',
+          'application/json; charset=latin1'
+        )
+      },
       { weight: 1, arbitrary: headerText }
     ),
     'accept-language': fc.oneof(fc.constantFrom('ja', 'en', 'fr', 'ja-JP,ja;q=0.9,en;q=0.8', '*', 'en;q=0'), headerText),
@@ -183,7 +207,9 @@ interface Sent {
 }
 
 function fail(sent: Sent, why: string): never {
-  throw new Error(`${sent.route}: ${why} (status ${sent.res.statusCode}, ledger +${sent.added}, content-type ${String(sent.res.headers['content-type'])}): ${sent.res.body.slice(0, 400)}`)
+  throw new Error(
+    `${sent.route}: ${why} (status ${sent.res.statusCode}, ledger +${sent.added}, content-type ${String(sent.res.headers['content-type'])}): ${sent.res.body.slice(0, 400)}`
+  )
 }
 
 function expectedLedgerGrowth(sent: Sent): number {
@@ -204,7 +230,7 @@ function checkInvariants(sent: Sent): void {
   if (res.statusCode >= 400) {
     const decisionDenial = route === 'transfers' && res.statusCode === 403 && type.startsWith('application/json')
     if (decisionDenial) {
-      const body = res.json() as { decision?: string; entry?: { id?: string } }
+      const body = res.json<{ decision?: string; entry?: { id?: string } }>()
       if (body.decision !== 'deny' || typeof body.entry?.id !== 'string') fail(sent, 'a 403 transfer that is not a recorded denial')
     } else {
       if (!type.startsWith('application/problem+json')) fail(sent, 'a 4xx that is not problem+json')
@@ -220,9 +246,19 @@ function checkInvariants(sent: Sent): void {
   if (sent.added !== expectedLedgerGrowth(sent)) fail(sent, `the ledger grew by ${sent.added}, expected ${expectedLedgerGrowth(sent)}`)
 }
 
-async function send(f: Fixture, route: Sent['route'], options: { method: 'GET' | 'POST'; url: string; token: string; headers?: Record<string, string>; payload?: string; items?: number }): Promise<Sent> {
+async function send(
+  f: Fixture,
+  route: Sent['route'],
+  options: { method: 'GET' | 'POST'; url: string; token: string; headers?: Record<string, string>; payload?: string; items?: number }
+): Promise<Sent> {
   const before = await countEntries(f.test)
-  const res = await f.test.request({ method: options.method, url: options.url, token: options.token, headers: options.headers ?? {}, ...(options.payload === undefined ? {} : { payload: options.payload }) })
+  const res = await f.test.request({
+    method: options.method,
+    url: options.url,
+    token: options.token,
+    headers: options.headers ?? {},
+    ...(options.payload === undefined ? {} : { payload: options.payload })
+  })
   const added = (await countEntries(f.test)) - before
   const sent: Sent = { route, res, added, ...(options.items === undefined ? {} : { items: options.items }) }
   checkInvariants(sent)
@@ -231,7 +267,9 @@ async function send(f: Fixture, route: Sent['route'], options: { method: 'GET' |
 
 /** Like encodeURIComponent, but total: a lone surrogate goes out as U+FFFD instead of throwing. */
 function percentEncode(value: string): string {
-  return [...Buffer.from(value, 'utf8')].map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('')
+  return [...Buffer.from(value, 'utf8')]
+    .map((b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`))
+    .join('')
 }
 
 function runOptions(numRuns: number) {
@@ -241,7 +279,10 @@ function runOptions(numRuns: number) {
 function tally(statuses: number[]): string {
   const counts = new Map<number, number>()
   for (const s of statuses) counts.set(s, (counts.get(s) ?? 0) + 1)
-  return [...counts.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(' ')
+  return [...counts.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s}×${n}`)
+    .join(' ')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,8 +301,14 @@ t.test('POST /v1/checks and /v1/transfers with mutated DecisionRequests', async 
       runOptions(RUNS[route])
     )
     t.comment(`${route}: ${tally(statuses)}`)
-    t.ok(statuses.some((s) => s < 300), `${route}: some requests were accepted`)
-    t.ok(statuses.some((s) => s === 400), `${route}: some requests were refused`)
+    t.ok(
+      statuses.some((s) => s < 300),
+      `${route}: some requests were accepted`
+    )
+    t.ok(
+      statuses.some((s) => s === 400),
+      `${route}: some requests were refused`
+    )
   }
 })
 
@@ -273,10 +320,13 @@ t.test('POST /v1/transfers/batch with mutated items', async (t) => {
     {
       weight: 4,
       arbitrary: fc
-        .array(fc.oneof({ weight: 4, arbitrary: validDecisionRequest(f) }, { weight: 1, arbitrary: mutated(validDecisionRequest(f)) }), { minLength: 1, maxLength: 5 })
+        .array(fc.oneof({ weight: 4, arbitrary: validDecisionRequest(f) }, { weight: 1, arbitrary: mutated(validDecisionRequest(f)) }), {
+          minLength: 1,
+          maxLength: 5
+        })
         .map((items) => ({ items }))
     },
-    { weight: 1, arbitrary: mutated(fc.array(validDecisionRequest(f), { minLength: 1, maxLength: 3 }).map((items) => ({ items }) as Body)) },
+    { weight: 1, arbitrary: mutated(fc.array(validDecisionRequest(f), { minLength: 1, maxLength: 3 }).map((items) => ({ items }))) },
     { weight: 1, arbitrary: fc.constantFrom({ items: [] }, {}, { items: {} }, { items: null }) }
   )
   await fc.assert(
@@ -284,18 +334,31 @@ t.test('POST /v1/transfers/batch with mutated items', async (t) => {
       const text = JSON.stringify(body) ?? 'null'
       const list = body !== null && typeof body === 'object' ? (body as { items?: unknown }).items : undefined
       const items = Array.isArray(list) ? list.length : 0
-      const sent = await send(f, 'batch', { method: 'POST', url: '/v1/transfers/batch', token, headers: hdrs, payload: broken ? text.slice(0, -1) : text, items })
+      const sent = await send(f, 'batch', {
+        method: 'POST',
+        url: '/v1/transfers/batch',
+        token,
+        headers: hdrs,
+        payload: broken ? text.slice(0, -1) : text,
+        items
+      })
       statuses.push(sent.res.statusCode)
       if (sent.res.statusCode === 200) {
-        const results = (sent.res.json() as { results: unknown[] }).results
+        const results = sent.res.json<{ results: unknown[] }>().results
         if (results.length !== items) throw new Error(`batch: ${items} items, ${results.length} results`)
       }
     }),
     runOptions(RUNS.batch)
   )
   t.comment(`batch: ${tally(statuses)}`)
-  t.ok(statuses.some((s) => s === 200), 'some batches were decided')
-  t.ok(statuses.some((s) => s === 400), 'some batches were refused')
+  t.ok(
+    statuses.some((s) => s === 200),
+    'some batches were decided'
+  )
+  t.ok(
+    statuses.some((s) => s === 400),
+    'some batches were refused'
+  )
 })
 
 t.test('POST /v1/recipients and /v1/members/{id}/consents with mutated bodies', async (t) => {
@@ -310,8 +373,14 @@ t.test('POST /v1/recipients and /v1/members/{id}/consents with mutated bodies', 
     runOptions(RUNS.recipients)
   )
   t.comment(`recipients: ${tally(recipientStatuses)}`)
-  t.ok(recipientStatuses.some((s) => s === 201), 'some recipients were registered')
-  t.ok(recipientStatuses.some((s) => s === 400), 'some recipients were refused')
+  t.ok(
+    recipientStatuses.some((s) => s === 201),
+    'some recipients were registered'
+  )
+  t.ok(
+    recipientStatuses.some((s) => s === 400),
+    'some recipients were refused'
+  )
 
   // The necessary items of each §II category (policy v1): a consent for other items is refused.
   const NECESSARY: Record<string, readonly string[]> = {
@@ -344,17 +413,32 @@ t.test('POST /v1/recipients and /v1/members/{id}/consents with mutated bodies', 
   )
   const consentStatuses: number[] = []
   await fc.assert(
-    fc.asyncProperty(pathMember, encoded(mutated(consent)), headers, fc.constantFrom(ADMIN_TOKEN, ADMIN_TOKEN, ...f.tokens), async (member, payload, hdrs, token) => {
-      const url = `/v1/members/${percentEncode(member)}/consents`
-      const sent = await send(f, 'consents', { method: 'POST', url, token, headers: hdrs, payload })
-      consentStatuses.push(sent.res.statusCode)
-    }),
+    fc.asyncProperty(
+      pathMember,
+      encoded(mutated(consent)),
+      headers,
+      fc.constantFrom(ADMIN_TOKEN, ADMIN_TOKEN, ...f.tokens),
+      async (member, payload, hdrs, token) => {
+        const url = `/v1/members/${percentEncode(member)}/consents`
+        const sent = await send(f, 'consents', { method: 'POST', url, token, headers: hdrs, payload })
+        consentStatuses.push(sent.res.statusCode)
+      }
+    ),
     runOptions(RUNS.consents)
   )
   t.comment(`consents: ${tally(consentStatuses)}`)
-  t.ok(consentStatuses.some((s) => s === 201), 'some consents were recorded')
-  t.ok(consentStatuses.some((s) => s === 400), 'some consents were refused')
-  t.ok(consentStatuses.some((s) => s === 403), 'the system client was refused (role)')
+  t.ok(
+    consentStatuses.some((s) => s === 201),
+    'some consents were recorded'
+  )
+  t.ok(
+    consentStatuses.some((s) => s === 400),
+    'some consents were refused'
+  )
+  t.ok(
+    consentStatuses.some((s) => s === 403),
+    'the system client was refused (role)'
+  )
 })
 
 t.test('GET /v1/ledger with random query strings', async (t) => {
@@ -367,8 +451,14 @@ t.test('GET /v1/ledger with random query strings', async (t) => {
       kind: fc.constantFrom('decision', 'consent_granted', 'suspension_lifted', 'other'),
       recipientId: fc.oneof(fc.uuid(), text),
       contractorId: fc.oneof(fc.uuid(), text),
-      from: fc.oneof(fc.date({ noInvalidDate: true, min: new Date('0001-01-01'), max: new Date('9999-12-31') }).map((d) => d.toISOString()), fc.constantFrom('2026-02-30T00:00:00Z', '2026-01-01', 'yesterday', '2026-01-01T25:00:00Z', '+275760-09-13T00:00:00.000Z')),
-      to: fc.oneof(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), text),
+      from: fc.oneof(
+        fc.date({ noInvalidDate: true, min: new Date('0001-01-01'), max: new Date('9999-12-31') }).map((d) => d.toISOString()),
+        fc.constantFrom('2026-02-30T00:00:00Z', '2026-01-01', 'yesterday', '2026-01-01T25:00:00Z', '+275760-09-13T00:00:00.000Z')
+      ),
+      to: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+        text
+      ),
       limit: fc.oneof(fc.integer({ min: -5, max: 600 }).map(String), fc.constantFrom('1e3', '0x10', '1.5', 'NaN', '', '9'.repeat(30))),
       cursor: fc.oneof(
         fc.base64String({ maxLength: 40 }),
@@ -391,13 +481,19 @@ t.test('GET /v1/ledger with random query strings', async (t) => {
       statuses.push(sent.res.statusCode)
       if (token !== ADMIN_TOKEN && sent.res.statusCode !== 403) throw new Error(`ledger: a system client read the ledger (${sent.res.statusCode})`)
       if (sent.res.statusCode === 200) {
-        const body = sent.res.json() as { entries?: unknown; nextCursor?: unknown }
+        const body = sent.res.json<{ entries?: unknown; nextCursor?: unknown }>()
         if (!Array.isArray(body.entries)) throw new Error('ledger: 200 without entries')
       }
     }),
     runOptions(RUNS.ledger)
   )
   t.comment(`ledger: ${tally(statuses)}`)
-  t.ok(statuses.some((s) => s === 200), 'some queries were answered')
-  t.ok(statuses.some((s) => s === 400), 'some queries were refused')
+  t.ok(
+    statuses.some((s) => s === 200),
+    'some queries were answered'
+  )
+  t.ok(
+    statuses.some((s) => s === 400),
+    'some queries were refused'
+  )
 })

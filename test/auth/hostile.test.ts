@@ -2,7 +2,7 @@ import t from 'tap'
 import { randomUUID } from 'node:crypto'
 import type { InjectOptions, LightMyRequestResponse } from 'fastify'
 import { billing, consentBody, countEntries, isProblem, jointUse, recipientBody } from '../fixtures.js'
-import { ADMIN_TOKEN, buildTestApp, createClient, daysFrom, type TestApp } from '../helper.js'
+import { ADMIN_TOKEN, buildTestApp, daysFrom, type TestApp } from '../helper.js'
 
 const validCheck = jointUse('M-000001')
 
@@ -32,12 +32,25 @@ t.test('hostile bodies are refused with problem+json and leave nothing behind', 
   const unknowns: [string, string, unknown][] = [
     ['/v1/checks', 'top-level', { ...validCheck, extra: 1 }],
     ['/v1/transfers', 'top-level', { ...validCheck, isAdmin: true }],
-    ['/v1/checks', 'nested in exception', { ...validCheck, channel: 'statutory_exception', jointUser: undefined, exception: { basis: 'legal_obligation', reference: 'r', approvedBy: 'a', extra: 'x' } }],
+    [
+      '/v1/checks',
+      'nested in exception',
+      {
+        ...validCheck,
+        channel: 'statutory_exception',
+        jointUser: undefined,
+        exception: { basis: 'legal_obligation', reference: 'r', approvedBy: 'a', extra: 'x' }
+      }
+    ],
     ['/v1/transfers/batch', 'in a batch', { items: [validCheck], extra: true }],
     ['/v1/transfers/batch', 'in a batch item', { items: [{ ...validCheck, extra: true }] }],
     ['/v1/recipients', 'top-level', { category: 'insurer', name: 'n', address: 'a', representative: 'r', active: false, id: randomUUID() }],
     ['/v1/clients', 'top-level', { name: 'x', role: 'admin', token: 'chosen-by-me-0123456789' }],
-    ['/v1/members/M-000001/consents', 'top-level', { recipientCategory: 'insurer', obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'e', withdrawnAt: daysFrom(-1) }]
+    [
+      '/v1/members/M-000001/consents',
+      'top-level',
+      { recipientCategory: 'insurer', obtainedAt: daysFrom(-1), method: 'paper', evidenceRef: 'e', withdrawnAt: daysFrom(-1) }
+    ]
   ]
   for (const [url, where, body] of unknowns) {
     const res = await post(test, url, 'application/json', JSON.stringify(body))
@@ -52,7 +65,10 @@ t.test('hostile bodies are refused with problem+json and leave nothing behind', 
     ['__proto__ nested', `{"exception": {"__proto__": {"polluted": true}}, ${JSON.stringify(validCheck).slice(1)}`],
     ['__proto__ in an array item', `{"items": [{"__proto__": {"polluted": true}, ${JSON.stringify(validCheck).slice(1)}]}`],
     ['constructor.prototype at the top', `{"constructor": {"prototype": {"polluted": true}}, ${JSON.stringify(validCheck).slice(1)}`],
-    ['constructor.prototype nested', `{"dataItems": ["name"], "exception": {"constructor": {"prototype": {"polluted": true}}}, "channel": "statutory_exception", "memberId": "M-1", "purpose": "billing", "serviceCategory": "housing"}`]
+    [
+      'constructor.prototype nested',
+      `{"dataItems": ["name"], "exception": {"constructor": {"prototype": {"polluted": true}}}, "channel": "statutory_exception", "memberId": "M-1", "purpose": "billing", "serviceCategory": "housing"}`
+    ]
   ]
   for (const url of ['/v1/checks', '/v1/transfers', '/v1/transfers/batch', '/v1/recipients']) {
     for (const [what, payload] of pollutions) {
@@ -77,7 +93,13 @@ t.test('hostile bodies are refused with problem+json and leave nothing behind', 
   t.ok(isProblem(empty))
 
   // Not JSON at all.
-  for (const contentType of ['text/plain', 'text/plain; charset=utf-8', 'application/x-www-form-urlencoded', 'application/xml', 'multipart/form-data; boundary=x']) {
+  for (const contentType of [
+    'text/plain',
+    'text/plain; charset=utf-8',
+    'application/x-www-form-urlencoded',
+    'application/xml',
+    'multipart/form-data; boundary=x'
+  ]) {
     for (const url of ['/v1/checks', '/v1/transfers', '/v1/recipients']) {
       const res = await post(test, url, contentType, JSON.stringify(validCheck))
       t.equal(res.statusCode, 415, `${url} with ${contentType} is 415`)
@@ -87,7 +109,10 @@ t.test('hostile bodies are refused with problem+json and leave nothing behind', 
 
   // None of this reached the ledger or the registries.
   t.equal(await countEntries(test), 0, 'no ledger entry was written')
-  const recipients = await test.database.db.selectFrom('recipients').select((eb) => eb.fn.countAll<string | number>().as('n')).executeTakeFirstOrThrow()
+  const recipients = await test.database.db
+    .selectFrom('recipients')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .executeTakeFirstOrThrow()
   t.equal(Number(recipients.n), 0, 'no recipient was registered')
   t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype is untouched at the end')
 })
@@ -102,7 +127,7 @@ t.test('X-Request-Id: a safe id is echoed, an unsafe one replaced', async (t) =>
       { method: 'POST', url: '/v1/checks', payload: { bad: true } }
     ] as (InjectOptions & { token?: string | null })[]) {
       const res = await test.request({ ...options, headers: { 'x-request-id': id } })
-      t.equal(res.headers['x-request-id'], id, `${options.url} (${res.statusCode}) echoes ${id.slice(0, 20)}`)
+      t.equal(res.headers['x-request-id'], id, `${JSON.stringify(options.url)} (${res.statusCode}) echoes ${id.slice(0, 20)}`)
       if (isProblem(res)) t.equal(res.json().instance, id, 'the problem names the same request')
     }
   }
@@ -190,9 +215,11 @@ t.test('the log carries no token and no member id, and one line per request by r
     return res
   }
 
-  const system = (await send({ method: 'POST', url: '/v1/clients', payload: { name: 'log system', role: 'system' } })).json() as { id: string; token: string }
-  const scoped = (await send({ method: 'POST', url: '/v1/clients', payload: { name: 'log scoped', role: 'system', channels: ['third_party'] } })).json() as { token: string }
-  const recipient = (await send({ method: 'POST', url: '/v1/recipients', payload: recipientBody({ name: 'Log Bank' }) })).json() as { id: string }
+  const system = (await send({ method: 'POST', url: '/v1/clients', payload: { name: 'log system', role: 'system' } })).json<{ id: string; token: string }>()
+  const scoped = (await send({ method: 'POST', url: '/v1/clients', payload: { name: 'log scoped', role: 'system', channels: ['third_party'] } })).json<{
+    token: string
+  }>()
+  const recipient = (await send({ method: 'POST', url: '/v1/recipients', payload: recipientBody({ name: 'Log Bank' }) })).json<{ id: string }>()
   const consent = await send({
     method: 'POST',
     url: `/v1/members/${m(0)}/consents`,
@@ -202,7 +229,11 @@ t.test('the log carries no token and no member id, and one line per request by r
   const transfer = (memberId: string) => ({ ...billing(memberId, recipient.id), dataItems: ['name', 'bank_account'] })
   const expectations: [string, InjectOptions & { token?: string | null }, number][] = [
     ['list consents', { method: 'GET', url: `/v1/members/${m(0)}/consents` }, 200],
-    ['allowed transfer', { method: 'POST', url: '/v1/transfers', token: system.token, payload: transfer(m(0)), headers: { 'idempotency-key': `key-${m(0)}` } }, 201],
+    [
+      'allowed transfer',
+      { method: 'POST', url: '/v1/transfers', token: system.token, payload: transfer(m(0)), headers: { 'idempotency-key': `key-${m(0)}` } },
+      201
+    ],
     ['denied transfer', { method: 'POST', url: '/v1/transfers', token: system.token, payload: transfer(m(1)) }, 403],
     ['invalid transfer', { method: 'POST', url: '/v1/transfers', token: system.token, payload: { ...transfer(m(2)), extra: m(2) } }, 400],
     ['provision records', { method: 'GET', url: `/v1/members/${m(0)}/provision-records` }, 200],
@@ -210,7 +241,16 @@ t.test('the log carries no token and no member id, and one line per request by r
     ['ledger query', { method: 'GET', url: `/v1/ledger?memberId=${m(3)}` }, 200],
     ['malformed json', { method: 'POST', url: '/v1/checks', headers: { 'content-type': 'application/json' }, payload: `{"memberId": "${m(4)}", ` }, 400],
     ['unmatched url', { method: 'GET', url: `/v1/members/${m(5)}/nothing-here` }, 404],
-    ['wrong token', { method: 'POST', url: `/v1/members/${m(6)}/suspensions`, token: 'shz_wrong-token-for-the-log-test', payload: { reason: 'r', requestedAt: daysFrom(-1) } }, 401],
+    [
+      'wrong token',
+      {
+        method: 'POST',
+        url: `/v1/members/${m(6)}/suspensions`,
+        token: 'shz_wrong-token-for-the-log-test',
+        payload: { reason: 'r', requestedAt: daysFrom(-1) }
+      },
+      401
+    ],
     ['role refused', { method: 'GET', url: `/v1/members/${m(7)}/consents`, token: system.token }, 403],
     ['unknown consent', { method: 'POST', url: `/v1/members/${m(8)}/consents/${randomUUID()}/withdraw`, payload: {} }, 404],
     ['bad member id', { method: 'GET', url: `/v1/members/${m(9)}!/consents` }, 400],

@@ -66,7 +66,10 @@ t.test('with the defaults, a token guesser is throttled after 30 failures, on un
   const test = await buildTestApp(t, { config: DEFAULTS })
   const seen = await statuses(test, 700, { method: 'GET', url: '/v1/nope', token: WRONG })
   t.same(seen.slice(0, 30), Array(30).fill(401), 'the first 30 failures are 401')
-  t.ok(seen.slice(30).every((s) => s === 429), `then 429 (${tally(seen)})`)
+  t.ok(
+    seen.slice(30).every((s) => s === 429),
+    `then 429 (${tally(seen)})`
+  )
   assertThrottled(t, await test.request({ method: 'GET', url: '/v1/nope', token: WRONG }), 'an unknown /v1 path with a wrong token')
   assertThrottled(t, await test.request({ method: 'GET', url: '/v1/policy', token: `${WRONG}-2` }), 'a route with another wrong token')
   assertThrottled(t, await test.request({ method: 'POST', url: '/v1/checks', token: null, payload: jointUse('M-1') }), 'a route without a token')
@@ -90,7 +93,10 @@ t.test('failed authentications: counted per address, never for a valid token, ov
   const address = '198.51.100.1'
 
   const valid = await statuses(test, 40, { method: 'GET', url: '/v1/policy', token: system.token, remoteAddress: address })
-  t.ok(valid.every((s) => s === 200), `40 valid requests are answered and not counted (${tally(valid)})`)
+  t.ok(
+    valid.every((s) => s === 200),
+    `40 valid requests are answered and not counted (${tally(valid)})`
+  )
   const failures = [
     await test.request({ method: 'GET', url: '/v1/policy', token: null, remoteAddress: address }),
     await test.request({ method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: address }),
@@ -98,7 +104,11 @@ t.test('failed authentications: counted per address, never for a valid token, ov
     await test.request({ method: 'GET', url: '/v1/policy', token: null, headers: { authorization: 'Basic dXNlcjpwYXNz' }, remoteAddress: address }),
     await test.request({ method: 'GET', url: '/v1/no-such-route', token: WRONG, remoteAddress: address })
   ]
-  t.same(failures.map((r) => r.statusCode), [401, 401, 401, 401, 401], 'five failures of every kind are 401')
+  t.same(
+    failures.map((r) => r.statusCode),
+    [401, 401, 401, 401, 401],
+    'five failures of every kind are 401'
+  )
   t.equal(failures[4]?.headers['retry-after'], undefined, 'a 401 carries no Retry-After')
   assertThrottled(t, await test.request({ method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: address }), 'the sixth', 1)
   assertThrottled(t, await test.request({ method: 'GET', url: '/v1/nope', token: null, remoteAddress: address }), 'an unknown path after it', 1)
@@ -107,11 +117,19 @@ t.test('failed authentications: counted per address, never for a valid token, ov
   // IPv6 callers are counted by their /64, so a guesser cannot simply walk its own subnet.
   const v6 = await statuses(test, 5, { method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: '2001:db8:0:7::1' })
   t.same(v6, [401, 401, 401, 401, 401])
-  t.equal((await test.request({ method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: '2001:db8:0:7::2' })).statusCode, 429, 'the same /64 shares the count')
+  t.equal(
+    (await test.request({ method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: '2001:db8:0:7::2' })).statusCode,
+    429,
+    'the same /64 shares the count'
+  )
   t.equal((await test.request({ method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: '2001:db8:0:8::1' })).statusCode, 401, 'another /64 does not')
 
   await new Promise((resolve) => setTimeout(resolve, 1100))
-  t.equal((await test.request({ method: 'GET', url: '/v1/policy', token: system.token, remoteAddress: address })).statusCode, 200, 'after the window a valid token is answered')
+  t.equal(
+    (await test.request({ method: 'GET', url: '/v1/policy', token: system.token, remoteAddress: address })).statusCode,
+    200,
+    'after the window a valid token is answered'
+  )
   t.equal((await test.request({ method: 'GET', url: '/v1/policy', token: WRONG, remoteAddress: address })).statusCode, 401, 'and a wrong one is a 401 again')
 })
 
@@ -119,7 +137,7 @@ t.test('a client whose record sets rateLimit is held to it; no other client is',
   const test = await buildTestApp(t)
   const created = await test.request({ method: 'POST', url: '/v1/clients', payload: { name: 'held back', role: 'system', rateLimit: 5 } })
   t.equal(created.statusCode, 201, 'rateLimit is accepted')
-  const held = created.json() as { id: string; token: string; rateLimit: number }
+  const held = created.json<{ id: string; token: string; rateLimit: number }>()
   t.equal(held.rateLimit, 5, 'and answered')
   const other = await createClient(test, { name: 'free system', role: 'system' })
   const listed = (await test.request({ method: 'GET', url: '/v1/clients' })).json().clients as { id: string; rateLimit: number | null }[]
@@ -133,7 +151,10 @@ t.test('a client whose record sets rateLimit is held to it; no other client is',
   assertThrottled(t, await test.request({ method: 'GET', url: '/v1/nope', token: held.token }), 'an unknown /v1 path')
 
   const free = await statuses(test, 20, { method: 'GET', url: '/v1/policy', token: other.token })
-  t.ok(free.every((s) => s === 200), `another client is unaffected (${tally(free)})`)
+  t.ok(
+    free.every((s) => s === 200),
+    `another client is unaffected (${tally(free)})`
+  )
   t.equal((await test.request({ method: 'GET', url: '/v1/policy' })).statusCode, 200, 'the admin is unaffected')
   for (let i = 1; i <= 12; i += 1) {
     for (const token of [held.token, null]) {
@@ -155,7 +176,9 @@ t.test('a client whose record sets rateLimit is held to it; no other client is',
 
 t.test('public routes never cost a token lookup; every other request costs exactly one', async (t) => {
   const test = await buildTestApp(t)
-  const system = (await test.request({ method: 'POST', url: '/v1/clients', payload: { name: 'limited', role: 'system', rateLimit: 100 } })).json() as { token: string }
+  const system = (await test.request({ method: 'POST', url: '/v1/clients', payload: { name: 'limited', role: 'system', rateLimit: 100 } })).json<{
+    token: string
+  }>()
   const db = test.database.db as unknown as { selectFrom: (table: string) => unknown }
   const original = db.selectFrom.bind(db)
   let lookups = 0
@@ -198,9 +221,9 @@ t.test('public routes never cost a token lookup; every other request costs exact
 
 t.test('the OpenAPI document: 429 on every authenticated operation, rateLimit on clients', async (t) => {
   const test = await buildTestApp(t)
-  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as {
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<{
     paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown>; description?: string; requestBody?: any }>>
-  }
+  }>()
   for (const [path, operations] of Object.entries(document.paths)) {
     for (const [method, operation] of Object.entries(operations)) {
       if (Array.isArray(operation.security) && operation.security.length === 0) continue
@@ -224,9 +247,15 @@ t.test('the rate_limit migration goes down and up again', async (t) => {
     ).rows.map((r) => r.column_name)
   t.ok((await columns()).includes('rate_limit'), 'clients.rate_limit exists')
   const row = { name: 'n', role: 'system', created_at: new Date() }
-  await database.db.insertInto('clients').values({ ...row, id: 'limited', token_hash: 'a'.repeat(64), rate_limit: 10 }).execute()
+  await database.db
+    .insertInto('clients')
+    .values({ ...row, id: 'limited', token_hash: 'a'.repeat(64), rate_limit: 10 })
+    .execute()
   await t.rejects(
-    database.db.insertInto('clients').values({ ...row, id: 'zero', token_hash: 'b'.repeat(64), rate_limit: 0 }).execute(),
+    database.db
+      .insertInto('clients')
+      .values({ ...row, id: 'zero', token_hash: 'b'.repeat(64), rate_limit: 0 })
+      .execute(),
     'a limit below 1 is refused by the database'
   )
   // Later migrations go down first; the step that removes the column is this migration's.

@@ -31,7 +31,10 @@ async function target(): Promise<{ env: Record<string, string>; open: () => Prom
 }
 
 /** Runs the service on the database for `work`, then closes it (the embedded one is one process's). */
-async function withService<T>(open: () => Promise<Database>, work: (api: { url: string; request: Awaited<ReturnType<typeof buildTestApp>>['request'] }) => Promise<T>): Promise<T> {
+async function withService<T>(
+  open: () => Promise<Database>,
+  work: (api: { url: string; request: Awaited<ReturnType<typeof buildTestApp>>['request'] }) => Promise<T>
+): Promise<T> {
   const database = await open()
   const test = await buildTestApp(t, { database, config: { dataDir: path.join(dir, 'data') } })
   try {
@@ -64,7 +67,10 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
   const adminClient = JSON.parse(admin.stdout) as { id: string; token: string; role: string }
   t.equal(adminClient.role, 'admin')
   t.match(adminClient.token, /^shz_/)
-  const system = await shizenha(['clients', 'create', '--name', 'billing system', '--role', 'system', '--channels', 'third_party', '--purposes', 'billing,delivery', '--rate-limit', '600'], env)
+  const system = await shizenha(
+    ['clients', 'create', '--name', 'billing system', '--role', 'system', '--channels', 'third_party', '--purposes', 'billing,delivery', '--rate-limit', '600'],
+    env
+  )
   t.equal(system.code, 0, system.stderr)
   t.match(system.stdout, /billing system\s+system\s+shz_/)
   t.match(system.stderr, /shown this once/)
@@ -72,12 +78,16 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
 
   const listed = await shizenha(['clients', 'list', '--json'], env)
   t.equal(listed.code, 0)
-  const clients = (JSON.parse(listed.stdout) as { clients: { id: string; channels: string[] | null; purposes: string[] | null; rateLimit: number | null; revokedAt: string | null }[] }).clients
-  t.same(
-    clients.map((c) => c.id).sort(),
-    [adminClient.id, systemId].sort()
+  const clients = (
+    JSON.parse(listed.stdout) as {
+      clients: { id: string; channels: string[] | null; purposes: string[] | null; rateLimit: number | null; revokedAt: string | null }[]
+    }
+  ).clients
+  t.same(clients.map((c) => c.id).sort(), [adminClient.id, systemId].sort())
+  t.match(
+    clients.find((c) => c.id === systemId),
+    { channels: ['third_party'], purposes: ['billing', 'delivery'], rateLimit: 600, revokedAt: null }
   )
-  t.match(clients.find((c) => c.id === systemId), { channels: ['third_party'], purposes: ['billing', 'delivery'], rateLimit: 600, revokedAt: null })
   t.notMatch(listed.stdout, /shz_/, 'no token is ever listed')
 
   const revoked = await shizenha(['clients', 'revoke', systemId], env)
@@ -94,7 +104,7 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
 
   // Entries to verify and export, recorded by the service itself; the revoked token is refused there.
   const entries = await withService(open, async ({ url, request }) => {
-    const refused = await request({ method: 'GET', url: '/v1/policy', token: (system.stdout.match(/shz_\S+/) ?? [''])[0] })
+    const refused = await request({ method: 'GET', url: '/v1/policy', token: (/shz_\S+/.exec(system.stdout) ?? [''])[0] })
     t.equal(refused.statusCode, 401, 'the service refuses the revoked token')
     const ids: string[] = []
     for (const payload of [jointUse('M-cli-1'), jointUse('M-cli-2', 'delivery'), statutoryException('M-cli-1')]) {
@@ -110,7 +120,10 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
     t.match(JSON.parse(verify.stdout), { ok: true, entriesChecked: 3 })
     const list = await shizenha(['clients', 'list', '--json'], http)
     t.equal(list.code, 0, list.stderr)
-    t.ok((JSON.parse(list.stdout) as { clients: { id: string }[] }).clients.some((c) => c.id === adminClient.id), 'the clients, through the service')
+    t.ok(
+      (JSON.parse(list.stdout) as { clients: { id: string }[] }).clients.some((c) => c.id === adminClient.id),
+      'the clients, through the service'
+    )
     const policy = await shizenha(['policy'], http)
     t.equal(policy.code, 0, policy.stderr)
     t.match(policy.stdout, /\(the service at http:\/\/127\.0\.0\.1:\d+\)/)
@@ -129,7 +142,11 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
       const shortLived = JSON.parse(made.stdout) as { id: string; token: string }
       t.equal((await request({ method: 'GET', url: '/v1/policy', token: shortLived.token })).statusCode, 200, 'admitted (and cached)')
       t.equal((await shizenha(['clients', 'revoke', shortLived.id], env)).code, 0)
-      t.equal((await request({ method: 'GET', url: '/v1/policy', token: shortLived.token })).statusCode, 401, 'the running service refuses it from the next request on')
+      t.equal(
+        (await request({ method: 'GET', url: '/v1/policy', token: shortLived.token })).statusCode,
+        401,
+        'the running service refuses it from the next request on'
+      )
     }
     if (!DATABASE_URL) {
       const locked = await shizenha(['verify'], env)
@@ -154,10 +171,16 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
   t.equal(exported.code, 0, exported.stderr)
   t.equal(exported.stdout, '', 'nothing on stdout when writing a file')
   t.equal(statSync(file).mode & 0o777, 0o600, 'the export is readable by its owner only')
-  const lines = readFileSync(file, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>)
+  const lines = readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
   t.equal(lines.length, 4)
   t.same(
-    lines.slice(0, 3).map((e) => e.id).sort(),
+    lines
+      .slice(0, 3)
+      .map((e) => e.id)
+      .sort(),
     [...entries].sort(),
     'every entry'
   )
@@ -192,37 +215,41 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
   t.match(tampered.stderr, /does not verify/)
 })
 
-t.test('migrate with two roles: the owner migrates, the runtime role of DATABASE_URL gets its privileges', { skip: DATABASE_URL ? false : 'PostgreSQL only' }, async (t) => {
-  const suffix = randomBytes(5).toString('hex')
-  const name = `t_cli_${suffix}`
-  const role = `t_cli_app_${suffix}`
-  const admin = async (text: string) => {
-    const client = new pg.Client({ connectionString: DATABASE_URL })
-    await client.connect()
-    try {
-      await client.query(text)
-    } finally {
-      await client.end()
+t.test(
+  'migrate with two roles: the owner migrates, the runtime role of DATABASE_URL gets its privileges',
+  { skip: DATABASE_URL ? false : 'PostgreSQL only' },
+  async (t) => {
+    const suffix = randomBytes(5).toString('hex')
+    const name = `t_cli_${suffix}`
+    const role = `t_cli_app_${suffix}`
+    const admin = async (text: string) => {
+      const client = new pg.Client({ connectionString: DATABASE_URL })
+      await client.connect()
+      try {
+        await client.query(text)
+      } finally {
+        await client.end()
+      }
     }
+    await admin(`CREATE DATABASE "${name}"`)
+    await admin(`CREATE ROLE "${role}" LOGIN`)
+    t.teardown(async () => {
+      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+      await admin(`DROP ROLE IF EXISTS "${role}"`)
+    })
+    const at = (user: string) => {
+      const url = new URL(DATABASE_URL!)
+      url.username = user
+      url.pathname = `/${name}`
+      return url.toString()
+    }
+    const env = { DATABASE_MIGRATION_URL: at(new URL(DATABASE_URL!).username || 'postgres'), DATABASE_URL: at(role) }
+    const migrated = await shizenha(['migrate'], env)
+    t.equal(migrated.code, 0, migrated.stderr)
+    t.match(migrated.stdout, new RegExp(`${role} has the runtime privileges`))
+    const created = await shizenha(['clients', 'create', '--name', 'first admin', '--role', 'admin'], { DATABASE_URL: env.DATABASE_URL })
+    t.equal(created.code, 0, `the runtime role may register clients: ${created.stderr}`)
+    const verify = await shizenha(['verify'], { DATABASE_URL: env.DATABASE_URL })
+    t.equal(verify.code, 0, verify.stderr)
   }
-  await admin(`CREATE DATABASE "${name}"`)
-  await admin(`CREATE ROLE "${role}" LOGIN`)
-  t.teardown(async () => {
-    await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-    await admin(`DROP ROLE IF EXISTS "${role}"`)
-  })
-  const at = (user: string) => {
-    const url = new URL(DATABASE_URL!)
-    url.username = user
-    url.pathname = `/${name}`
-    return url.toString()
-  }
-  const env = { DATABASE_MIGRATION_URL: at(new URL(DATABASE_URL!).username || 'postgres'), DATABASE_URL: at(role) }
-  const migrated = await shizenha(['migrate'], env)
-  t.equal(migrated.code, 0, migrated.stderr)
-  t.match(migrated.stdout, new RegExp(`${role} has the runtime privileges`))
-  const created = await shizenha(['clients', 'create', '--name', 'first admin', '--role', 'admin'], { DATABASE_URL: env.DATABASE_URL })
-  t.equal(created.code, 0, `the runtime role may register clients: ${created.stderr}`)
-  const verify = await shizenha(['verify'], { DATABASE_URL: env.DATABASE_URL })
-  t.equal(verify.code, 0, verify.stderr)
-})
+)

@@ -13,7 +13,19 @@ t.test('--help on every command: exit 0', async (t) => {
   t.match(help.stdout, /Usage: shizenha/)
   t.match(help.stdout, /How it connects:/)
   t.match(help.stdout, /Exit codes:/)
-  const commands = [['migrate'], ['clients'], ['clients', 'create'], ['clients', 'list'], ['clients', 'revoke'], ['verify'], ['export'], ['export', 'ledger'], ['export', 'provision-records'], ['policy'], ['checkpoint']]
+  const commands = [
+    ['migrate'],
+    ['clients'],
+    ['clients', 'create'],
+    ['clients', 'list'],
+    ['clients', 'revoke'],
+    ['verify'],
+    ['export'],
+    ['export', 'ledger'],
+    ['export', 'provision-records'],
+    ['policy'],
+    ['checkpoint']
+  ]
   for (const command of commands) {
     const run = await shizenha([...command, '--help'], {})
     t.equal(run.code, 0, `${command.join(' ')} --help exits 0`)

@@ -71,7 +71,10 @@ t.test('the TypeScript client against the running service', async (t) => {
   t.test('a deny (403) is an answer, not an error', async (t) => {
     const decision = await client.transfer(asRequest({ ...billing('M-client-2', bank) }))
     t.equal(decision.decision, 'deny')
-    t.ok(decision.reasons.some((r) => r.code === 'consent_missing'), 'names the missing consent')
+    t.ok(
+      decision.reasons.some((r) => r.code === 'consent_missing'),
+      'names the missing consent'
+    )
     t.ok(decision.entry, 'the deny is recorded')
   })
 
@@ -104,7 +107,10 @@ t.test('the TypeScript client against the running service', async (t) => {
       results.map((r) => r.decision),
       ['allow', 'deny']
     )
-    t.ok(results.every((r) => r.entry), 'each recorded')
+    t.ok(
+      results.every((r) => r.entry),
+      'each recorded'
+    )
   })
 
   t.test('a transfer retried after a 503: the same Idempotency-Key, one ledger entry', async (t) => {
@@ -139,7 +145,9 @@ t.test('the TypeScript client against the running service', async (t) => {
     t.equal(await countEntries(test, 'M-client-5'), before + 1, 'exactly one ledger entry')
 
     const auditor = createDataSharingClient({ baseUrl, token: ADMIN_TOKEN })
-    const entries = unwrap(await auditor.api.GET('/v1/ledger', { params: { query: { memberId: 'M-client-5', decision: 'allow' } } })) as { entries: { id: string }[] }
+    const entries = unwrap(await auditor.api.GET('/v1/ledger', { params: { query: { memberId: 'M-client-5', decision: 'allow' } } })) as {
+      entries: { id: string }[]
+    }
     t.same(
       entries.entries.map((e) => e.id),
       [decision.entry!.id],
@@ -174,7 +182,9 @@ t.test('the TypeScript client against the running service', async (t) => {
       ['allow', 'allow']
     )
     t.equal(await countEntries(test), before + 2, 'each item recorded once')
-    const again = await client.transferBatch([asRequest(jointUse('M-client-b1')), asRequest(jointUse('M-client-b2'))], { idempotencyKey: sent[0]!.idempotencyKey! })
+    const again = await client.transferBatch([asRequest(jointUse('M-client-b1')), asRequest(jointUse('M-client-b2'))], {
+      idempotencyKey: sent[0]!.idempotencyKey!
+    })
     t.same(
       again.map((r) => r.entry!.id),
       results.map((r) => r.entry!.id),
@@ -197,7 +207,7 @@ t.test('the TypeScript client against the running service', async (t) => {
   t.test('429: waits as Retry-After says, a bounded number of times, then a ProblemError', async (t) => {
     const registered = await test.request({ method: 'POST', url: '/v1/clients', payload: { name: 'throttled', role: 'system', rateLimit: 1 } })
     t.equal(registered.statusCode, 201)
-    const limited = registered.json() as { token: string }
+    const limited = registered.json<{ token: string }>()
     const throttledSent: Sent[] = []
     const throttledWaits: number[] = []
     const throttled = createDataSharingClient({

@@ -25,7 +25,7 @@ export interface ClientUnderTest {
 }
 
 export interface ClientModule {
-  createDataSharingClient(
+  createDataSharingClient: (
     options: {
       baseUrl: string
       token: string | (() => string | Promise<string>)
@@ -33,8 +33,8 @@ export interface ClientModule {
       retry?: RetryOptions
       fetch?: (request: Request) => Promise<Response>
     } & RetryHooks
-  ): ClientUnderTest
-  unwrap<T>(result: { data?: T; error?: unknown; response: Response }): T
+  ) => ClientUnderTest
+  unwrap: <T>(result: { data?: T; error?: unknown; response: Response }) => T
 }
 
 export async function loadClient(): Promise<ClientModule> {

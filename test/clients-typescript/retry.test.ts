@@ -31,8 +31,13 @@ function harness(steps: Parameters<typeof scripted>[0], options: Parameters<type
 }
 
 const transfer = (key = 'k-1') =>
-  new Request('http://service.test/v1/transfers', { method: 'POST', body: '{"memberId":"M-1"}', headers: { 'idempotency-key': key, 'content-type': 'application/json' } })
-const batch = () => new Request('http://service.test/v1/transfers/batch', { method: 'POST', body: '{"items":[]}', headers: { 'content-type': 'application/json' } })
+  new Request('http://service.test/v1/transfers', {
+    method: 'POST',
+    body: '{"memberId":"M-1"}',
+    headers: { 'idempotency-key': key, 'content-type': 'application/json' }
+  })
+const batch = () =>
+  new Request('http://service.test/v1/transfers/batch', { method: 'POST', body: '{"items":[]}', headers: { 'content-type': 'application/json' } })
 const check = () => new Request('http://service.test/v1/checks', { method: 'POST', body: '{}' })
 
 t.test('a keyed transfer is sent again, body and key unchanged, after a 503 and a network failure', async (t) => {
@@ -111,7 +116,12 @@ t.test('an abort during the wait ends the call', async (t) => {
   const { fetch, seen } = scripted([[503, { 'retry-after': '30' }], 201])
   const controller = new AbortController()
   const send = retryingFetch(fetch)
-  const request = new Request('http://service.test/v1/transfers', { method: 'POST', body: '{}', headers: { 'idempotency-key': 'k' }, signal: controller.signal })
+  const request = new Request('http://service.test/v1/transfers', {
+    method: 'POST',
+    body: '{}',
+    headers: { 'idempotency-key': 'k' },
+    signal: controller.signal
+  })
   const pending = send(request)
   setTimeout(() => controller.abort(new Error('caller gave up')), 20)
   await t.rejects(pending, { message: 'caller gave up' })
@@ -131,6 +141,10 @@ t.test('a response that is not a problem document still becomes a ProblemError',
   t.equal(error.status, 502)
   t.equal(error.code, 'unexpected_response')
   t.same(error.errors, [])
-  const typed = ProblemError.from(new Response(null, { status: 503 }), { type: 'https://shizenha.example/problems/ledger_busy', title: 'Service Unavailable', status: 503 })
+  const typed = ProblemError.from(new Response(null, { status: 503 }), {
+    type: 'https://shizenha.example/problems/ledger_busy',
+    title: 'Service Unavailable',
+    status: 503
+  })
   t.equal(typed.code, 'ledger_busy', 'the code from the type when the member is absent')
 })

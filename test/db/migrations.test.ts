@@ -28,7 +28,10 @@ t.test('migrations go up, all the way down, and up again', async (t) => {
 
   await database.migrateToLatestOrThrow()
   t.same(await tables(database.db), upTables, 'up again restores the same tables')
-  const heads = await database.db.selectFrom('ledger_heads').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  const heads = await database.db
+    .selectFrom('ledger_heads')
+    .select(({ fn }) => fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
   t.equal(Number(heads.n), 16, 'every chain has its head again')
 })
 
@@ -51,7 +54,10 @@ t.test('two processes starting at once migrate once (advisory lock)', { skip: !D
   })
   await Promise.all([first.migrateToLatestOrThrow(), second.migrateToLatestOrThrow(), third.migrateToLatestOrThrow()])
   t.ok(await first.isMigrated())
-  const heads = await first.db.selectFrom('ledger_heads').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+  const heads = await first.db
+    .selectFrom('ledger_heads')
+    .select(({ fn }) => fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow()
   t.equal(Number(heads.n), 16, 'the seed rows were inserted exactly once')
 })
 

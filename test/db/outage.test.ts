@@ -26,16 +26,18 @@ async function assertUnavailable(t: Test, res: Response, code: string, what: str
   const text = await res.text()
   const body = JSON.parse(text) as { type: string; status: number; title: string; detail: string }
   t.match(body, { type: new RegExp(`/${code}$`), status: 503, title: 'Service Unavailable' }, `${what}: ${code}`)
-  t.notMatch(text, /\bselect\b|\binsert\b|\bupdate\b|ledger_heads|api_clients|\n\s+at |\.ts:\d+|terminat|ECONN|postgres:\/\//i, `${what}: no SQL, stack or driver text`)
+  t.notMatch(
+    text,
+    /\bselect\b|\binsert\b|\bupdate\b|ledger_heads|api_clients|\n\s+at |\.ts:\d+|terminat|ECONN|postgres:\/\//i,
+    `${what}: no SQL, stack or driver text`
+  )
   return body.type
 }
 
 /** Waits until a backend of the app's database waits on a lock: a transfer's transaction queued behind ours. */
 async function waitForLockWaiter(cluster: PgCluster): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const [row] = await cluster.sql<{ n: number }>(
-      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'app' AND wait_event_type = 'Lock'"
-    )
+    const [row] = await cluster.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'app' AND wait_event_type = 'Lock'")
     if ((row?.n ?? 0) > 0) return
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
@@ -87,7 +89,10 @@ t.test(
       if (answer instanceof Error) t.fail(`in-flight transfer ${i} got no answer: ${answer.message}`)
       else types.push(await assertUnavailable(t, answer, '(ledger|database)_unavailable', `in-flight transfer ${i}`))
     }
-    t.ok(types.some((type) => type.endsWith('/ledger_unavailable')), 'the transfer whose transaction was open: ledger_unavailable')
+    t.ok(
+      types.some((type) => type.endsWith('/ledger_unavailable')),
+      'the transfer whose transaction was open: ledger_unavailable'
+    )
 
     await assertUnavailable(t, await call(server, 'GET', '/v1/ledger'), 'database_unavailable', 'token lookup for GET /v1/ledger')
     await assertUnavailable(t, await call(server, 'POST', '/v1/transfers', TRANSFER), 'database_unavailable', 'POST /v1/transfers')

@@ -28,7 +28,10 @@ t.test('a port nobody listens on: connection refused, and the password never sho
 t.test('a host name that does not resolve', async (t) => {
   const exit = await startExpectingFailure(`postgres://postgres:${PASSWORD}@no-such-host.invalid:5432/x`)
   t.equal(exit.code, 1)
-  t.match(exit.stderr, /^failed to start: cannot connect to PostgreSQL at no-such-host\.invalid:5432 \((host not found|host name lookup failed; try again)\)\n$/)
+  t.match(
+    exit.stderr,
+    /^failed to start: cannot connect to PostgreSQL at no-such-host\.invalid:5432 \((host not found|host name lookup failed; try again)\)\n$/
+  )
   t.notMatch(exit.output, PASSWORD)
 })
 

@@ -55,7 +55,14 @@ t.test('serviceCategory is optional: the contract examples without it work over 
     t.notOk('serviceCategory' in entry, `${name}: the entry records no service category`)
   }
 
-  const brokerage = { channel: 'third_party', memberId: member, purpose: 'brokerage', dataItems: ['name', 'insurance_application'], recipientId: insurer.id, method: 'electronic' }
+  const brokerage = {
+    channel: 'third_party',
+    memberId: member,
+    purpose: 'brokerage',
+    dataItems: ['name', 'insurance_application'],
+    recipientId: insurer.id,
+    method: 'electronic'
+  }
   const before = await countEntries(test, member)
   const denied = await test.request({ method: 'POST', url: '/v1/transfers', payload: brokerage })
   t.equal(denied.statusCode, 403, 'an insurer provision without its service category is a deny, not a 400')
@@ -79,7 +86,14 @@ t.test('upper-case ids are handled in lower case and the ledger keeps verifying'
   t.not(upper, bank.id, 'the id has letters to change')
   await grantConsent(test, member, { recipientId: upper })
 
-  const payload = { channel: 'third_party', memberId: member, purpose: 'billing', dataItems: ['name', 'bank_account'], recipientId: upper, method: 'electronic' }
+  const payload = {
+    channel: 'third_party',
+    memberId: member,
+    purpose: 'billing',
+    dataItems: ['name', 'bank_account'],
+    recipientId: upper,
+    method: 'electronic'
+  }
   const res = await test.request({ method: 'POST', url: '/v1/transfers', payload })
   t.equal(res.statusCode, 201, 'an upper-case recipientId names the registered recipient')
   const entry = (await test.request({ method: 'GET', url: `/v1/ledger/${res.json().entry.id.toUpperCase()}` })).json()
@@ -110,7 +124,10 @@ t.test('verify reports every chain, and one broken chain does not hide another',
   const clean = (await test.request({ method: 'GET', url: '/v1/ledger/verify' })).json()
   t.equal(clean.ok, true)
   t.equal(clean.chains.length, 16, 'every chain is reported')
-  t.ok(clean.chains.every((c: { ok: boolean }) => c.ok), 'each chain says ok')
+  t.ok(
+    clean.chains.every((c: { ok: boolean }) => c.ok),
+    'each chain says ok'
+  )
 
   // Tamper with the second entry of each member's chain behind the triggers.
   const db = test.database.db

@@ -49,7 +49,11 @@ t.test('provision records in Japanese by default, in English on request, with th
   const en = await test.request({ method: 'GET', url: `/v1/members/${MEMBER}/provision-records?lang=en&include=all` })
   t.equal(en.statusCode, 200)
   const records = en.json().records as Record<string, any>[]
-  t.same(records.map((r) => r.channel), ['statutory_exception', 'third_party'], 'newest first, the exception included')
+  t.same(
+    records.map((r) => r.channel),
+    ['statutory_exception', 'third_party'],
+    'newest first, the exception included'
+  )
   t.match(records[1], { purposeLabel: 'Billing and collecting payment for goods and services', recipient: { categoryLabel: 'Financial institutions' } })
   t.match(records[0], {
     requiredByLaw: false,
@@ -61,7 +65,7 @@ t.test('provision records in Japanese by default, in English on request, with th
 
   const csv = await test.request({ method: 'GET', url: `/v1/members/${MEMBER}/provision-records?format=csv&lang=en` })
   t.equal(csv.statusCode, 200)
-  const rows = parse(csv.body, { bom: true }) as string[][]
+  const rows = parse(csv.body, { bom: true })
   const purpose = rows[0]!.findIndex((h) => h.includes('(purpose)'))
   const member = rows[0]!.findIndex((h) => h.includes('(member id)'))
   t.equal(rows[1]![purpose], 'Billing and collecting payment for goods and services', 'CSV values in English')

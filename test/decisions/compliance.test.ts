@@ -172,7 +172,11 @@ t.test('suspensions: scope provision (default) stops third-party provision, scop
   t.equal(use.json().scope, 'use')
   t.equal((await entry(test, use.json().entry.id)).suspension.scope, 'use', 'the ledger records the scope')
   const listed = (await test.request({ method: 'GET', url: `/v1/members/${member}/suspensions` })).json().suspensions as { id: string; scope: string }[]
-  t.same(listed.map((s) => s.scope), ['provision', 'use'], 'the list shows each scope')
+  t.same(
+    listed.map((s) => s.scope),
+    ['provision', 'use'],
+    'the list shows each scope'
+  )
 
   const joint = await deniedTransfer(t, test, jointUse(member), ['use_suspended'])
   t.match(joint.reasons[0], { clause: '2(7)', law: 'APPI Art. 35(1), 35(5)' })
@@ -227,17 +231,14 @@ t.test('GET /v1/policy lists the notice’s warnings with their articles and cla
   const body = res.json()
   t.equal(body.version, noticeV1.version)
   const byCode = Object.fromEntries((body.warnings as { code: string; article: string; clause: string; ja: string; en: string }[]).map((w) => [w.code, w]))
-  t.same(
-    Object.fromEntries(Object.entries(byCode).map(([code, w]) => [code, [w.article, w.clause]])),
-    {
-      joint_use_responsible_party_address: ['APPI Art. 27(5)(iii)', '2(2)'],
-      joint_use_responsible_party_representative: ['APPI Art. 27(5)(iii)', '2(2)'],
-      joint_use_joint_user_purposes: ['APPI Art. 27(5)(iii)', '2(2)'],
-      joint_use_joint_users_not_named: ['APPI Art. 27(5)(iii)', '2(2)'],
-      vital_interest_consent_impracticable: ['APPI Art. 27(1)(ii)', '2(5)b'],
-      provision_abroad_not_stated: ['APPI Art. 28', 'II']
-    }
-  )
+  t.same(Object.fromEntries(Object.entries(byCode).map(([code, w]) => [code, [w.article, w.clause]])), {
+    joint_use_responsible_party_address: ['APPI Art. 27(5)(iii)', '2(2)'],
+    joint_use_responsible_party_representative: ['APPI Art. 27(5)(iii)', '2(2)'],
+    joint_use_joint_user_purposes: ['APPI Art. 27(5)(iii)', '2(2)'],
+    joint_use_joint_users_not_named: ['APPI Art. 27(5)(iii)', '2(2)'],
+    vital_interest_consent_impracticable: ['APPI Art. 27(1)(ii)', '2(5)b'],
+    provision_abroad_not_stated: ['APPI Art. 28', 'II']
+  })
   for (const warning of Object.values(byCode)) {
     t.match(warning.ja, JAPANESE, `${warning.code}: ja`)
     t.notMatch(warning.en, JAPANESE, `${warning.code}: en`)

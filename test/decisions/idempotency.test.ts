@@ -63,7 +63,8 @@ t.test('concurrent repeats of one batch record it once', async (t) => {
 t.test('consents and suspensions with a key', async (t) => {
   const test = await buildTestApp(t)
   const member = 'M-ic-1'
-  const post = (url: string, payload: object, idempotencyKey: string) => test.request({ method: 'POST', url, payload, headers: { 'idempotency-key': idempotencyKey } })
+  const post = (url: string, payload: object, idempotencyKey: string) =>
+    test.request({ method: 'POST', url, payload, headers: { 'idempotency-key': idempotencyKey } })
 
   t.test('a grant repeated: the same consent, receipt and entry; one consent on record', async (t) => {
     const grantKey = key()
@@ -120,11 +121,7 @@ t.test('consents and suspensions with a key', async (t) => {
     t.equal(liftedAgain.headers['idempotent-replayed'], 'true')
     const listed = await test.request({ method: 'GET', url: '/v1/members/M-ic-3/suspensions' })
     t.equal(listed.json().suspensions.length, 1, 'one suspension on record')
-    t.same(
-      (await memberEntries(test, 'M-ic-3')).map((e) => e.kind).sort(),
-      ['suspension_created', 'suspension_lifted'],
-      'one entry each'
-    )
+    t.same((await memberEntries(test, 'M-ic-3')).map((e) => e.kind).sort(), ['suspension_created', 'suspension_lifted'], 'one entry each')
   })
 
   t.test('a key used on one route is a conflict on another', async (t) => {
@@ -152,7 +149,13 @@ t.test('consents and suspensions with a key', async (t) => {
     const body = { reason: 'x', requestedAt: '2026-11-24T15:00:00+09:00' }
     const ops = await createClient(test, { role: 'ops' })
     const mine = await post('/v1/members/M-ic-6/suspensions', body, shared)
-    const theirs = await test.request({ method: 'POST', url: '/v1/members/M-ic-6/suspensions', payload: body, headers: { 'idempotency-key': shared }, token: ops.token })
+    const theirs = await test.request({
+      method: 'POST',
+      url: '/v1/members/M-ic-6/suspensions',
+      payload: body,
+      headers: { 'idempotency-key': shared },
+      token: ops.token
+    })
     t.equal(theirs.statusCode, 201)
     t.notOk(theirs.headers['idempotent-replayed'])
     t.not(theirs.json().id, mine.json().id)

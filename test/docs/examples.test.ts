@@ -84,14 +84,16 @@ function fillPath(path: string, operation: Operation, world: Map<string, string>
 }
 
 function operations(document: Document): [string, string, Operation][] {
-  return Object.entries(document.paths).flatMap(([path, methods]) => Object.entries(methods).map(([method, operation]) => [path, method, operation] as [string, string, Operation]))
+  return Object.entries(document.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => [path, method, operation] as [string, string, Operation])
+  )
 }
 
 const codesOf = (body: { reasons?: { code: string }[] }) => (body.reasons ?? []).map((r) => r.code).sort()
 
 t.test('every request example is accepted by a real app, and decided as documented', async (t) => {
   const test = await buildTestApp(t, { now: () => NOW })
-  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<Document>()
   let sent = 0
   for (const [path, method, operation] of operations(document)) {
     const media = operation.requestBody?.content['application/json']
@@ -104,12 +106,16 @@ t.test('every request example is accepted by a real app, and decided as document
       const label = `${operation.operationId} example ${name} (${method.toUpperCase()} ${path}): ${res.statusCode}`
       sent += 1
       t.not(res.statusCode, 400, `${label} is not a 400${res.statusCode === 400 ? `: ${res.body}` : ''}`)
-      t.ok(res.statusCode < 300 || path.startsWith('/v1/transfers') && res.statusCode === 403, `${label} succeeds${res.statusCode >= 300 ? `: ${res.body}` : ''}`)
+      t.ok(
+        res.statusCode < 300 || (path.startsWith('/v1/transfers') && res.statusCode === 403),
+        `${label} succeeds${res.statusCode >= 300 ? `: ${res.body}` : ''}`
+      )
 
       // A decision example is decided as the response example of the same name says.
       if (path === '/v1/checks' || path === '/v1/transfers') {
         const status = path === '/v1/checks' ? '200' : name === 'deny' ? '403' : '201'
-        const documented = operation.responses[status]?.content?.['application/json']?.examples?.[name]?.value as { decision: string; reasons: { code: string }[] } | undefined
+        const documented = operation.responses[status]?.content?.['application/json']?.examples?.[name]?.value as
+          { decision: string; reasons: { code: string }[] } | undefined
         t.ok(documented, `${label}: the ${status} answer documents an example named ${name}`)
         t.equal(String(res.statusCode), status, `${label}: answers ${status}`)
         if (documented) {
@@ -124,7 +130,7 @@ t.test('every request example is accepted by a real app, and decided as document
 
 t.test('every operation documents examples of its requests and of each of its answers', async (t) => {
   const test = await buildTestApp(t)
-  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<Document>()
   for (const [path, method, operation] of operations(document)) {
     const where = `${method.toUpperCase()} ${path}`
     for (const parameter of operation.parameters ?? []) {
@@ -149,7 +155,7 @@ t.test('every operation documents examples of its requests and of each of its an
 
 t.test('the 403 of POST /v1/transfers shows denials, and the problem of a refused scope', async (t) => {
   const test = await buildTestApp(t)
-  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<Document>()
   const forbidden = document.paths['/v1/transfers']!.post!.responses['403']!.content!
   const denials = Object.entries(forbidden['application/json']!.examples ?? {})
   t.ok(denials.length > 0, 'the 403 has decision examples')
@@ -160,7 +166,11 @@ t.test('the 403 of POST /v1/transfers shows denials, and the problem of a refuse
     t.ok(value.entry, `403 example ${name} carries the ledger entry of the recorded denial`)
   }
   const problems = Object.values(forbidden['application/problem+json']!.examples ?? {})
-  t.same(problems.map((p) => (p.value as { code: string }).code), ['client_scope'], 'the problem example is client_scope')
+  t.same(
+    problems.map((p) => (p.value as { code: string }).code),
+    ['client_scope'],
+    'the problem example is client_scope'
+  )
 })
 
 /** A request that provokes a documented problem, and where the document shows that problem. */
@@ -178,8 +188,14 @@ const PROBLEM_CASES: ProblemCase[] = [
     documented: ['/v1/recipients', 'post', '400', 'validation_failed']
   },
   { request: { method: 'GET', url: '/v1/recipients?active=maybe' }, documented: ['/v1/recipients', 'get', '400', 'validation_failed'] },
-  { request: { method: 'PATCH', url: `/v1/recipients/${EXAMPLE.recipientId}`, payload: {} }, documented: ['/v1/recipients/{id}', 'patch', '400', 'nothing_to_change'] },
-  { request: { method: 'POST', url: '/v1/contractors', payload: { name: EXAMPLE_CONTRACTOR.name } }, documented: ['/v1/contractors', 'post', '400', 'validation_failed'] },
+  {
+    request: { method: 'PATCH', url: `/v1/recipients/${EXAMPLE.recipientId}`, payload: {} },
+    documented: ['/v1/recipients/{id}', 'patch', '400', 'nothing_to_change']
+  },
+  {
+    request: { method: 'POST', url: '/v1/contractors', payload: { name: EXAMPLE_CONTRACTOR.name } },
+    documented: ['/v1/contractors', 'post', '400', 'validation_failed']
+  },
   {
     request: { method: 'POST', url: `/v1/members/${EXAMPLE.memberId}/consents`, payload: { ...EXAMPLE_CONSENT, obtainedAt: '2026-11-19T14:00:00' } },
     documented: ['/v1/members/{memberId}/consents', 'post', '400', 'validation_failed']
@@ -193,8 +209,14 @@ const PROBLEM_CASES: ProblemCase[] = [
     },
     documented: ['/v1/transfers', 'post', '400', 'validation_failed']
   },
-  { request: { method: 'POST', url: '/v1/checks', payload: 'x', headers: { 'content-type': 'text/plain' } }, documented: ['/v1/checks', 'post', '415', 'unsupported_media_type'] },
-  { request: { method: 'POST', url: '/v1/clients', payload: { name: 'desk', role: 'ops', channels: ['joint_use'] } }, documented: ['/v1/clients', 'post', '400', 'scope_only_for_system'] },
+  {
+    request: { method: 'POST', url: '/v1/checks', payload: 'x', headers: { 'content-type': 'text/plain' } },
+    documented: ['/v1/checks', 'post', '415', 'unsupported_media_type']
+  },
+  {
+    request: { method: 'POST', url: '/v1/clients', payload: { name: 'desk', role: 'ops', channels: ['joint_use'] } },
+    documented: ['/v1/clients', 'post', '400', 'scope_only_for_system']
+  },
   { request: { method: 'GET', url: '/v1/ledger?limit=9999' }, documented: ['/v1/ledger', 'get', '400', 'validation_failed'] },
   { request: { method: 'GET', url: '/v1/ledger?cursor=abc' }, documented: ['/v1/ledger', 'get', '400', 'invalid_cursor'] },
   { request: { method: 'GET', url: '/v1/ledger/not-a-uuid' }, documented: ['/v1/ledger/{entryId}', 'get', '400', 'validation_failed'] },
@@ -203,11 +225,12 @@ const PROBLEM_CASES: ProblemCase[] = [
 
 t.test('problem examples are what the service sends', async (t) => {
   const test = await buildTestApp(t)
-  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<Document>()
   const without = ({ instance: _instance, ...rest }: Record<string, unknown>) => rest
   for (const { request, documented } of PROBLEM_CASES) {
     const [path, method, status, name] = documented
-    const example = document.paths[path]?.[method]?.responses[status]?.content?.['application/problem+json']?.examples?.[name]?.value as Record<string, unknown> | undefined
+    const example = document.paths[path]?.[method]?.responses[status]?.content?.['application/problem+json']?.examples?.[name]?.value as
+      Record<string, unknown> | undefined
     const res = await test.request({ ...request, payload: request.payload as object })
     const label = `${request.method} ${request.url}: ${res.statusCode}`
     t.equal(String(res.statusCode), status, `${label} is the documented ${status}`)
@@ -218,7 +241,7 @@ t.test('problem examples are what the service sends', async (t) => {
 
 t.test('the checkpoint example is a note its key really signed, stating its own heads', async (t) => {
   const test = await buildTestApp(t)
-  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json() as Document
+  const document = (await test.request({ method: 'GET', url: '/openapi.json', token: null })).json<Document>()
   const page = document.paths['/v1/ledger/checkpoints']!.get!.responses['200']!.content!['application/json']!.examples!.page!.value as {
     key: { name: string; publicKey: string }
     checkpoints: { note: string; treeSize: number; chains: { chain: number; seq: number; headHash: string }[] }[]

@@ -54,7 +54,12 @@ t.test(
           // their connection with the commit done; recovery replays it.
           await cluster.configure({ synchronous_standby_names: 'nobody' })
           await cluster.reload()
-          await waitFor('a commit waiting for the (absent) synchronous standby', async () => (await backendsOf(cluster, 'app', "wait_event = 'SyncRep'")) > 0, 10_000, 5)
+          await waitFor(
+            'a commit waiting for the (absent) synchronous standby',
+            async () => (await backendsOf(cluster, 'app', "wait_event = 'SyncRep'")) > 0,
+            10_000,
+            5
+          )
         }
         await cluster.crash()
         if (crash !== 1) await cluster.configure({ synchronous_standby_names: '' })

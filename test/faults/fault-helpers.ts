@@ -21,12 +21,20 @@ export function assertUnavailable(t: Test, reply: Reply, code: string | RegExp, 
   t.match(reply.headers.get('content-type') ?? '', /^application\/problem\+json/, `${what}: problem+json`)
   t.match(reply.headers.get('retry-after') ?? '', /^\d+$/, `${what}: Retry-After`)
   t.match(problemType(reply), typeof code === 'string' ? new RegExp(`^${code}$`) : code, `${what}: ${String(code)}`)
-  t.notMatch(reply.text, /\bselect\b|\binsert\b|ledger_heads|\n\s+at |\.ts:\d+|timeout exceeded|ECONN|ETIMEDOUT|postgres:\/\//i, `${what}: no SQL, stack or driver text`)
+  t.notMatch(
+    reply.text,
+    /\bselect\b|\binsert\b|ledger_heads|\n\s+at |\.ts:\d+|timeout exceeded|ECONN|ETIMEDOUT|postgres:\/\//i,
+    `${what}: no SQL, stack or driver text`
+  )
 }
 
 /** Backends of `db` waiting for a lock: a group commit queued behind held chain heads. */
 export async function lockWaiters(cluster: PgCluster, db: string): Promise<number> {
-  const [row] = await cluster.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'", 'postgres', [db])
+  const [row] = await cluster.sql<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock'",
+    'postgres',
+    [db]
+  )
   return row?.n ?? 0
 }
 

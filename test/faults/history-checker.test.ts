@@ -16,13 +16,29 @@ function ledger(members: readonly string[], chains = 2): LedgerEntry[] {
   return members.map((memberId, i) => {
     const chain = i % chains
     const head = heads.get(chain) ?? { seq: 0, hash: GENESIS }
-    const entry: LedgerEntry = { id: `id-${memberId}`, chain, seq: head.seq + 1, prevHash: head.hash, hash: hashOf(`${memberId}:${head.hash}`), kind: 'decision', memberId }
+    const entry: LedgerEntry = {
+      id: `id-${memberId}`,
+      chain,
+      seq: head.seq + 1,
+      prevHash: head.hash,
+      hash: hashOf(`${memberId}:${head.hash}`),
+      kind: 'decision',
+      memberId
+    }
     heads.set(chain, { seq: entry.seq, hash: entry.hash })
     return entry
   })
 }
 
-function op(history: History, f: string, members: string[], type: Op['type'], first: Attempt, retries: Attempt[] = [], idempotencyKey = f === 'transfer' ? `k-${members[0]}` : undefined): Op {
+function op(
+  history: History,
+  f: string,
+  members: string[],
+  type: Op['type'],
+  first: Attempt,
+  retries: Attempt[] = [],
+  idempotencyKey = f === 'transfer' ? `k-${members[0]}` : undefined
+): Op {
   const made: Op = {
     index: history.ops.length,
     process: 'p',
@@ -39,7 +55,11 @@ function op(history: History, f: string, members: string[], type: Op['type'], fi
   return made
 }
 
-const answer = (entries: LedgerEntry[], replayed = false): Attempt => ({ status: 201, entries: entries.map(({ id, chain, seq, hash }) => ({ id, chain, seq, hash })), replayed })
+const answer = (entries: LedgerEntry[], replayed = false): Attempt => ({
+  status: 201,
+  entries: entries.map(({ id, chain, seq, hash }) => ({ id, chain, seq, hash })),
+  replayed
+})
 const scope = (member: string) => member.startsWith('m')
 
 t.test('a clean history: an acknowledged transfer, a 503 committed and replayed, a 503 recorded by its retry, a whole batch', async (t) => {
@@ -78,9 +98,25 @@ t.test('every kind of loss and invention is named', async (t) => {
   op(history, 'consent_granted', ['x-shared'], 'ok', answer([{ ...get('m1'), id: 'consent-entry', memberId: 'x-shared' }]))
   // m6 belongs to nobody (x-foreign is out of scope and ignored).
   const report = checkHistory(history, entries, entries, scope)
-  const expected = [/op 0 .*id-m0 .* is missing/, /op 1 .*not the ledger's only entry/, /op 2 .*was recorded, but the retry answered other/, /op 3 .*never answered/, /op 4 .*refused, yet the ledger holds id-m4/, /op 5 .*half-written batch: 2 of 3/, /entries id-m6 of m6 belong to no operation/, /op 6 \(consent_granted.*consent-entry .* is missing/]
-  for (const pattern of expected) t.ok(report.problems.some((p) => pattern.test(p)), `names ${pattern}`)
-  t.notOk(report.problems.some((p) => p.includes('x-foreign')), 'members outside the scope are not its business')
+  const expected = [
+    /op 0 .*id-m0 .* is missing/,
+    /op 1 .*not the ledger's only entry/,
+    /op 2 .*was recorded, but the retry answered other/,
+    /op 3 .*never answered/,
+    /op 4 .*refused, yet the ledger holds id-m4/,
+    /op 5 .*half-written batch: 2 of 3/,
+    /entries id-m6 of m6 belong to no operation/,
+    /op 6 \(consent_granted.*consent-entry .* is missing/
+  ]
+  for (const pattern of expected)
+    t.ok(
+      report.problems.some((p) => pattern.test(p)),
+      `names ${pattern}`
+    )
+  t.notOk(
+    report.problems.some((p) => p.includes('x-foreign')),
+    'members outside the scope are not its business'
+  )
 })
 
 t.test('batches with an Idempotency-Key: a committed one replayed and a lost one recorded by its retry are clean; a second copy is named', async (t) => {
@@ -99,7 +135,10 @@ t.test('batches with an Idempotency-Key: a committed one replayed and a lost one
   op(twice, 'batch', ['mb1', 'mb2'], 'info', { status: 503 }, [answer(copies.slice(2))], 'kb')
   const named = checkHistory(twice, copies.slice(0, 2), copies, scope).problems
   for (const pattern of [/was recorded, but the retry answered other entries/, /was not a replay/, /after the retry mb1 has .*not just the answered/]) {
-    t.ok(named.some((p) => pattern.test(p)), `names ${pattern}`)
+    t.ok(
+      named.some((p) => pattern.test(p)),
+      `names ${pattern}`
+    )
   }
 })
 

@@ -24,7 +24,7 @@ t.test(
     // Started together: migrations and the bootstrap admin must cope with a twin doing the same.
     const replicas = await Promise.all([startServer(t, env), startServer(t, env)])
     const apis = replicas.map((r) => new Api(r.url, ADMIN))
-    const [survivor, victim] = replicas as [typeof replicas[0], typeof replicas[0]]
+    const [survivor, victim] = replicas
     const history = new History()
     let victimDead = false
 
@@ -48,7 +48,10 @@ t.test(
     }
     t.equal(victim.child.signalCode, 'SIGKILL', 'one replica died of SIGKILL')
     t.equal(survivor.child.exitCode, null, 'the other one served on')
-    t.ok(history.indeterminate().some((op) => op.process.endsWith('@replica-1')), 'callers of the killed replica lost answers: the case under test')
+    t.ok(
+      history.indeterminate().some((op) => op.process.endsWith('@replica-1')),
+      'callers of the killed replica lost answers: the case under test'
+    )
 
     const before = await exportLedger(apis[0]!)
     const report = await auditLedger(t, apis[0]!, history, before, (member) => member.startsWith(`${PREFIX}-`))

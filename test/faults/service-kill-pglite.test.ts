@@ -50,8 +50,14 @@ t.test('SIGKILL of the service on the embedded database (PGlite), right after a 
   t.equal((await fetch(`${second.url}/readyz`)).status, 200, 'it starts again on the same DATA_DIR (the dead process’s lock is taken over)')
   // The chains go on; a transfer shed as overloaded (503) is retried by the audit like any other.
   const after = await burst(history, api2, 'PK-D', CALLERS)
-  t.ok(after.some((op) => op.type === 'ok'), 'new transfers are acknowledged after the restart')
-  t.notOk(after.some((op) => op.type === 'fail'), 'none is refused')
+  t.ok(
+    after.some((op) => op.type === 'ok'),
+    'new transfers are acknowledged after the restart'
+  )
+  t.notOk(
+    after.some((op) => op.type === 'fail'),
+    'none is refused'
+  )
   const before = await exportLedger(api2)
   t.comment(`audit from ${history.now()} ms`)
   await auditLedger(t, api2, history, before, (member) => member.startsWith('PK-'))

@@ -26,163 +26,191 @@ function transfersInFlight(history: History, api: Api, prefix: string, count: nu
   })
 }
 
-t.test('SIGTERM while transfers wait for a held chain lock: readiness off, new requests refused, every transfer in flight answered and recorded, exit 0', { skip: NO_CLUSTER, timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const cluster = await PgCluster.create(t)
-  await cluster.start()
-  await cluster.sql('CREATE DATABASE app')
-  // Lock waits far longer than the test holds the lock: the transfers must wait, not time out.
-  const server = await startServer(t, {
-    DATABASE_URL: cluster.url('app'),
-    BOOTSTRAP_ADMIN_TOKEN: ADMIN,
-    SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-    DATABASE_LOCK_TIMEOUT_MS: '30000',
-    DATABASE_STATEMENT_TIMEOUT_MS: '30000',
-    DATABASE_QUERY_TIMEOUT_MS: '35000'
-  })
-  const api = new Api(server.url, ADMIN)
-  const history = new History()
-  const warmUp = await history.transfer(api, 'warm-up', allowedTransfer('SD-warm'))
-  t.equal(warmUp.first?.status, 201, 'a transfer is recorded before the shutdown')
+t.test(
+  'SIGTERM while transfers wait for a held chain lock: readiness off, new requests refused, every transfer in flight answered and recorded, exit 0',
+  { skip: NO_CLUSTER, timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    const cluster = await PgCluster.create(t)
+    await cluster.start()
+    await cluster.sql('CREATE DATABASE app')
+    // Lock waits far longer than the test holds the lock: the transfers must wait, not time out.
+    const server = await startServer(t, {
+      DATABASE_URL: cluster.url('app'),
+      BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      DATABASE_LOCK_TIMEOUT_MS: '30000',
+      DATABASE_STATEMENT_TIMEOUT_MS: '30000',
+      DATABASE_QUERY_TIMEOUT_MS: '35000'
+    })
+    const api = new Api(server.url, ADMIN)
+    const history = new History()
+    const warmUp = await history.transfer(api, 'warm-up', allowedTransfer('SD-warm'))
+    t.equal(warmUp.first?.status, 201, 'a transfer is recorded before the shutdown')
 
-  const lock = await holdChainHeads(t, cluster, 'app')
-  const inFlight = transfersInFlight(history, api, 'SD', IN_FLIGHT)
-  await waitFor('a transfer waiting for the chain lock', async () => (await lockWaiters(cluster, 'app')) > 0, 30_000)
-  // Group commit puts the others in the next group, queued in the process behind the one waiting.
-  await sleep(300)
+    const lock = await holdChainHeads(t, cluster, 'app')
+    const inFlight = transfersInFlight(history, api, 'SD', IN_FLIGHT)
+    await waitFor('a transfer waiting for the chain lock', async () => (await lockWaiters(cluster, 'app')) > 0, 30_000)
+    // Group commit puts the others in the next group, queued in the process behind the one waiting.
+    await sleep(300)
 
-  server.child.kill('SIGTERM')
-  const signalledAt = Date.now()
+    server.child.kill('SIGTERM')
+    const signalledAt = Date.now()
 
-  // While the lock is held the drain cannot finish: the process must still be there, and say so.
-  const ready = await waitFor('/readyz to turn 503', async () => {
-    const reply = await api.call('GET', '/readyz')
-    return reply.status === 503 ? reply : undefined
-  }, 5_000)
-  assertUnavailable(t, ready, 'not_ready', '/readyz during the drain')
-  t.match(ready.body, { detail: /shutting down/ }, '/readyz says why')
-  const health = await api.call('GET', '/healthz')
-  t.equal(health.status, 200, '/healthz during the drain: the process is alive')
-  const late = await api.call('POST', '/v1/transfers', allowedTransfer('SD-late'))
-  assertUnavailable(t, late, 'shutting_down', 'a new transfer during the drain')
-  await sleep(1_000)
-  t.equal(server.child.exitCode, null, 'the process waits for the transfers in flight')
-  t.equal(server.child.signalCode, null, 'and was not killed')
-  t.ok((await lockWaiters(cluster, 'app')) > 0, 'a group still waits for the lock')
+    // While the lock is held the drain cannot finish: the process must still be there, and say so.
+    const ready = await waitFor(
+      '/readyz to turn 503',
+      async () => {
+        const reply = await api.call('GET', '/readyz')
+        return reply.status === 503 ? reply : undefined
+      },
+      5_000
+    )
+    assertUnavailable(t, ready, 'not_ready', '/readyz during the drain')
+    t.match(ready.body, { detail: /shutting down/ }, '/readyz says why')
+    const health = await api.call('GET', '/healthz')
+    t.equal(health.status, 200, '/healthz during the drain: the process is alive')
+    const late = await api.call('POST', '/v1/transfers', allowedTransfer('SD-late'))
+    assertUnavailable(t, late, 'shutting_down', 'a new transfer during the drain')
+    await sleep(1_000)
+    t.equal(server.child.exitCode, null, 'the process waits for the transfers in flight')
+    t.equal(server.child.signalCode, null, 'and was not killed')
+    t.ok((await lockWaiters(cluster, 'app')) > 0, 'a group still waits for the lock')
 
-  await lock.release()
-  const ops = await Promise.all(inFlight)
-  for (const op of ops) {
-    t.ok(op.first?.status === 201 || op.first?.status === 403, `transfer of ${op.members[0]} in flight at SIGTERM: answered ${op.first?.status} ${op.first?.detail ?? ''}`)
+    await lock.release()
+    const ops = await Promise.all(inFlight)
+    for (const op of ops) {
+      t.ok(
+        op.first?.status === 201 || op.first?.status === 403,
+        `transfer of ${op.members[0]} in flight at SIGTERM: answered ${op.first?.status} ${op.first?.detail ?? ''}`
+      )
+    }
+    t.same(
+      ops.map((op) => op.first?.status),
+      Array.from({ length: IN_FLIGHT }, (_, i) => (i % 2 === 0 ? 201 : 403)),
+      'allowed ones 201, denied ones 403'
+    )
+
+    const code = await exitWithin(server, SHUTDOWN_TIMEOUT_MS + 5_000)
+    const tookMs = Date.now() - signalledAt
+    t.equal(code, 0, 'exit code 0')
+    t.ok(tookMs < SHUTDOWN_TIMEOUT_MS, `exited within SHUTDOWN_TIMEOUT_MS (${tookMs} ms)`)
+    t.match(server.output(), /"msg":"draining: \/readyz is 503/, 'the drain was logged')
+    t.match(server.output(), /"msg":"ledger queue drained"/, 'the queue was drained')
+    t.match(server.output(), /"msg":"closed"/, 'the app closed (listener, change feed, pools) before the exit')
+
+    // The process is gone: read the ledger straight from PostgreSQL.
+    const rows = await cluster.sql<{ id: string; member_id: string }>('SELECT id, member_id FROM ledger_entries ORDER BY position', 'app')
+    const acknowledged = history.acknowledged()
+    t.same(
+      rows.map((r) => r.id).sort(),
+      acknowledged.map((op) => op.first!.entries![0]!.id).sort(),
+      `the ledger holds exactly the ${acknowledged.length} acknowledged entries (the warm-up and every transfer in flight)`
+    )
+    t.notOk(
+      rows.some((r) => r.member_id === 'SD-late'),
+      'the transfer refused during the drain left nothing'
+    )
+    const backends = async () => (await cluster.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'app'", 'postgres'))[0]?.n
+    const left = await waitFor("the service's sessions to end", async () => ((await backends()) === 0 ? 'none' : undefined), 3_000).catch(
+      async () => `${await backends()} sessions`
+    )
+    t.equal(left, 'none', 'no session of the service is left on PostgreSQL')
   }
-  t.same(
-    ops.map((op) => op.first?.status),
-    Array.from({ length: IN_FLIGHT }, (_, i) => (i % 2 === 0 ? 201 : 403)),
-    'allowed ones 201, denied ones 403'
-  )
+)
 
-  const code = await exitWithin(server, SHUTDOWN_TIMEOUT_MS + 5_000)
-  const tookMs = Date.now() - signalledAt
-  t.equal(code, 0, 'exit code 0')
-  t.ok(tookMs < SHUTDOWN_TIMEOUT_MS, `exited within SHUTDOWN_TIMEOUT_MS (${tookMs} ms)`)
-  t.match(server.output(), /"msg":"draining: \/readyz is 503/, 'the drain was logged')
-  t.match(server.output(), /"msg":"ledger queue drained"/, 'the queue was drained')
-  t.match(server.output(), /"msg":"closed"/, 'the app closed (listener, change feed, pools) before the exit')
+t.test(
+  'a drain that cannot finish ends at SHUTDOWN_TIMEOUT_MS with exit 1, and nothing unanswered is recorded',
+  { skip: NO_CLUSTER, timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    const cluster = await PgCluster.create(t)
+    await cluster.start()
+    await cluster.sql('CREATE DATABASE app')
+    const bound = 2_000
+    const server = await startServer(t, {
+      DATABASE_URL: cluster.url('app'),
+      BOOTSTRAP_ADMIN_TOKEN: ADMIN,
+      SHUTDOWN_TIMEOUT_MS: String(bound),
+      DATABASE_LOCK_TIMEOUT_MS: '60000',
+      DATABASE_STATEMENT_TIMEOUT_MS: '60000',
+      DATABASE_QUERY_TIMEOUT_MS: '65000'
+    })
+    const api = new Api(server.url, ADMIN, 15_000)
+    const history = new History()
+    t.equal((await history.transfer(api, 'warm-up', allowedTransfer('ST-warm'))).first?.status, 201, 'a transfer is recorded before the shutdown')
+    const lock = await holdChainHeads(t, cluster, 'app')
+    const inFlight = transfersInFlight(history, api, 'ST', 2)
+    await waitFor('a transfer waiting for the chain lock', async () => (await lockWaiters(cluster, 'app')) > 0, 30_000)
 
-  // The process is gone: read the ledger straight from PostgreSQL.
-  const rows = await cluster.sql<{ id: string; member_id: string }>('SELECT id, member_id FROM ledger_entries ORDER BY position', 'app')
-  const acknowledged = history.acknowledged()
-  t.same(
-    rows.map((r) => r.id).sort(),
-    acknowledged.map((op) => op.first!.entries![0]!.id).sort(),
-    `the ledger holds exactly the ${acknowledged.length} acknowledged entries (the warm-up and every transfer in flight)`
-  )
-  t.notOk(rows.some((r) => r.member_id === 'SD-late'), 'the transfer refused during the drain left nothing')
-  const backends = async () =>
-    (await cluster.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'app'", 'postgres'))[0]?.n
-  const left = await waitFor('the service\'s sessions to end', async () => ((await backends()) === 0 ? 'none' : undefined), 3_000).catch(
-    async () => `${await backends()} sessions`
-  )
-  t.equal(left, 'none', 'no session of the service is left on PostgreSQL')
-})
+    server.child.kill('SIGTERM')
+    const signalledAt = Date.now()
+    const code = await exitWithin(server, bound + 5_000)
+    const tookMs = Date.now() - signalledAt
+    t.equal(code, 1, 'exit code 1: the drain did not finish')
+    t.ok(tookMs >= bound - 100 && tookMs < bound + 3_000, `exited at the bound (${tookMs} ms for ${bound} ms)`)
+    t.match(server.output(), /"msg":"graceful shutdown timed out"/, 'the time-out was logged')
+    for (const op of await Promise.all(inFlight)) t.equal(op.first?.status, 'network', `transfer of ${op.members[0]}: no answer, so never "allowed"`)
 
-t.test('a drain that cannot finish ends at SHUTDOWN_TIMEOUT_MS with exit 1, and nothing unanswered is recorded', { skip: NO_CLUSTER, timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const cluster = await PgCluster.create(t)
-  await cluster.start()
-  await cluster.sql('CREATE DATABASE app')
-  const bound = 2_000
-  const server = await startServer(t, {
-    DATABASE_URL: cluster.url('app'),
-    BOOTSTRAP_ADMIN_TOKEN: ADMIN,
-    SHUTDOWN_TIMEOUT_MS: String(bound),
-    DATABASE_LOCK_TIMEOUT_MS: '60000',
-    DATABASE_STATEMENT_TIMEOUT_MS: '60000',
-    DATABASE_QUERY_TIMEOUT_MS: '65000'
-  })
-  const api = new Api(server.url, ADMIN, 15_000)
-  const history = new History()
-  t.equal((await history.transfer(api, 'warm-up', allowedTransfer('ST-warm'))).first?.status, 201, 'a transfer is recorded before the shutdown')
-  const lock = await holdChainHeads(t, cluster, 'app')
-  const inFlight = transfersInFlight(history, api, 'ST', 2)
-  await waitFor('a transfer waiting for the chain lock', async () => (await lockWaiters(cluster, 'app')) > 0, 30_000)
-
-  server.child.kill('SIGTERM')
-  const signalledAt = Date.now()
-  const code = await exitWithin(server, bound + 5_000)
-  const tookMs = Date.now() - signalledAt
-  t.equal(code, 1, 'exit code 1: the drain did not finish')
-  t.ok(tookMs >= bound - 100 && tookMs < bound + 3_000, `exited at the bound (${tookMs} ms for ${bound} ms)`)
-  t.match(server.output(), /"msg":"graceful shutdown timed out"/, 'the time-out was logged')
-  for (const op of await Promise.all(inFlight)) t.equal(op.first?.status, 'network', `transfer of ${op.members[0]}: no answer, so never "allowed"`)
-
-  await lock.release()
-  // The server's backends end their aborted transactions once they see the connection gone.
-  await waitFor('the service\'s backends to go', async () => (await lockWaiters(cluster, 'app')) === 0, 10_000)
-  t.same(await storedMembers(cluster, 'app'), ['ST-warm'], 'only the acknowledged warm-up is in the ledger')
-})
-
-t.test('SIGTERM on the embedded database: every transfer in flight is answered, and what was answered is on disk after the exit', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-shutdown-'))
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
-  const server = await startServer(t, { DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) })
-  const api = new Api(server.url, ADMIN)
-  const history = new History()
-  t.equal((await history.transfer(api, 'warm-up', allowedTransfer('SP-warm'))).first?.status, 201, 'a transfer is recorded before the shutdown')
-
-  // The embedded database works one request after another; batches keep it busy. The signal is
-  // sent as the first batch is answered, while the others are being worked on or wait to be read.
-  const batches = Array.from({ length: 3 }, (_, b) =>
-    history.batch(api, `batch-${b}`, Array.from({ length: 300 }, (_, i) => allowedTransfer(`SP-b${b}-${i}`)))
-  )
-  const singles = transfersInFlight(history, api, 'SP', 10)
-  await batches[0]
-  server.child.kill('SIGTERM')
-  const signalledAt = history.now()
-  const ops = await Promise.all([...batches, ...singles])
-  const code = await exitWithin(server, SHUTDOWN_TIMEOUT_MS + 5_000)
-  t.equal(code, 0, 'exit code 0')
-  for (const op of ops) {
-    const status = op.first?.status
-    // What the server had read before the drain began is answered; what it read later is refused.
-    // Nothing sent before the signal is dropped without an answer.
-    const fine = status === 200 || status === 201 || status === 403 || (status === 503 && op.first?.detail === 'shutting_down')
-    t.ok(fine, `${op.f} by ${op.process}: ${status} ${op.first?.detail ?? ''}`)
+    await lock.release()
+    // The server's backends end their aborted transactions once they see the connection gone.
+    await waitFor("the service's backends to go", async () => (await lockWaiters(cluster, 'app')) === 0, 10_000)
+    t.same(await storedMembers(cluster, 'app'), ['ST-warm'], 'only the acknowledged warm-up is in the ledger')
   }
-  const answeredAfter = history.acknowledged().filter((op) => op.completedAt! > signalledAt)
-  t.ok(answeredAfter.length > 0, `requests in flight at SIGTERM were answered during the drain: ${answeredAfter.length} (${JSON.stringify(history.counts())})`)
+)
 
-  // The data directory is free again: the service released it as it closed.
-  const database = await Database.open({ dataDir, schema: 'public', poolSize: 1 })
-  t.teardown(() => database.close())
-  const rows = await database.db.selectFrom('ledger_entries').select(['id']).execute()
-  t.same(
-    rows.map((r) => r.id).sort(),
-    history
-      .acknowledged()
-      .flatMap((op) => op.first!.entries!.map((e) => e.id))
-      .sort(),
-    'the embedded ledger holds exactly the acknowledged entries'
-  )
-})
+t.test(
+  'SIGTERM on the embedded database: every transfer in flight is answered, and what was answered is on disk after the exit',
+  { timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-shutdown-'))
+    t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+    const server = await startServer(t, { DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) })
+    const api = new Api(server.url, ADMIN)
+    const history = new History()
+    t.equal((await history.transfer(api, 'warm-up', allowedTransfer('SP-warm'))).first?.status, 201, 'a transfer is recorded before the shutdown')
+
+    // The embedded database works one request after another; batches keep it busy. The signal is
+    // sent as the first batch is answered, while the others are being worked on or wait to be read.
+    const batches = Array.from({ length: 3 }, (_, b) =>
+      history.batch(
+        api,
+        `batch-${b}`,
+        Array.from({ length: 300 }, (_, i) => allowedTransfer(`SP-b${b}-${i}`))
+      )
+    )
+    const singles = transfersInFlight(history, api, 'SP', 10)
+    await batches[0]
+    server.child.kill('SIGTERM')
+    const signalledAt = history.now()
+    const ops = await Promise.all([...batches, ...singles])
+    const code = await exitWithin(server, SHUTDOWN_TIMEOUT_MS + 5_000)
+    t.equal(code, 0, 'exit code 0')
+    for (const op of ops) {
+      const status = op.first?.status
+      // What the server had read before the drain began is answered; what it read later is refused.
+      // Nothing sent before the signal is dropped without an answer.
+      const fine = status === 200 || status === 201 || status === 403 || (status === 503 && op.first?.detail === 'shutting_down')
+      t.ok(fine, `${op.f} by ${op.process}: ${status} ${op.first?.detail ?? ''}`)
+    }
+    const answeredAfter = history.acknowledged().filter((op) => op.completedAt! > signalledAt)
+    t.ok(
+      answeredAfter.length > 0,
+      `requests in flight at SIGTERM were answered during the drain: ${answeredAfter.length} (${JSON.stringify(history.counts())})`
+    )
+
+    // The data directory is free again: the service released it as it closed.
+    const database = await Database.open({ dataDir, schema: 'public', poolSize: 1 })
+    t.teardown(() => database.close())
+    const rows = await database.db.selectFrom('ledger_entries').select(['id']).execute()
+    t.same(
+      rows.map((r) => r.id).sort(),
+      history
+        .acknowledged()
+        .flatMap((op) => op.first!.entries!.map((e) => e.id))
+        .sort(),
+      'the embedded ledger holds exactly the acknowledged entries'
+    )
+  }
+)
 
 t.test(
   'SIGTERM while PostgreSQL is frozen: the close is bounded by the client-side time-outs and exits 0',

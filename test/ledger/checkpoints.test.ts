@@ -12,7 +12,7 @@ import { checkpointText, keyIdOf, openCheckpoint, openNote, parseCheckpointText,
 import { CheckpointKeyError, EMBEDDED_KEY_FILE, loadSigner, parsePrivateKey } from '../../src/ledger/checkpoints-key.js'
 import { chainOf } from '../../src/ledger/hashing.js'
 import { assertProblem, countEntries } from '../fixtures.js'
-import { ADMIN_TOKEN, DATABASE_KIND, buildTestApp, createClient, openTestDatabase, type TestApp } from '../helper.js'
+import { ADMIN_TOKEN, DATABASE_KIND, buildTestApp, createClient, openTestDatabase } from '../helper.js'
 import { ORIGIN, appWithKey, record, rewriteChain, takeCheckpoint, verify } from './verify-support.js'
 
 const HEADS_SQL = sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`
@@ -55,7 +55,10 @@ t.test('a checkpoint is the 16 heads in a C2SP signed note, checkable with any E
   const raw = Buffer.from(signatureLine!.trim().split(' ').at(-1)!, 'base64')
   t.equal(raw.subarray(0, 4).toString('hex'), list.key.keyId, 'the signature starts with the key ID')
   t.equal(keyIdOf(ORIGIN, Buffer.from(list.key.publicKey, 'base64')), list.key.keyId, 'key ID = SHA-256(name, 0x0A, 0x01, key)[:4]')
-  t.ok(verifySignature(null, Buffer.from(`${text}\n`, 'utf8'), createPublicKey(list.key.publicKeyPem), raw.subarray(4)), 'the Ed25519 signature covers the text and its final newline')
+  t.ok(
+    verifySignature(null, Buffer.from(`${text}\n`, 'utf8'), createPublicKey(list.key.publicKeyPem), raw.subarray(4)),
+    'the Ed25519 signature covers the text and its final newline'
+  )
   t.match(list.key.verifierKey, new RegExp(`^${ORIGIN.replace(/[./]/g, '\\$&')}\\+${list.key.keyId}\\+`), "Go's note verifier key format")
   t.equal(list.checkpoints[0].id, checkpoint.id, 'the list shows it, newest first')
   t.same(list.checkpoints[0].signatures, [{ name: ORIGIN, keyId: list.key.keyId, signature: signatureLine!.trim().split(' ').at(-1) }])
@@ -195,7 +198,8 @@ t.test('a rewrite of history with recomputed hashes passes the chains but not th
     t.equal(full.firstFailure.chain, chain)
     t.equal(full.firstFailure.seq, seqAtFirst, "at the first checkpoint's head of that chain")
     t.equal(full.firstFailure.checkpoint?.id, first.id, 'naming the first checkpoint the rewrite breaks')
-    const entryThere = (await sql<{ id: string }>`SELECT id FROM ledger_entries WHERE chain = ${chain} AND seq = ${seqAtFirst}`.execute(test.database.db)).rows[0]
+    const entryThere = (await sql<{ id: string }>`SELECT id FROM ledger_entries WHERE chain = ${chain} AND seq = ${seqAtFirst}`.execute(test.database.db))
+      .rows[0]
     t.equal(full.firstFailure.entryId, entryThere?.id, 'and the entry now there')
     t.ok(
       full.chains.filter((c: { ok: boolean }) => !c.ok).every((c: { chain: number }) => c.chain === chain),
@@ -237,7 +241,11 @@ t.test('verify starts from the latest verified checkpoint; full=true walks every
   t.equal(routine.mode, 'incremental')
   t.same(routine.from, { id: checkpoint.id, time: checkpoint.time, treeSize: 25 }, 'from the verified checkpoint')
   t.equal(routine.entriesChecked, 11, 'only the entries since')
-  t.equal(routine.chains.reduce((n: number, c: { length: number }) => n + c.length, 0), 36, 'chain lengths still count every entry')
+  t.equal(
+    routine.chains.reduce((n: number, c: { length: number }) => n + c.length, 0),
+    36,
+    'chain lengths still count every entry'
+  )
 
   const full = await verify(test, true)
   t.equal(full.ok, true)
@@ -315,22 +323,29 @@ t.test('the signing key', async (t) => {
     t.notMatch(error?.message ?? '', /c2VjcmV0/, 'the message does not quote the key')
   })
 
-  t.test('PostgreSQL without a key: checkpoints are refused with 503, exports carry an unsigned trailer', { skip: DATABASE_KIND !== 'postgres' && 'the embedded database always has a key' }, async (t) => {
-    const lines: string[] = []
-    const test = await buildTestApp(t, { logStream: { write: (line: string) => lines.push(line) }, config: { checkpointSigningKey: undefined, checkpointSigningKeyFile: undefined } })
-    t.ok(
-      lines.some((l) => /no checkpoint signing key/.test(l)),
-      'the start says so in the log'
-    )
-    const res = await test.request({ method: 'POST', url: '/v1/ledger/checkpoints' })
-    t.equal(assertProblem(t, res, 503).code, 'checkpoints_unavailable')
-    t.equal((await test.request({ method: 'GET', url: '/v1/ledger/checkpoints' })).json().key, null)
-    await record(test, 2)
-    const trailer = JSON.parse((await test.request({ method: 'GET', url: '/v1/ledger/export' })).body.trim().split('\n').at(-1)!).trailer
-    t.equal(trailer.note, null)
-    t.equal(trailer.entries, 2)
-    t.equal((await verify(test)).ok, true, 'verify works without a key')
-  })
+  t.test(
+    'PostgreSQL without a key: checkpoints are refused with 503, exports carry an unsigned trailer',
+    { skip: DATABASE_KIND !== 'postgres' && 'the embedded database always has a key' },
+    async (t) => {
+      const lines: string[] = []
+      const test = await buildTestApp(t, {
+        logStream: { write: (line: string) => lines.push(line) },
+        config: { checkpointSigningKey: undefined, checkpointSigningKeyFile: undefined }
+      })
+      t.ok(
+        lines.some((l) => l.includes('no checkpoint signing key')),
+        'the start says so in the log'
+      )
+      const res = await test.request({ method: 'POST', url: '/v1/ledger/checkpoints' })
+      t.equal(assertProblem(t, res, 503).code, 'checkpoints_unavailable')
+      t.equal((await test.request({ method: 'GET', url: '/v1/ledger/checkpoints' })).json().key, null)
+      await record(test, 2)
+      const trailer = JSON.parse((await test.request({ method: 'GET', url: '/v1/ledger/export' })).body.trim().split('\n').at(-1)!).trailer
+      t.equal(trailer.note, null)
+      t.equal(trailer.entries, 2)
+      t.equal((await verify(test)).ok, true, 'verify works without a key')
+    }
+  )
 })
 
 t.test('the note format refuses what it must', async (t) => {

@@ -17,7 +17,14 @@ function transfer(test: TestApp, i: number, memberId: string): Promise<LightMyRe
 
 /** Every chain is 1..N without gaps or duplicates, and its head is at N. */
 async function assertChainsContiguous(t: Tap, test: TestApp): Promise<void> {
-  const { rows } = await sql<{ chain: number; n: number | string; distinct_seq: number | string; min_seq: number | string; max_seq: number | string; head_seq: number | string }>`
+  const { rows } = await sql<{
+    chain: number
+    n: number | string
+    distinct_seq: number | string
+    min_seq: number | string
+    max_seq: number | string
+    head_seq: number | string
+  }>`
     SELECT e.chain, count(*) AS n, count(DISTINCT e.seq) AS distinct_seq, min(e.seq) AS min_seq, max(e.seq) AS max_seq, max(h.seq) AS head_seq
     FROM ledger_entries e JOIN ledger_heads h ON h.chain = e.chain
     GROUP BY e.chain ORDER BY e.chain`.execute(test.database.db)

@@ -86,7 +86,14 @@ async function context(test: TestApp): Promise<ActContext> {
 
 /** Settles every promise and says how each ended; a promise settles once, so each caller is answered once. */
 function settle<T>(promises: Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
-  return Promise.all(promises.map((p) => p.then((value) => ({ status: 'fulfilled' as const, value }), (reason: unknown) => ({ status: 'rejected' as const, reason }))))
+  return Promise.all(
+    promises.map((p) =>
+      p.then(
+        (value) => ({ status: 'fulfilled' as const, value }),
+        (reason: unknown) => ({ status: 'rejected' as const, reason })
+      )
+    )
+  )
 }
 
 t.test('acts of one member in one group are decided in arrival order, each seeing those before it', async (t) => {
@@ -109,15 +116,25 @@ t.test('acts of one member in one group are decided in arrival order, each seein
   t.ok(service.queueDepth >= 5, 'the acts are queued behind the lock')
   await lock.release()
   const results = await settle(queued)
-  t.ok(results.every((r) => r.status === 'fulfilled'), 'every act is answered, none fails')
+  t.ok(
+    results.every((r) => r.status === 'fulfilled'),
+    'every act is answered, none fails'
+  )
   const values = results.map((r) => (r.status === 'fulfilled' ? r.value : undefined))
   const seqs = values.map((v) => v?.body?.entry.seq ?? v?.entry?.seq)
-  t.same(seqs, [...seqs].sort((a, b) => a! - b!), 'ledger order is arrival order')
+  t.same(
+    seqs,
+    [...seqs].sort((a, b) => a! - b!),
+    'ledger order is arrival order'
+  )
   t.equal(new Set(seqs).size, seqs.length, 'each act has its own entry')
   t.equal(values[0]!.body!.decision, 'allow')
   t.equal(values[1]!.body!.decision, 'allow')
   t.equal(values[3]!.body!.decision, 'deny', 'a withdrawal queued before a transfer denies it')
-  t.same(values[3]!.body!.reasons.map((r) => r.code), ['consent_withdrawn'])
+  t.same(
+    values[3]!.body!.reasons.map((r) => r.code),
+    ['consent_withdrawn']
+  )
   t.same(values[5]!.body!.reasons.map((r) => r.code).sort(), ['consent_withdrawn', 'provision_suspended'], 'and a suspension queued before it as well')
 
   const verify = (await test.request({ method: 'GET', url: '/v1/ledger/verify' })).json()
@@ -152,7 +169,9 @@ t.test('a group whose commit fails answers 503 to every caller in it and leaves 
   await grantConsent(test, 'M-g-fail')
   const db = test.database.db
   await sql`CREATE FUNCTION test_fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused at commit'; END $$`.execute(db)
-  await sql`CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT ON ledger_entries DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_commit()`.execute(db)
+  await sql`CREATE CONSTRAINT TRIGGER test_fail_commit AFTER INSERT ON ledger_entries DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_commit()`.execute(
+    db
+  )
   const before = await countEntries(test)
   const consentsBefore = (await test.request({ method: 'GET', url: '/v1/members/M-g-fail/consents' })).json().consents.length
 
@@ -213,7 +232,10 @@ t.test('a full queue answers 503 at once and loses nothing it accepted', async (
   const accepted = settled.filter((r) => r.status === 'fulfilled')
   const refused = settled.filter((r) => r.status === 'rejected')
   t.ok(refused.length > 0, 'some are refused')
-  t.ok(refused.every((r) => r.status === 'rejected' && r.reason instanceof LedgerBusyError && r.reason.status === 503), 'with 503 ledger_busy')
+  t.ok(
+    refused.every((r) => r.status === 'rejected' && r.reason instanceof LedgerBusyError && r.reason.status === 503),
+    'with 503 ledger_busy'
+  )
   t.equal(accepted.length + refused.length, 20, 'every caller is answered')
   const { rows } = await sql<{ n: string | number }>`SELECT count(*) AS n FROM ledger_entries`.execute(database.db)
   t.equal(Number(rows[0]!.n), accepted.length, 'every accepted act is stored, nothing else')
@@ -247,7 +269,11 @@ t.test('what a failed group tells its callers', async (t) => {
   const refused = committer((tx) => sql`SELECT 1 / 0`.execute(tx))
   const before = await count()
   // The first job starts a group alone; the other two queue and form the next group together.
-  const [first, fault, neighbour] = await settle([refused.submit('first', ['M-first'], 1), refused.submit('fault', ['M-fault'], 1), refused.submit('neighbour', ['M-neighbour'], 1)])
+  const [first, fault, neighbour] = await settle([
+    refused.submit('first', ['M-first'], 1),
+    refused.submit('fault', ['M-fault'], 1),
+    refused.submit('neighbour', ['M-neighbour'], 1)
+  ])
   t.equal(first!.status, 'fulfilled')
   t.ok(fault?.status === 'rejected' && fault.reason instanceof ValueOutOfRangeError, 'a value the database refuses (class 22) is a 400, not a 503')
   t.equal(neighbour!.status, 'fulfilled', 'and its neighbour in the group is recorded on its own')

@@ -12,7 +12,8 @@ t.test('the database refuses entries outside the chains, and verify sees tampere
   t.equal(allowed.statusCode, 201)
   const entryId = allowed.json().entry.id as string
 
-  const forged = (chain: number, seq: number) => sql`
+  const forged = (chain: number, seq: number) =>
+    sql`
     INSERT INTO ledger_entries (id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, content)
     SELECT gen_random_uuid(), ${chain}, ${seq}, prev_hash, hash, recorded_at, kind, member_id, client_id, content
     FROM ledger_entries WHERE id = ${entryId}`.execute(test.database.db)
@@ -47,16 +48,27 @@ t.test('a provision-record CSV cannot carry a spreadsheet formula', async (t) =>
   await grantConsent(test, 'M-CSV-1', { evidenceRef: '@SUM(1+1)' })
   t.equal((await test.request({ method: 'POST', url: '/v1/transfers', payload: billing('M-CSV-1', recipient.id) })).statusCode, 201)
   const csv = await test.request({ method: 'GET', url: '/v1/members/M-CSV-1/provision-records?format=csv' })
-  const [, row] = parse(csv.body.replace(/^\uFEFF/, '')) as string[][]
+  const [, row] = parse(csv.body.replace(/^\uFEFF/, ''))
   for (const cell of row!) t.notMatch(cell, /^[=+\-@]/, `cell ${cell} does not start a formula`)
-  t.ok(row!.some((cell) => cell.includes('HYPERLINK')), 'the name is still there, as text')
+  t.ok(
+    row!.some((cell) => cell.includes('HYPERLINK')),
+    'the name is still there, as text'
+  )
 })
 
 t.test('unparseable text and instants are 400s, not 5xx', async (t) => {
   const test = await buildTestApp(t)
-  const nul = await test.request({ method: 'POST', url: '/v1/recipients', payload: { category: 'insurer', name: 'a\u0000b', address: 'x', representative: 'y' } })
+  const nul = await test.request({
+    method: 'POST',
+    url: '/v1/recipients',
+    payload: { category: 'insurer', name: 'a\u0000b', address: 'x', representative: 'y' }
+  })
   t.equal(nul.statusCode, 400)
-  const surrogate = await test.request({ method: 'POST', url: '/v1/members/M-1/consents', payload: { recipientCategory: 'insurer', obtainedAt: '2026-01-01T00:00:00Z', method: 'paper', evidenceRef: 'x\ud800' } })
+  const surrogate = await test.request({
+    method: 'POST',
+    url: '/v1/members/M-1/consents',
+    payload: { recipientCategory: 'insurer', obtainedAt: '2026-01-01T00:00:00Z', method: 'paper', evidenceRef: 'x\ud800' }
+  })
   t.equal(surrogate.statusCode, 400)
   const leap = await test.request({ method: 'POST', url: '/v1/members/M-1/suspensions', payload: { reason: 'asked', requestedAt: '2099-12-31T23:59:60Z' } })
   t.equal(leap.statusCode, 400)
@@ -76,5 +88,8 @@ t.test('guessing tokens is rate limited per address', async (t) => {
     statuses.push((await test.request({ method: 'GET', url: '/v1/policy', token: `guess-${i}-0123456789abcdef` })).statusCode)
   }
   t.same(statuses.slice(0, 5), [401, 401, 401, 401, 401])
-  t.ok(statuses.slice(5).every((s) => s === 429), `then 429: ${statuses.join(',')}`)
+  t.ok(
+    statuses.slice(5).every((s) => s === 429),
+    `then 429: ${statuses.join(',')}`
+  )
 })

@@ -59,13 +59,21 @@ t.test('the database refuses to alter the ledger', async (t) => {
   await populate(test)
   const count = await countEntries(test)
   t.ok(count > 30, 'the ledger has entries')
-  const heads = async () => (await sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`.execute(test.database.db)).rows
+  const heads = async () =>
+    (await sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`.execute(test.database.db)).rows
   const headsBefore = await heads()
-  const victim = (await sql<{ id: string; chain: number }>`SELECT id, chain FROM ledger_entries WHERE decision = 'deny' LIMIT 1`.execute(test.database.db)).rows[0]!
+  const victim = (await sql<{ id: string; chain: number }>`SELECT id, chain FROM ledger_entries WHERE decision = 'deny' LIMIT 1`.execute(test.database.db))
+    .rows[0]!
 
   const appendOnly = /append-only/
   await refused(t, test, sql`UPDATE ledger_entries SET decision = 'allow' WHERE id = ${victim.id}`, appendOnly, 'UPDATE of one column')
-  await refused(t, test, sql`UPDATE ledger_entries SET content = jsonb_set(content, '{decision}', '"allow"') WHERE id = ${victim.id}`, appendOnly, 'UPDATE of content')
+  await refused(
+    t,
+    test,
+    sql`UPDATE ledger_entries SET content = jsonb_set(content, '{decision}', '"allow"') WHERE id = ${victim.id}`,
+    appendOnly,
+    'UPDATE of content'
+  )
   await refused(t, test, sql`DELETE FROM ledger_entries WHERE id = ${victim.id}`, appendOnly, 'DELETE of one entry')
   await refused(t, test, sql`DELETE FROM ledger_entries`, appendOnly, 'DELETE of all')
   await refused(t, test, sql`TRUNCATE ledger_entries`, appendOnly, 'TRUNCATE')
@@ -183,7 +191,10 @@ t.test('verify catches a removed entry and a head moved forward', async (t) => {
 
   // Removing entry 2 from the middle of the (lower) intact chain breaks entry 3, which is then the
   // first failure of the whole ledger.
-  const { rows } = await sql<{ id: string; seq: number | string }>`SELECT id, seq FROM ledger_entries WHERE chain = ${gapChain} AND seq IN (2, 3) ORDER BY seq`.execute(db)
+  const { rows } = await sql<{
+    id: string
+    seq: number | string
+  }>`SELECT id, seq FROM ledger_entries WHERE chain = ${gapChain} AND seq IN (2, 3) ORDER BY seq`.execute(db)
   t.same(
     rows.map((r) => Number(r.seq)),
     [2, 3],

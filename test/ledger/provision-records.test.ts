@@ -19,7 +19,13 @@ t.test('provision records list only the member’s allowed third-party transfers
   const insurerInput = { category: 'insurer', name: 'Kyosai Mutual, Inc.', address: '4-5-6 Shiba, "Minato", Tokyo', representative: 'Ichiro Suzuki' }
   const insurer = await createRecipient(test, insurerInput)
 
-  const bankConsentInput = { recipientCategory: 'financial_institution', recipientId: bank.id, obtainedAt: daysFrom(-10), method: 'paper', evidenceRef: 'form-2026-001' }
+  const bankConsentInput = {
+    recipientCategory: 'financial_institution',
+    recipientId: bank.id,
+    obtainedAt: daysFrom(-10),
+    method: 'paper',
+    evidenceRef: 'form-2026-001'
+  }
   const bankConsent = await grantConsent(test, member, bankConsentInput)
   const insurerConsentInput = { recipientCategory: 'insurer', obtainedAt: daysFrom(-3), method: 'web', evidenceRef: 'web-session-42' }
   const insurerConsent = await grantConsent(test, member, insurerConsentInput)
@@ -48,8 +54,28 @@ t.test('provision records list only the member’s allowed third-party transfers
 
   // Everything else that must stay out.
   t.equal((await post(test, '/v1/transfers', { ...jointUse(member), dataItems: ['name'] })).statusCode, 201, 'joint use allowed')
-  t.equal((await post(test, '/v1/transfers', { channel: 'entrustment', memberId: member, purpose: 'delivery', serviceCategory: 'joint_purchasing', dataItems: ['name', 'address'], contractorId: contractor.id })).statusCode, 201, 'entrustment allowed')
-  const statutory = await post(test, '/v1/transfers', { channel: 'statutory_exception', memberId: member, purpose: 'membership_records', serviceCategory: 'other_living', dataItems: ['name'], exception: { basis: 'legal_obligation', reference: 'court order 1', approvedBy: 'manager' } })
+  t.equal(
+    (
+      await post(test, '/v1/transfers', {
+        channel: 'entrustment',
+        memberId: member,
+        purpose: 'delivery',
+        serviceCategory: 'joint_purchasing',
+        dataItems: ['name', 'address'],
+        contractorId: contractor.id
+      })
+    ).statusCode,
+    201,
+    'entrustment allowed'
+  )
+  const statutory = await post(test, '/v1/transfers', {
+    channel: 'statutory_exception',
+    memberId: member,
+    purpose: 'membership_records',
+    serviceCategory: 'other_living',
+    dataItems: ['name'],
+    exception: { basis: 'legal_obligation', reference: 'court order 1', approvedBy: 'manager' }
+  })
   t.equal(statutory.statusCode, 201, 'statutory exception allowed')
   t.equal((await post(test, '/v1/transfers', { ...billing, dataItems: ['name', 'health_care'] })).statusCode, 403, 'a denied third-party transfer')
   t.equal((await post(test, '/v1/transfers', { ...billing, purpose: 'survey' })).statusCode, 403, 'another denied third-party transfer')
@@ -118,7 +144,11 @@ t.test('provision records list only the member’s allowed third-party transfers
   t.test('records a member can read: Japan time, labels, why each is kept', async (t) => {
     const ja = await listProvisionRecords(test.database.db, member)
     const en = await listProvisionRecords(test.database.db, member, { language: 'en' })
-    t.same(ja.map((r) => r.entryId), [second.json().entry.id, first.json().entry.id], 'the same records, newest first')
+    t.same(
+      ja.map((r) => r.entryId),
+      [second.json().entry.id, first.json().entry.id],
+      'the same records, newest first'
+    )
     const bankJa = ja.find((r) => r.entryId === first.json().entry.id)!
     const bankEn = en.find((r) => r.entryId === first.json().entry.id)!
     const entry = first.json().entry
@@ -175,7 +205,11 @@ t.test('provision records list only the member’s allowed third-party transfers
     t.match(bankEn.recordBasis, /Art\. 29/)
 
     const all = await listProvisionRecords(test.database.db, member, { include: 'all', language: 'en' })
-    t.same(all.map((r) => r.channel).sort(), ['statutory_exception', 'third_party', 'third_party'], 'with all: the statutory exception too, never joint use or entrustment')
+    t.same(
+      all.map((r) => r.channel).sort(),
+      ['statutory_exception', 'third_party', 'third_party'],
+      'with all: the statutory exception too, never joint use or entrustment'
+    )
     const exception = all.find((r) => r.channel === 'statutory_exception')!
     t.equal(exception.entryId, statutory.json().entry.id)
     t.equal(exception.requiredByLaw, false, 'Art. 29 does not require a record of a 27(1) provision')
@@ -186,7 +220,7 @@ t.test('provision records list only the member’s allowed third-party transfers
   })
 
   t.test('CSV in English', async (t) => {
-    const rows = parse(provisionRecordsCsv(await listProvisionRecords(test.database.db, member, { language: 'en' }), 'en'), { bom: true }) as string[][]
+    const rows = parse(provisionRecordsCsv(await listProvisionRecords(test.database.db, member, { language: 'en' }), 'en'), { bom: true })
     const header = rows[0]!
     const purpose = header.findIndex((h) => h.includes('(purpose)'))
     const items = header.findIndex((h) => h.includes('(items)'))
@@ -216,7 +250,7 @@ t.test('provision records list only the member’s allowed third-party transfers
     t.match(csv.headers['content-type'], /^text\/csv/, 'text/csv')
     t.same([...csv.rawPayload.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'the bytes start with the UTF-8 BOM')
     t.ok(csv.body.startsWith('\uFEFF'), 'the text starts with \\uFEFF')
-    const rows = parse(csv.body, { bom: true, relax_column_count: false }) as string[][]
+    const rows = parse(csv.body, { bom: true, relax_column_count: false })
     const expected = await listProvisionRecords(test.database.db, member)
     t.equal(rows.length, 1 + expected.length, 'a header row and one row per record')
     t.equal(expected.length, after.length)
@@ -269,7 +303,10 @@ t.test('provision records list only the member’s allowed third-party transfers
       t.equal(row[cols.retainUntil], record.retainUntil.slice(0, 10), `${label}: the last day it is kept`)
       t.equal(row[cols.policyVersion], record.policyVersion, `${label}: policy version`)
     }
-    t.ok(rows.some((r) => r[cols.purpose] === '商品・サービスの提供を斡旋するため'), 'the brokerage purpose reads in Japanese')
+    t.ok(
+      rows.some((r) => r[cols.purpose] === '商品・サービスの提供を斡旋するため'),
+      'the brokerage purpose reads in Japanese'
+    )
     t.ok(
       rows.some((r) => r[cols.address] === insurerInput.address),
       'a value with quotes and commas survives the round trip'
@@ -281,7 +318,7 @@ t.test('provision records list only the member’s allowed third-party transfers
 
     const empty = await test.request({ method: 'GET', url: '/v1/members/M-nobody/provision-records?format=csv' })
     t.equal(empty.statusCode, 200)
-    const emptyRows = parse(empty.body, { bom: true }) as string[][]
+    const emptyRows = parse(empty.body, { bom: true })
     t.equal(emptyRows.length, 1, 'no records: the header row alone')
   })
 })

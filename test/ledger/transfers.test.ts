@@ -27,7 +27,7 @@ async function getEntry(test: TestApp, id: string): Promise<LightMyRequestRespon
 async function assertRecorded(t: Tap, test: TestApp, res: LightMyRequestResponse, memberId: string, expected: 'allow' | 'deny'): Promise<Record<string, any>> {
   t.equal(res.statusCode, expected === 'allow' ? 201 : 403, `transfer answered ${expected === 'allow' ? 201 : 403}`)
   t.match(res.headers['content-type'], /^application\/json/, 'a decision is JSON')
-  const body = res.json() as DecisionBody
+  const body = res.json<DecisionBody>()
   t.equal(body.decision, expected)
   t.ok(body.entry, 'the body carries its ledger entry')
   t.match(body.entry.hash, HEX64, 'entry.hash is lowercase hex SHA-256')
@@ -71,7 +71,10 @@ t.test('every 201 and every 403 of POST /v1/transfers is in the ledger', async (
   // No consent on record.
   const noConsent = await test.request({ method: 'POST', url: '/v1/transfers', payload: billing('M-denied', bank) })
   const noConsentEntry = await assertRecorded(t, test, noConsent, 'M-denied', 'deny')
-  t.ok(noConsent.json().reasons.some((r: { code: string }) => r.code === 'consent_missing'), 'denied for a missing consent')
+  t.ok(
+    noConsent.json().reasons.some((r: { code: string }) => r.code === 'consent_missing'),
+    'denied for a missing consent'
+  )
   t.ok(noConsentEntry.reasons.some((r: { code: string }) => r.code === 'consent_missing'))
 
   // A well-formed id naming no recipient is a deny, recorded.
@@ -198,7 +201,13 @@ t.test('idempotency', async (t) => {
     const system = await createClient(test, { role: 'system' })
     const a = await test.request({ method: 'POST', url: '/v1/transfers', payload: jointUse('M-idem'), headers: { 'idempotency-key': key } })
     const before = await countEntries(test)
-    const b = await test.request({ method: 'POST', url: '/v1/transfers', payload: jointUse('M-idem'), headers: { 'idempotency-key': key }, token: system.token })
+    const b = await test.request({
+      method: 'POST',
+      url: '/v1/transfers',
+      payload: jointUse('M-idem'),
+      headers: { 'idempotency-key': key },
+      token: system.token
+    })
     t.equal(b.statusCode, 201)
     t.notOk(b.headers['idempotent-replayed'], 'another client’s key is not a replay')
     t.not(b.json().entry.id, a.json().entry.id)
@@ -240,7 +249,7 @@ t.test('batch', async (t) => {
   const before = await countEntries(test)
   const res = await test.request({ method: 'POST', url: '/v1/transfers/batch', payload: { items } })
   t.equal(res.statusCode, 200)
-  const { results } = res.json() as { results: DecisionBody[] }
+  const { results } = res.json<{ results: DecisionBody[] }>()
   t.equal(results.length, items.length, 'one result per item')
   t.same(
     results.map((r) => r.decision),
@@ -260,7 +269,11 @@ t.test('batch', async (t) => {
   }
   // Items of one member take consecutive positions of its chain in request order.
   const m1 = results.filter((_, i) => items[i]!.memberId === 'M-b1').map((r) => r.entry.seq)
-  t.same(m1, [...m1].sort((a, b) => a - b), 'seq grows in request order within a chain')
+  t.same(
+    m1,
+    [...m1].sort((a, b) => a - b),
+    'seq grows in request order within a chain'
+  )
 
   const tooMany = await test.request({ method: 'POST', url: '/v1/transfers/batch', payload: { items: Array.from({ length: 1001 }, () => jointUse('M-b4')) } })
   t.equal(tooMany.statusCode, 400, '1001 items is a 400')
@@ -270,7 +283,11 @@ t.test('batch', async (t) => {
   t.match(none.headers['content-type'], PROBLEM_JSON)
   t.equal(await countEntries(test), before + items.length, 'rejected batches write nothing')
 
-  const max = await test.request({ method: 'POST', url: '/v1/transfers/batch', payload: { items: Array.from({ length: 1000 }, (_, i) => jointUse(`M-max-${i % 37}`)) } })
+  const max = await test.request({
+    method: 'POST',
+    url: '/v1/transfers/batch',
+    payload: { items: Array.from({ length: 1000 }, (_, i) => jointUse(`M-max-${i % 37}`)) }
+  })
   t.equal(max.statusCode, 200, '1000 items are accepted')
   t.equal(max.json().results.length, 1000)
   t.equal(await countEntries(test), before + items.length + 1000)
@@ -304,13 +321,20 @@ t.test('consents and suspensions are ledger entries and decide later transfers',
 
   const after = await test.request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) })
   await assertRecorded(t, test, after, member, 'deny')
-  t.ok(after.json().reasons.some((r: { code: string }) => r.code === 'consent_withdrawn'), 'denied: consent_withdrawn')
+  t.ok(
+    after.json().reasons.some((r: { code: string }) => r.code === 'consent_withdrawn'),
+    'denied: consent_withdrawn'
+  )
 
   // Suspension: a fresh consent, then suspend, then lift.
   const consent2 = await grantConsent(test, member)
   t.equal((await getEntry(test, consent2.entry.id)).json().kind, 'consent_granted')
   t.equal((await test.request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) })).statusCode, 201)
-  const suspend = await test.request({ method: 'POST', url: `/v1/members/${member}/suspensions`, payload: { reason: 'Art. 35 request', requestedAt: daysFrom(0) } })
+  const suspend = await test.request({
+    method: 'POST',
+    url: `/v1/members/${member}/suspensions`,
+    payload: { reason: 'Art. 35 request', requestedAt: daysFrom(0) }
+  })
   t.equal(suspend.statusCode, 201)
   const suspension = suspend.json()
   t.ok(suspension.entry?.id)
@@ -320,7 +344,10 @@ t.test('consents and suspensions are ledger entries and decide later transfers',
 
   const suspended = await test.request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) })
   await assertRecorded(t, test, suspended, member, 'deny')
-  t.ok(suspended.json().reasons.some((r: { code: string }) => r.code === 'provision_suspended'), 'denied: provision_suspended')
+  t.ok(
+    suspended.json().reasons.some((r: { code: string }) => r.code === 'provision_suspended'),
+    'denied: provision_suspended'
+  )
 
   const lift = await test.request({ method: 'DELETE', url: `/v1/members/${member}/suspensions/${suspension.id}` })
   t.equal(lift.statusCode, 200)
@@ -368,12 +395,11 @@ t.test('fail closed: when the ledger cannot append, nothing is allowed', async (
     t.equal((await test.request({ method: 'POST', url: '/v1/transfers', payload })).statusCode, 201, 'the transfer is allowed while the ledger works')
 
     const db = test.database.db
-    await sql
-      .raw(`CREATE FUNCTION test_refuse_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${SECRET}: refused'; END $$`)
-      .execute(db)
+    await sql.raw(`CREATE FUNCTION test_refuse_append() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '${SECRET}: refused'; END $$`).execute(db)
     await sql`CREATE TRIGGER test_refuse_append BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION test_refuse_append()`.execute(db)
     const before = await countEntries(test)
-    const headsBefore = (await sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`.execute(db)).rows
+    const headsBefore = (await sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`.execute(db))
+      .rows
 
     const res = await test.request({ method: 'POST', url: '/v1/transfers', payload })
     await assertFailsClosed(t, test, res, before)
@@ -396,7 +422,8 @@ t.test('fail closed: when the ledger cannot append, nothing is allowed', async (
       'the unrecorded consent does not exist'
     )
 
-    const headsAfter = (await sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`.execute(db)).rows
+    const headsAfter = (await sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`.execute(db))
+      .rows
     t.same(headsAfter, headsBefore, 'no chain head moved')
 
     // Once the ledger works again, the idempotency key that failed was not burnt.

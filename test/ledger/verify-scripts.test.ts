@@ -52,7 +52,8 @@ t.test('scripts/verify-checkpoint.mjs: a kept checkpoint, the public key and a f
   await record(test, 20, 9)
   const lines = await exportLines(test)
   const intact = file('intact.jsonl', `${lines.join('\n')}\n`)
-  const checkWith = (exportFile: string, checkpoint = kept, publicKey = key) => run(CHECKPOINT_SCRIPT, ['--key', publicKey, '--checkpoint', checkpoint, exportFile])
+  const checkWith = (exportFile: string, checkpoint = kept, publicKey = key) =>
+    run(CHECKPOINT_SCRIPT, ['--key', publicKey, '--checkpoint', checkpoint, exportFile])
 
   t.test('an intact export extends the checkpoint', async (t) => {
     const ok = checkWith(intact)
@@ -101,11 +102,19 @@ t.test('scripts/verify-checkpoint.mjs: a kept checkpoint, the public key and a f
     t.match(tail.output, new RegExp(`chain ${chain}: the export ends at seq \\d+ .* but its trailer says`))
 
     // … and its trailer edited to match: the signed note in it still says otherwise.
-    const edited = { ...trailer, entries: trailer.entries - 1, chains: trailer.chains.map((c: { chain: number; length: number }) => (c.chain === chain ? { ...c, length: c.length - 1, headHash: JSON.parse(shortened.findLast((l) => JSON.parse(l).chain === chain)!).hash } : c)) }
+    const edited = {
+      ...trailer,
+      entries: trailer.entries - 1,
+      chains: trailer.chains.map((c: { chain: number; length: number }) =>
+        c.chain === chain ? { ...c, length: c.length - 1, headHash: JSON.parse(shortened.findLast((l) => JSON.parse(l).chain === chain)!).hash } : c
+      )
+    }
     const forgedTrailer = checkWith(file('forged-trailer.jsonl', `${[...shortened.slice(0, -1), JSON.stringify({ trailer: edited })].join('\n')}\n`))
     t.equal(forgedTrailer.status, 1, forgedTrailer.output)
     t.match(forgedTrailer.output, /signed note and its chains differ/)
-    const unsigned = checkWith(file('unsigned-trailer.jsonl', `${[...shortened.slice(0, -1), JSON.stringify({ trailer: { ...edited, note: null } })].join('\n')}\n`))
+    const unsigned = checkWith(
+      file('unsigned-trailer.jsonl', `${[...shortened.slice(0, -1), JSON.stringify({ trailer: { ...edited, note: null } })].join('\n')}\n`)
+    )
     t.equal(unsigned.status, 1, unsigned.output)
     t.match(unsigned.output, /trailer is not signed/)
   })
@@ -124,7 +133,12 @@ t.test('scripts/verify-checkpoint.mjs: a kept checkpoint, the public key and a f
     // A checkpoint signed by another key under the service's name: not the pinned key.
     const impostor = generateKeyPairSync('ed25519')
     const impostorKey = Buffer.from(String(impostor.publicKey.export({ format: 'jwk' }).x), 'base64url')
-    const forged = signNote(checkpointText({ ...body, heads: body.heads.map((h) => (h.chain === target.chain ? { ...h, hash: 'e'.repeat(64) } : h)) }), ORIGIN, impostor.privateKey, impostorKey)
+    const forged = signNote(
+      checkpointText({ ...body, heads: body.heads.map((h) => (h.chain === target.chain ? { ...h, hash: 'e'.repeat(64) } : h)) }),
+      ORIGIN,
+      impostor.privateKey,
+      impostorKey
+    )
     const byImpostor = checkWith(intact, file('impostor.txt', forged))
     t.equal(byImpostor.status, 1, byImpostor.output)
     t.match(byImpostor.output, /carries no signature of shizenha\.example\/test-ledger/)
@@ -166,7 +180,12 @@ t.test('scripts/verify-checkpoint.mjs: a kept checkpoint, the public key and a f
     const heads = trailer.chains.map((c: { chain: number; length: number; headHash: string }) => ({ chain: c.chain, seq: c.length, hash: c.headHash }))
     const signer = parsePrivateKey(target.seed, 'seed')
     const publicKey = Buffer.from(String(createPublicKey(signer).export({ format: 'jwk' }).x), 'base64url')
-    const note = signNote(checkpointText({ origin: ORIGIN, treeSize: trailer.entries, time: trailer.time, policyVersion: 'v', heads }), ORIGIN, signer, publicKey)
+    const note = signNote(
+      checkpointText({ origin: ORIGIN, treeSize: trailer.entries, time: trailer.time, policyVersion: 'v', heads }),
+      ORIGIN,
+      signer,
+      publicKey
+    )
     const signedRewrite = file('signed-rewrite.jsonl', `${[...lines.slice(0, -1), JSON.stringify({ trailer: { ...trailer, note } })].join('\n')}\n`)
     const extension = checkWith(signedRewrite, keptHere, keyHere)
     t.equal(extension.status, 1, extension.output)

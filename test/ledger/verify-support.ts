@@ -56,7 +56,9 @@ export async function rewriteChain(test: TestApp, chain: number, seq: number): P
     const content: Record<string, unknown> = { ...row.content, prevHash }
     if (index === 0) content.decision = content.decision === 'allow' ? 'deny' : 'allow'
     const hash = entryHash(content)
-    await sql`UPDATE ledger_entries SET content = ${JSON.stringify(content)}::jsonb, decision = ${String(content.decision)}, prev_hash = ${prevHash}, hash = ${hash} WHERE id = ${row.id}`.execute(db)
+    await sql`UPDATE ledger_entries SET content = ${JSON.stringify(content)}::jsonb, decision = ${String(content.decision)}, prev_hash = ${prevHash}, hash = ${hash} WHERE id = ${row.id}`.execute(
+      db
+    )
     prevHash = hash
   }
   await sql`UPDATE ledger_heads SET hash = ${prevHash} WHERE chain = ${chain}`.execute(db)

@@ -133,60 +133,69 @@ async function assertRound(
   return { before: before.length, after: after.length }
 }
 
-t.test('a consent withdrawal racing transfers of the same member', { skip: DATABASE_URL ? false : 'needs PostgreSQL (DATABASE_URL): PGlite runs one transaction at a time, so nothing races' }, async (t) => {
-  const { database, reopen } = await openTestDatabase(t, POOL_SIZE)
-  const second = await reopen()
-  const a = await buildTestApp(t, { database })
-  const b = await buildTestApp(t, { database: second })
-  t.teardown(async () => {
-    await database.close()
-    await second.close()
-  })
-  const bank = (await createRecipient(a)).id
-
-  // Each round: a fresh member; a first wave of transfers, the withdrawal once `waitFor` of them
-  // were answered (so some allows surely precede it), and the rest of the transfers sent together
-  // with the withdrawal, each started within another jitter window, alternating between the apps.
-  const rounds = [
-    { firstWave: 25, waitFor: 1, jitterMs: 0, withdrawVia: 'a' },
-    { firstWave: 10, waitFor: 2, jitterMs: 5, withdrawVia: 'b' },
-    { firstWave: 40, waitFor: 5, jitterMs: 20, withdrawVia: 'a' },
-    { firstWave: 25, waitFor: 1, jitterMs: 50, withdrawVia: 'b' }
-  ] as const
-
-  let racedRounds = 0
-  for (const [index, round] of rounds.entries()) {
-    const name = `round ${index + 1}: ${round.firstWave} transfers, the withdrawal (via app ${round.withdrawVia}) after ${round.waitFor} answered with ${TRANSFERS - round.firstWave} more, jitter ${round.jitterMs} ms`
-    await t.test(name, async (t) => {
-      const member = `M-race-${index + 1}`
-      const consent = await grantConsent(a, member)
-      const warm = await a.request({ method: 'POST', url: '/v1/checks', payload: billing(member, bank) })
-      t.equal(warm.json().decision, 'allow', 'setup: billing is allowed while the consent stands')
-
-      const transfer = (i: number) => jittered(round.jitterMs, () => (i % 2 === 0 ? a : b).request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) }))
-      const transfers = Array.from({ length: round.firstWave }, (_, i) => transfer(i))
-      await answered(transfers, round.waitFor)
-      const withdrawal = jittered(round.jitterMs, () =>
-        (round.withdrawVia === 'a' ? a : b).request({ method: 'POST', url: `/v1/members/${member}/consents/${consent.id}/withdraw`, payload: { reason: 'member asked' } })
-      )
-      for (let i = round.firstWave; i < TRANSFERS; i += 1) transfers.push(transfer(i))
-      const [answers, withdrawn] = await Promise.all([Promise.all(transfers), withdrawal])
-      const { before, after } = await assertRound(t, a, member, answers, withdrawn)
-      if (before > 0 && after > 0) racedRounds += 1
-
-      const later = await b.request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) })
-      t.equal(later.statusCode, 403, 'a transfer after everything settled is denied')
+t.test(
+  'a consent withdrawal racing transfers of the same member',
+  { skip: DATABASE_URL ? false : 'needs PostgreSQL (DATABASE_URL): PGlite runs one transaction at a time, so nothing races' },
+  async (t) => {
+    const { database, reopen } = await openTestDatabase(t, POOL_SIZE)
+    const second = await reopen()
+    const a = await buildTestApp(t, { database })
+    const b = await buildTestApp(t, { database: second })
+    t.teardown(async () => {
+      await database.close()
+      await second.close()
     })
+    const bank = (await createRecipient(a)).id
+
+    // Each round: a fresh member; a first wave of transfers, the withdrawal once `waitFor` of them
+    // were answered (so some allows surely precede it), and the rest of the transfers sent together
+    // with the withdrawal, each started within another jitter window, alternating between the apps.
+    const rounds = [
+      { firstWave: 25, waitFor: 1, jitterMs: 0, withdrawVia: 'a' },
+      { firstWave: 10, waitFor: 2, jitterMs: 5, withdrawVia: 'b' },
+      { firstWave: 40, waitFor: 5, jitterMs: 20, withdrawVia: 'a' },
+      { firstWave: 25, waitFor: 1, jitterMs: 50, withdrawVia: 'b' }
+    ] as const
+
+    let racedRounds = 0
+    for (const [index, round] of rounds.entries()) {
+      const name = `round ${index + 1}: ${round.firstWave} transfers, the withdrawal (via app ${round.withdrawVia}) after ${round.waitFor} answered with ${TRANSFERS - round.firstWave} more, jitter ${round.jitterMs} ms`
+      await t.test(name, async (t) => {
+        const member = `M-race-${index + 1}`
+        const consent = await grantConsent(a, member)
+        const warm = await a.request({ method: 'POST', url: '/v1/checks', payload: billing(member, bank) })
+        t.equal(warm.json().decision, 'allow', 'setup: billing is allowed while the consent stands')
+
+        const transfer = (i: number) =>
+          jittered(round.jitterMs, () => (i % 2 === 0 ? a : b).request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) }))
+        const transfers = Array.from({ length: round.firstWave }, (_, i) => transfer(i))
+        await answered(transfers, round.waitFor)
+        const withdrawal = jittered(round.jitterMs, () =>
+          (round.withdrawVia === 'a' ? a : b).request({
+            method: 'POST',
+            url: `/v1/members/${member}/consents/${consent.id}/withdraw`,
+            payload: { reason: 'member asked' }
+          })
+        )
+        for (let i = round.firstWave; i < TRANSFERS; i += 1) transfers.push(transfer(i))
+        const [answers, withdrawn] = await Promise.all([Promise.all(transfers), withdrawal])
+        const { before, after } = await assertRound(t, a, member, answers, withdrawn)
+        if (before > 0 && after > 0) racedRounds += 1
+
+        const later = await b.request({ method: 'POST', url: '/v1/transfers', payload: billing(member, bank) })
+        t.equal(later.statusCode, 403, 'a transfer after everything settled is denied')
+      })
+    }
+
+    // A round where every transfer got the lock before the withdrawal tested nothing about the
+    // order; which one went last is up to the scheduler, but not in every round.
+    t.ok(racedRounds > 0, `in ${racedRounds} of ${rounds.length} rounds transfers were decided on both sides of the withdrawal`)
+
+    const verify = await a.request({ method: 'GET', url: '/v1/ledger/verify' })
+    t.equal(verify.statusCode, 200)
+    t.equal(verify.json().ok, true, 'the ledger verifies after every round')
+    t.notOk(verify.json().firstFailure, 'no failure')
+    const viaB = (await b.request({ method: 'GET', url: '/v1/ledger/verify' })).json()
+    t.equal(viaB.ok, true, 'the other instance verifies the same ledger')
   }
-
-  // A round where every transfer got the lock before the withdrawal tested nothing about the
-  // order; which one went last is up to the scheduler, but not in every round.
-  t.ok(racedRounds > 0, `in ${racedRounds} of ${rounds.length} rounds transfers were decided on both sides of the withdrawal`)
-
-  const verify = await a.request({ method: 'GET', url: '/v1/ledger/verify' })
-  t.equal(verify.statusCode, 200)
-  t.equal(verify.json().ok, true, 'the ledger verifies after every round')
-  t.notOk(verify.json().firstFailure, 'no failure')
-  const viaB = (await b.request({ method: 'GET', url: '/v1/ledger/verify' })).json()
-  t.equal(viaB.ok, true, 'the other instance verifies the same ledger')
-})
+)

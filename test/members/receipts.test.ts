@@ -41,7 +41,11 @@ t.test('a grant answers with a receipt; GET …/receipt returns the same receipt
   t.same(receipt.methodLabel, { ja: 'ウェブ', en: 'On the web' })
   t.equal(receipt.evidenceRef, 'web-session-7')
   t.same(receipt.legalBasis, { clause: '2(5)', law: 'APPI Art. 27(1)' })
-  t.same(receipt.purposes.map((p: { id: string; clause: string }) => [p.id, p.clause]), [['billing', 'I.6']], 'the purposes §II.3 gives')
+  t.same(
+    receipt.purposes.map((p: { id: string; clause: string }) => [p.id, p.clause]),
+    [['billing', 'I.6']],
+    'the purposes §II.3 gives'
+  )
   t.equal(receipt.itemsListed, false)
   t.same(
     receipt.dataCategories.map((d: { id: string }) => d.id),
@@ -49,7 +53,10 @@ t.test('a grant answers with a receipt; GET …/receipt returns the same receipt
     'without its own list: the necessary items of its version'
   )
   t.match(receipt.recipient, { category: 'financial_institution', clause: 'II.3', id: bank.id, name: '自然派信用金庫', country: 'JP' })
-  t.same(receipt.provisionMethods.map((m: { id: string }) => m.id), ['document', 'electronic'])
+  t.same(
+    receipt.provisionMethods.map((m: { id: string }) => m.id),
+    ['document', 'electronic']
+  )
   t.same(receipt.policy, { version: noticeV1.version, effectiveFrom: noticeV1.effectiveFrom, title: noticeV1.title })
   t.same(receipt.ledgerEntry, consent.entry, 'the ledger entry with its hash')
 
@@ -79,7 +86,10 @@ t.test('a receipt for a category-wide consent with its own item list', async (t)
     { id: 'insurance_application', ja: '共済・保険の申込内容', en: 'Insurance application', sensitive: false }
   ])
   t.match(consent.receipt.recipient, { category: 'insurer', id: null, name: null, country: null })
-  t.same(consent.receipt.purposes.map((p: { id: string }) => p.id), ['brokerage'])
+  t.same(
+    consent.receipt.purposes.map((p: { id: string }) => p.id),
+    ['brokerage']
+  )
   t.same((await receiptOf(test, MEMBER, consent.id)).json(), consent.receipt)
 })
 
@@ -100,9 +110,18 @@ t.test('a consent keeps the version in force when the member gave it', async (t)
   t.equal(before.policyVersion, noticeV1.version, 'given before version 2: version 1')
   t.equal(after.policyVersion, noticeV2.version, 'given after: version 2')
   t.equal(before.receipt.policy.version, noticeV1.version)
-  t.notOk(before.receipt.dataCategories.some((d: { id: string }) => d.id === 'capital_contribution'), 'v1: no capital_contribution')
-  t.ok(after.receipt.dataCategories.some((d: { id: string }) => d.id === 'capital_contribution'), 'v2: capital_contribution')
-  t.same(after.receipt.purposes.map((p: { id: string }) => p.id), ['billing', 'capital_contribution'])
+  t.notOk(
+    before.receipt.dataCategories.some((d: { id: string }) => d.id === 'capital_contribution'),
+    'v1: no capital_contribution'
+  )
+  t.ok(
+    after.receipt.dataCategories.some((d: { id: string }) => d.id === 'capital_contribution'),
+    'v2: capital_contribution'
+  )
+  t.same(
+    after.receipt.purposes.map((p: { id: string }) => p.id),
+    ['billing', 'capital_contribution']
+  )
   const listed = (await test.request({ method: 'GET', url: `/v1/members/${MEMBER}/consents` })).json().consents as { id: string; policyVersion: string }[]
   // Both were recorded at the same (fixed) instant, so the list's order between them is the ids'.
   t.same(

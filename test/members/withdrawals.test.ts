@@ -60,7 +60,12 @@ t.test('a backdated withdrawal lists the transfers allowed on that consent since
   const body = res.json()
   t.equal(body.status, 'withdrawn')
   t.equal(body.backdated, true)
-  const expected = ([[after1, after1Items], [after2, after2Items]] as const).map(([r, dataItems]) => ({
+  const expected = (
+    [
+      [after1, after1Items],
+      [after2, after2Items]
+    ] as const
+  ).map(([r, dataItems]) => ({
     entryId: r.json().entry.id,
     recordedAt: r.json().entry.recordedAt,
     hash: r.json().entry.hash,

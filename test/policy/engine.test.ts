@@ -136,7 +136,11 @@ function provide(category: RecipientCategory, overrides: Partial<DecisionRequest
 }
 
 /** `consentImpracticable: null` leaves it out; by default a vital_interest request gives one (APPI Art. 27(1)(ii)). */
-function statutory(basis: ExceptionBasis, dataItems: DataItem[], consentImpracticable: string | null = basis === 'vital_interest' ? IMPRACTICABLE : null): DecisionRequest {
+function statutory(
+  basis: ExceptionBasis,
+  dataItems: DataItem[],
+  consentImpracticable: string | null = basis === 'vital_interest' ? IMPRACTICABLE : null
+): DecisionRequest {
   return {
     channel: 'statutory_exception',
     memberId: MEMBER,
@@ -241,8 +245,7 @@ interface ExpectedReason {
   readonly items?: DataItem[]
 }
 
-const r = (code: ReasonCode, clause: string, items?: DataItem[]): ExpectedReason =>
-  items === undefined ? { code, clause } : { code, clause, items }
+const r = (code: ReasonCode, clause: string, items?: DataItem[]): ExpectedReason => (items === undefined ? { code, clause } : { code, clause, items })
 
 interface Expected {
   readonly decision: 'allow' | 'deny'
@@ -293,15 +296,13 @@ function allowEntrustment(items: DataItem[], contractId: string, inspectedAt: Da
 const ALL_ITEMS: DataItem[] = [...DATA_ITEMS]
 
 const jointUseCases: Case[] = [
-  ...PURPOSES.map(
-    (purpose): Case => ({
-      name: `JCCU, ${purpose}, every item incl. health_care`,
-      request: jointUse(purpose, [...ALL_ITEMS]),
-      facts: noFacts(),
-      now: NOW,
-      expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo([...ALL_ITEMS])] }
-    })
-  ),
+  ...PURPOSES.map((purpose): Case => ({
+    name: `JCCU, ${purpose}, every item incl. health_care`,
+    request: jointUse(purpose, [...ALL_ITEMS]),
+    facts: noFacts(),
+    now: NOW,
+    expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo([...ALL_ITEMS])] }
+  })),
   {
     name: 'JCCU, health_care alone',
     request: jointUse('welfare_procedures', ['health_care']),
@@ -531,15 +532,13 @@ const otherPurposes = (category: RecipientCategory): Purpose[] => PURPOSES.filte
 const thirdPartyAllowCases: Case[] = CATEGORIES.flatMap((category): Case[] => {
   const rule = SECTION_II[category]
   const serviceCategories: ServiceCategory[] = rule.serviceCategory === null ? [...SERVICE_CATEGORIES] : [rule.serviceCategory]
-  return serviceCategories.map(
-    (serviceCategory): Case => ({
-      name: `${category}: ${rule.purpose} / ${serviceCategory}, exactly the necessary items, consent on record`,
-      request: provide(category, { serviceCategory }),
-      facts: provideFacts(category),
-      now: NOW,
-      expected: allowThirdParty([...rule.necessaryItems], `CS-${category}`)
-    })
-  )
+  return serviceCategories.map((serviceCategory): Case => ({
+    name: `${category}: ${rule.purpose} / ${serviceCategory}, exactly the necessary items, consent on record`,
+    request: provide(category, { serviceCategory }),
+    facts: provideFacts(category),
+    now: NOW,
+    expected: allowThirdParty([...rule.necessaryItems], `CS-${category}`)
+  }))
 })
 
 const thirdPartyCategoryRuleCases: Case[] = [
@@ -548,27 +547,23 @@ const thirdPartyCategoryRuleCases: Case[] = [
   ...CATEGORIES.flatMap((category) => {
     const others = otherPurposes(category)
     const picks = category === 'insurer' ? others : [others[0]!, others[others.length - 1]!]
-    return picks.map(
-      (purpose): Case => ({
-        name: `${category}: purpose ${purpose} is not its own`,
-        request: provide(category, { purpose }),
-        facts: provideFacts(category),
-        now: NOW,
-        expected: deny(r('purpose_not_allowed', 'II'))
-      })
-    )
+    return picks.map((purpose): Case => ({
+      name: `${category}: purpose ${purpose} is not its own`,
+      request: provide(category, { purpose }),
+      facts: provideFacts(category),
+      now: NOW,
+      expected: deny(r('purpose_not_allowed', 'II'))
+    }))
   }),
   // Every other service category for the two categories tied to one.
   ...(['insurer', 'travel_provider'] as const).flatMap((category) =>
-    SERVICE_CATEGORIES.filter((s) => s !== SECTION_II[category].serviceCategory).map(
-      (serviceCategory): Case => ({
-        name: `${category}: service category ${serviceCategory} is not its own`,
-        request: provide(category, { serviceCategory }),
-        facts: provideFacts(category),
-        now: NOW,
-        expected: deny(r('service_category_not_allowed', 'II'))
-      })
-    )
+    SERVICE_CATEGORIES.filter((s) => s !== SECTION_II[category].serviceCategory).map((serviceCategory): Case => ({
+      name: `${category}: service category ${serviceCategory} is not its own`,
+      request: provide(category, { serviceCategory }),
+      facts: provideFacts(category),
+      now: NOW,
+      expected: deny(r('service_category_not_allowed', 'II'))
+    }))
   ),
   {
     name: 'insurer: a subset of the necessary items is allowed',
@@ -607,16 +602,14 @@ const thirdPartyCategoryRuleCases: Case[] = [
     now: NOW,
     expected: deny(r('items_not_necessary', 'II', ['insurance_application']), r('consent_items_not_covered', '2(5)'))
   },
-  ...CATEGORIES.map(
-    (category): Case => ({
-      name: `${category}: sensitive health_care never leaves through third-party provision`,
-      request: provide(category, { dataItems: ['name', 'health_care'] }),
-      facts: provideFacts(category),
-      now: NOW,
-      // A consent without its own list covers only the necessary items, so not health_care either.
-      expected: deny(r('sensitive_item', 'II', ['health_care']), r('consent_items_not_covered', '2(5)'))
-    })
-  ),
+  ...CATEGORIES.map((category): Case => ({
+    name: `${category}: sensitive health_care never leaves through third-party provision`,
+    request: provide(category, { dataItems: ['name', 'health_care'] }),
+    facts: provideFacts(category),
+    now: NOW,
+    // A consent without its own list covers only the necessary items, so not health_care either.
+    expected: deny(r('sensitive_item', 'II', ['health_care']), r('consent_items_not_covered', '2(5)'))
+  })),
   {
     name: 'method missing',
     request: provide('insurer', { method: undefined }),
@@ -762,10 +755,7 @@ const thirdPartyConsentCases: Case[] = [
     name: 'a withdrawn consent covering the items and one in effect that does not',
     request: provide('member_activity'),
     facts: provideFacts('member_activity', {
-      consents: [
-        consent('member_activity', { id: 'CS-old', withdrawnAt: daysAgo(1) }),
-        consent('member_activity', { id: 'CS-narrow', dataItems: ['name'] })
-      ]
+      consents: [consent('member_activity', { id: 'CS-old', withdrawnAt: daysAgo(1) }), consent('member_activity', { id: 'CS-narrow', dataItems: ['name'] })]
     }),
     now: NOW,
     expected: deny(r('consent_items_not_covered', '2(5)'))
@@ -792,12 +782,7 @@ const thirdPartyMultipleCases: Case[] = [
     request: provide('insurer', { recipientId: 'R-404', dataItems: ['health_care'], method: undefined }),
     facts: provideFacts('insurer', { recipient: null, consents: [], suspensions: ['provision'] }),
     now: NOW,
-    expected: deny(
-      r('recipient_unknown', 'II'),
-      r('sensitive_item', 'II', ['health_care']),
-      r('method_not_allowed', 'II'),
-      r('provision_suspended', '2(5)')
-    )
+    expected: deny(r('recipient_unknown', 'II'), r('sensitive_item', 'II', ['health_care']), r('method_not_allowed', 'II'), r('provision_suspended', '2(5)'))
   },
   {
     name: 'inactive, wrong purpose and service category, unnecessary items, consent withdrawn: all reported',
@@ -895,24 +880,20 @@ const withoutServiceCategoryCases: Case[] = [
     now: NOW,
     expected: { decision: 'allow', reasons: [r('legal_obligation', '2(5)a')], obligations: [itemsLimitedTo(['name'])] }
   },
-  ...(['financial_institution', 'credit_company', 'member_activity'] as const).map(
-    (category): Case => ({
-      name: `${category} without a service category (its row names none)`,
-      request: withoutServiceCategory(provide(category)),
-      facts: provideFacts(category),
-      now: NOW,
-      expected: allowThirdParty([...SECTION_II[category].necessaryItems], `CS-${category}`)
-    })
-  ),
-  ...(['insurer', 'travel_provider'] as const).map(
-    (category): Case => ({
-      name: `${category} without a service category is denied: its row names one`,
-      request: withoutServiceCategory(provide(category)),
-      facts: provideFacts(category),
-      now: NOW,
-      expected: deny(r('service_category_not_allowed', 'II'))
-    })
-  )
+  ...(['financial_institution', 'credit_company', 'member_activity'] as const).map((category): Case => ({
+    name: `${category} without a service category (its row names none)`,
+    request: withoutServiceCategory(provide(category)),
+    facts: provideFacts(category),
+    now: NOW,
+    expected: allowThirdParty([...SECTION_II[category].necessaryItems], `CS-${category}`)
+  })),
+  ...(['insurer', 'travel_provider'] as const).map((category): Case => ({
+    name: `${category} without a service category is denied: its row names one`,
+    request: withoutServiceCategory(provide(category)),
+    facts: provideFacts(category),
+    now: NOW,
+    expected: deny(r('service_category_not_allowed', 'II'))
+  }))
 ]
 
 // ---------------------------------------------------------------------------------------------
@@ -946,15 +927,13 @@ const vitalInterestConditionCases: Case[] = [
 // Recipients abroad (APPI Art. 28): the notice states no provision abroad.
 
 const foreignRecipientCases: Case[] = [
-  ...CATEGORIES.map(
-    (category): Case => ({
-      name: `${category}: a recipient in the US is denied although every other rule is met`,
-      request: provide(category),
-      facts: provideFacts(category, { recipient: recipient(category, { country: 'US' }) }),
-      now: NOW,
-      expected: deny(r('recipient_abroad', 'II'))
-    })
-  ),
+  ...CATEGORIES.map((category): Case => ({
+    name: `${category}: a recipient in the US is denied although every other rule is met`,
+    request: provide(category),
+    facts: provideFacts(category, { recipient: recipient(category, { country: 'US' }) }),
+    now: NOW,
+    expected: deny(r('recipient_abroad', 'II'))
+  })),
   {
     name: 'a recipient in Korea, inactive and without consent: all reported',
     request: provide('travel_provider'),
@@ -1061,9 +1040,7 @@ const contractSigningCases: Case[] = [
   {
     name: 'an unsigned contract in its validity and an expired signed one',
     request: entrust(),
-    facts: entrustFacts(
-      contractor({ contracts: [contract({ id: 'C-old', validUntil: daysAgo(1) }), contract({ id: 'C-unsigned', signedAt: daysAhead(5) })] })
-    ),
+    facts: entrustFacts(contractor({ contracts: [contract({ id: 'C-old', validUntil: daysAgo(1) }), contract({ id: 'C-unsigned', signedAt: daysAhead(5) })] })),
     now: NOW,
     expected: deny(r('contract_not_signed', '2(4)'))
   },
@@ -1149,11 +1126,7 @@ const consentVersionCases: Case[] = [
     request: refund(),
     facts: provideFacts('financial_institution', { consents: [bankConsent()] }),
     now: NOW,
-    expected: deny(
-      r('purpose_not_allowed', 'II'),
-      r('items_not_necessary', 'II', ['capital_contribution']),
-      r('consent_items_not_covered', '2(5)')
-    )
+    expected: deny(r('purpose_not_allowed', 'II'), r('items_not_necessary', 'II', ['capital_contribution']), r('consent_items_not_covered', '2(5)'))
   }
 ]
 
@@ -1201,11 +1174,7 @@ function run(t: Test, request: DecisionRequest, policy: PolicyDocument, facts: F
 
 function checkDecision(t: Test, decision: Decision, expected: Expected, policy: PolicyDocument, request: DecisionRequest): void {
   t.equal(decision.decision, expected.decision, 'decision')
-  t.strictSame(
-    sortedCodes(decision.reasons.map((x) => x.code)),
-    sortedCodes(expected.reasons.map((x) => x.code)),
-    'exactly these reason codes'
-  )
+  t.strictSame(sortedCodes(decision.reasons.map((x) => x.code)), sortedCodes(expected.reasons.map((x) => x.code)), 'exactly these reason codes')
   t.equal(new Set(decision.reasons.map((x) => x.code)).size, decision.reasons.length, 'no reason is given twice')
   t.equal(decision.policyVersion, policy.version, 'policyVersion is the policy’s version')
 
@@ -1446,7 +1415,10 @@ t.test('decisions before version 2’s effectiveFrom keep version 1, from it on 
     const { version: _v1, effectiveFrom: _e1, recipientCategories: c1, gaps: _gaps, ...rest1 } = noticeV1
     const { version: _v2, effectiveFrom: _e2, recipientCategories: c2, ...rest2 } = noticeV2
     t.strictSame(rest2, rest1, 'everything else is the same document')
-    t.strictSame(c2.filter((c) => c.id !== 'financial_institution'), c1.filter((c) => c.id !== 'financial_institution'))
+    t.strictSame(
+      c2.filter((c) => c.id !== 'financial_institution'),
+      c1.filter((c) => c.id !== 'financial_institution')
+    )
     const row = c2.find((c) => c.id === 'financial_institution')!
     t.strictSame(row.purposes, ['billing', 'capital_contribution'])
     t.strictSame(row.necessaryItems, [...SECTION_II.financial_institution.necessaryItems, 'capital_contribution'])

@@ -59,7 +59,10 @@ t.test('each warning names its article and clause, in both languages', async (t)
   for (const warning of lintPolicy(noticeV1)) {
     t.equal(warning.article, EXPECTED[warning.code].article, `${warning.code}: article`)
     t.equal(warning.clause, EXPECTED[warning.code].clause, `${warning.code}: clause`)
-    t.ok(noticeV1.clauses.some((c) => c.id === warning.clause), `${warning.code}: the clause is one of the notice`)
+    t.ok(
+      noticeV1.clauses.some((c) => c.id === warning.clause),
+      `${warning.code}: the clause is one of the notice`
+    )
     t.match(warning.ja, JAPANESE, `${warning.code}: ja is Japanese`)
     t.notMatch(warning.en, JAPANESE, `${warning.code}: en is English`)
   }

@@ -201,7 +201,14 @@ export class History {
   /** POST /v1/transfers/batch, with an Idempotency-Key of the operation's own unless told `null`. */
   batch(api: Api, process: string, items: readonly { memberId: string }[], idempotencyKey: string | null = `b-${items[0]?.memberId}`): Promise<Op> {
     const request = { method: 'POST', path: '/v1/transfers/batch', body: { items }, ...(idempotencyKey === null ? {} : { idempotencyKey }) }
-    return this.invoke(api, process, 'batch', items.map((i) => i.memberId), request, batchEntries)
+    return this.invoke(
+      api,
+      process,
+      'batch',
+      items.map((i) => i.memberId),
+      request,
+      batchEntries
+    )
   }
 
   private static async attempt(api: Api, op: Op, entriesOf: EntriesOf, keep?: (reply: Reply) => unknown): Promise<Attempt> {
@@ -271,7 +278,7 @@ export interface CheckReport {
 }
 
 function sameRef(entry: LedgerEntry | undefined, ref: EntryRef): boolean {
-  return entry !== undefined && entry.id === ref.id && entry.chain === ref.chain && entry.seq === ref.seq && entry.hash === ref.hash
+  return entry?.id === ref.id && entry.chain === ref.chain && entry.seq === ref.seq && entry.hash === ref.hash
 }
 
 function describe(op: Op): string {
@@ -305,7 +312,12 @@ function groupByMember(entries: readonly LedgerEntry[]): Map<string, LedgerEntry
  * Only transfers and batches whose members all match `scope` are checked this way (members of
  * their own); of every other acknowledged act, each answered entry must be in `after` unchanged.
  */
-export function checkHistory(history: History, before: readonly LedgerEntry[], after: readonly LedgerEntry[], scope: (memberId: string) => boolean): CheckReport {
+export function checkHistory(
+  history: History,
+  before: readonly LedgerEntry[],
+  after: readonly LedgerEntry[],
+  scope: (memberId: string) => boolean
+): CheckReport {
   const problems: string[] = []
   const beforeByMember = groupByMember(before.filter((e) => scope(e.memberId)))
   const afterByMember = groupByMember(after.filter((e) => scope(e.memberId)))
@@ -330,7 +342,9 @@ export function checkHistory(history: History, before: readonly LedgerEntry[], a
         const member = op.members[i]!
         const found = entriesOf(member)
         if (found.length !== 1 || !sameRef(found[0], ref)) {
-          problems.push(`${describe(op)}: acknowledged entry ${ref.id} (chain ${ref.chain}, seq ${ref.seq}) of ${member} is ${found.length === 0 ? 'missing' : `not the ledger's only entry for it: ${JSON.stringify(found.map((e) => [e.id, e.chain, e.seq]))}`}`)
+          problems.push(
+            `${describe(op)}: acknowledged entry ${ref.id} (chain ${ref.chain}, seq ${ref.seq}) of ${member} is ${found.length === 0 ? 'missing' : `not the ledger's only entry for it: ${JSON.stringify(found.map((e) => [e.id, e.chain, e.seq]))}`}`
+          )
         }
         if (!beforeIds.has(ref.id)) problems.push(`${describe(op)}: acknowledged entry ${ref.id} was missing before the retries`)
       })
@@ -348,7 +362,8 @@ export function checkHistory(history: History, before: readonly LedgerEntry[], a
       if (recorded === op.members.length) {
         committedUnanswered++
         const moved = refs.filter((ref, i) => !sameRef(earlier[i]![0], ref))
-        if (moved.length > 0) problems.push(`${describe(op)}: what it asked was recorded, but the retry answered other entries (${moved.length}, e.g. ${moved[0]!.id})`)
+        if (moved.length > 0)
+          problems.push(`${describe(op)}: what it asked was recorded, but the retry answered other entries (${moved.length}, e.g. ${moved[0]!.id})`)
         if (!answered.replayed) problems.push(`${describe(op)}: the retry of a recorded request was not a replay`)
       } else if (recorded === 0) {
         recordedByRetry++
@@ -359,7 +374,9 @@ export function checkHistory(history: History, before: readonly LedgerEntry[], a
       refs.forEach((ref, i) => {
         const found = entriesOf(op.members[i]!)
         if (found.length !== 1 || !sameRef(found[0], ref)) {
-          problems.push(`${describe(op)}: after the retry ${op.members[i]} has ${JSON.stringify(found.map((e) => [e.id, e.chain, e.seq]))}, not just the answered ${ref.id}`)
+          problems.push(
+            `${describe(op)}: after the retry ${op.members[i]} has ${JSON.stringify(found.map((e) => [e.id, e.chain, e.seq]))}, not just the answered ${ref.id}`
+          )
         }
       })
     } else if (op.type === 'info' && op.f === 'batch') {
@@ -384,14 +401,16 @@ export function checkHistory(history: History, before: readonly LedgerEntry[], a
   for (const op of history.ops) {
     if (checked.has(op)) continue
     // An indeterminate act with a key was retried: what its retry answered counts as acknowledged.
-    const answered = op.type === 'ok' ? op.first : op.type === 'info' && op.idempotencyKey !== undefined ? op.retries.find((a) => a.entries !== undefined) : undefined
+    const answered =
+      op.type === 'ok' ? op.first : op.type === 'info' && op.idempotencyKey !== undefined ? op.retries.find((a) => a.entries !== undefined) : undefined
     if (op.type === 'info' && op.idempotencyKey !== undefined && answered === undefined) {
       problems.push(`${describe(op)}: its retries were never answered (${op.retries.map((a) => a.status).join(', ')})`)
     }
     if (answered === undefined) continue
     for (const ref of answered.entries!) {
       const entry = afterById.get(ref.id)
-      if (!sameRef(entry, ref)) problems.push(`${describe(op)}: acknowledged entry ${ref.id} (chain ${ref.chain}, seq ${ref.seq}) is ${entry === undefined ? 'missing' : 'changed'}`)
+      if (!sameRef(entry, ref))
+        problems.push(`${describe(op)}: acknowledged entry ${ref.id} (chain ${ref.chain}, seq ${ref.seq}) is ${entry === undefined ? 'missing' : 'changed'}`)
     }
   }
   return {
@@ -426,7 +445,8 @@ export function checkChains(entries: readonly LedgerEntry[]): { problems: string
   for (const [chain, list] of [...chains].sort(([a], [b]) => a - b)) {
     list.sort((a, b) => a.seq - b.seq)
     list.forEach((entry, i) => {
-      if (entry.seq !== i + 1) problems.push(`chain ${chain}: position ${i + 1} holds seq ${entry.seq} (${i > 0 && list[i - 1]!.seq === entry.seq ? 'a fork' : 'a gap'})`)
+      if (entry.seq !== i + 1)
+        problems.push(`chain ${chain}: position ${i + 1} holds seq ${entry.seq} (${i > 0 && list[i - 1]!.seq === entry.seq ? 'a fork' : 'a gap'})`)
       const prev = i === 0 ? GENESIS : list[i - 1]!.hash
       if (entry.prevHash !== prev) problems.push(`chain ${chain} seq ${entry.seq}: prevHash does not name the entry before`)
     })
@@ -447,7 +467,8 @@ export async function exportLedger(api: Api, maxPages = 10_000): Promise<LedgerE
     const reply = await api.retrying('GET', `/v1/ledger?limit=500${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`)
     if (reply.status !== 200) throw new Error(`GET /v1/ledger: ${reply.status} ${reply.text.slice(0, 300)}`)
     // Only what the checks read: a long soak's ledger must fit in memory twice over.
-    for (const { id, chain, seq, hash, prevHash, kind, memberId } of reply.body.entries as LedgerEntry[]) entries.push({ id, chain, seq, hash, prevHash, kind, memberId })
+    for (const { id, chain, seq, hash, prevHash, kind, memberId } of reply.body.entries as LedgerEntry[])
+      entries.push({ id, chain, seq, hash, prevHash, kind, memberId })
     cursor = reply.body.nextCursor as string | null
     if (cursor === null) return entries.sort((a, b) => a.chain - b.chain || a.seq - b.seq)
   }
@@ -455,7 +476,9 @@ export async function exportLedger(api: Api, maxPages = 10_000): Promise<LedgerE
 }
 
 /** GET /v1/ledger/verify, which must answer 200. */
-export async function verifyLedger(api: Api): Promise<{ ok: boolean; entriesChecked: number; chains: { chain: number; length: number; headHash: string; ok?: boolean }[]; firstFailure?: unknown }> {
+export async function verifyLedger(
+  api: Api
+): Promise<{ ok: boolean; entriesChecked: number; chains: { chain: number; length: number; headHash: string; ok?: boolean }[]; firstFailure?: unknown }> {
   const reply = await api.retrying('GET', '/v1/ledger/verify')
   if (reply.status !== 200) throw new Error(`GET /v1/ledger/verify: ${reply.status} ${reply.text.slice(0, 300)}`)
   return reply.body
@@ -466,7 +489,11 @@ export async function verifyLedger(api: Api): Promise<{ ok: boolean; entriesChec
  * and compares chain, seq, hash and member; returns the differences. With `limit`, only that many,
  * spread evenly over the history (`checkHistory` has compared every one with the export already).
  */
-export async function lookUpAcknowledged(api: Api, history: History, options: { concurrency?: number; limit?: number } = {}): Promise<{ problems: string[]; looked: number }> {
+export async function lookUpAcknowledged(
+  api: Api,
+  history: History,
+  options: { concurrency?: number; limit?: number } = {}
+): Promise<{ problems: string[]; looked: number }> {
   const problems: string[] = []
   const all = history.acknowledged().flatMap((op) => op.first!.entries!.map((ref, i) => ({ op, ref, member: op.members[i] })))
   const step = options.limit === undefined ? 1 : Math.max(1, Math.ceil(all.length / options.limit))
@@ -476,7 +503,9 @@ export async function lookUpAcknowledged(api: Api, history: History, options: { 
     const entry = reply.body as LedgerEntry | undefined
     if (reply.status !== 200) problems.push(`${describe(op)}: GET /v1/ledger/${ref.id} answered ${reply.status}`)
     else if (!sameRef(entry, ref) || (member !== undefined && entry!.memberId !== member)) {
-      problems.push(`${describe(op)}: entry ${ref.id} reads back as chain ${entry?.chain} seq ${entry?.seq} hash ${entry?.hash}, answered chain ${ref.chain} seq ${ref.seq} hash ${ref.hash}`)
+      problems.push(
+        `${describe(op)}: entry ${ref.id} reads back as chain ${entry?.chain} seq ${entry?.seq} hash ${entry?.hash}, answered chain ${ref.chain} seq ${ref.seq} hash ${ref.hash}`
+      )
     }
   })
   return { problems, looked: wanted.length }
@@ -497,7 +526,9 @@ export async function replayAcknowledged(api: Api, history: History, limit = 200
     const entries = entriesOfKind(op.f)(reply) ?? []
     const same = entries.length === answered.length && entries.every((entry, i) => entry.id === answered[i]!.id && entry.hash === answered[i]!.hash)
     if (reply.status !== op.first!.status || !same || reply.headers.get('idempotent-replayed') !== 'true') {
-      problems.push(`${describe(op)}: its repeat answered ${reply.status} ${entries[0]?.id ?? reply.text.slice(0, 200)} (replayed: ${reply.headers.get('idempotent-replayed')})`)
+      problems.push(
+        `${describe(op)}: its repeat answered ${reply.status} ${entries[0]?.id ?? reply.text.slice(0, 200)} (replayed: ${reply.headers.get('idempotent-replayed')})`
+      )
     }
   })
   return { problems, replayed: sample.length }
@@ -521,7 +552,12 @@ export async function eachLimited<T>(items: readonly T[], limit: number, work: (
  * Polls `probe` every `intervalMs` until it returns something other than undefined or false,
  * and returns that; throws naming `what` after `timeoutMs`. Errors of the probe count as "not yet".
  */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number, intervalMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  intervalMs = 50
+): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     try {
@@ -542,7 +578,15 @@ export function allowedTransfer(memberId: string) {
 
 /** A denied, recorded transfer: a well-formed recipient id that names nobody. */
 export function deniedTransfer(memberId: string) {
-  return { channel: 'third_party', memberId, purpose: 'billing', serviceCategory: 'joint_purchasing', dataItems: ['name', 'bank_account'], recipientId: randomUUID(), method: 'electronic' }
+  return {
+    channel: 'third_party',
+    memberId,
+    purpose: 'billing',
+    serviceCategory: 'joint_purchasing',
+    dataItems: ['name', 'bank_account'],
+    recipientId: randomUUID(),
+    method: 'electronic'
+  }
 }
 
 /** Even n allowed, odd n denied: both answers are acknowledgements that must be in the ledger. */
@@ -645,7 +689,11 @@ export async function auditLedger(
   )
   assertNone(t, report.problems, 'every acknowledged write is in the ledger as answered, and every entry belongs to an acknowledged or retried operation')
   const looked = await lookUpAcknowledged(api, history, options.lookUpLimit === undefined ? {} : { limit: options.lookUpLimit })
-  assertNone(t, looked.problems, `${options.lookUpLimit === undefined ? 'every' : 'a sample of'} acknowledged entries (${looked.looked}) read back by id with the answered chain, seq and hash`)
+  assertNone(
+    t,
+    looked.problems,
+    `${options.lookUpLimit === undefined ? 'every' : 'a sample of'} acknowledged entries (${looked.looked}) read back by id with the answered chain, seq and hash`
+  )
   const replays = await replayAcknowledged(api, history)
   assertNone(t, replays.problems, `repeats of acknowledged transfers and batches (${replays.replayed}) answer as the first time`)
   const chains = checkChains(after)
@@ -656,6 +704,10 @@ export async function auditLedger(
   t.equal(verify.ok, true, 'GET /v1/ledger/verify is ok')
   t.equal(verify.entriesChecked, final.length, 'verify checked every exported entry')
   const heads = verify.chains.filter((c) => c.length > 0).map((c) => [c.chain, c.length, c.headHash])
-  t.same(heads, [...chains.heads].map(([chain, head]) => [chain, head.length, head.hash]), 'verify names the heads the export ends with')
+  t.same(
+    heads,
+    [...chains.heads].map(([chain, head]) => [chain, head.length, head.hash]),
+    'verify names the heads the export ends with'
+  )
   return report
 }

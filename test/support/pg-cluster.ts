@@ -38,7 +38,6 @@ export function postgresBinDir(): string | undefined {
   return versions[0] === undefined ? undefined : path.join(PG_ROOT, versions[0], 'bin')
 }
 
-
 function confValue(value: string | number | boolean): string {
   if (typeof value === 'number') return String(value)
   if (typeof value === 'boolean') return value ? 'on' : 'off'
@@ -112,7 +111,22 @@ export class PgCluster {
       const { stdout: gid } = await run('id', ['-g', OS_OWNER])
       await chown(root, Number(stdout.trim()), Number(gid.trim()))
     }
-    await standby.exec('pg_basebackup', ['-h', '127.0.0.1', '-p', String(this.port), '-U', SUPERUSER, '-D', standby.dataDir, '-R', '-X', 'stream', '-c', 'fast', '--no-sync'])
+    await standby.exec('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(this.port),
+      '-U',
+      SUPERUSER,
+      '-D',
+      standby.dataDir,
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync'
+    ])
     await standby.configure({ port: standby.port, hot_standby: true })
     await standby.start()
     return standby
@@ -148,7 +162,7 @@ export class PgCluster {
     try {
       await this.exec('pg_ctl', ['start', '-D', this.dataDir, '-l', this.logFile, '-w', '-t', '120'])
     } catch (err) {
-      throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${await this.log()}`)
+      throw new Error(`PostgreSQL did not start: ${(err as Error).message}\n${await this.log()}`, { cause: err })
     }
     this.started = true
   }

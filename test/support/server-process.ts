@@ -61,7 +61,11 @@ export function freePort(): Promise<number> {
 export async function startServer(t: Teardown | undefined, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
   const quiet = env.LOG_LEVEL !== undefined && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)
   const port = env.PORT ?? (quiet ? String(await freePort()) : '0')
-  const child = spawn(process.execPath, ENTRY, { cwd: ROOT, env: childEnvironment({ ...env, PORT: port }, options.inheritDatabaseUrl), stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, ENTRY, {
+    cwd: ROOT,
+    env: childEnvironment({ ...env, PORT: port }, options.inheritDatabaseUrl),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let output = ''
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   t?.teardown(() => stopServer({ child, exited }))
@@ -84,8 +88,8 @@ export async function startServer(t: Teardown | undefined, env: Record<string, s
         if (match?.[1]) settle(match[1])
       }
     }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
     void exited.then((code) => settle(new Error(`server exited with ${code ?? child.signalCode}: ${output}`)))
     // A server that never listens must fail the test, not hang the suite.
     const deadline = setTimeout(() => {
@@ -139,8 +143,15 @@ export interface Exit {
  * Runs the server until it exits by itself (a bad setting, a database it cannot use), as `npm start`
  * would; a server that starts after all is killed after `timeoutMs` rather than hanging the suite.
  */
-export function runServerToExit(env: Record<string, string>, options: { readonly inheritDatabaseUrl?: boolean; readonly timeoutMs?: number } = {}): Promise<Exit> {
-  const child = spawn(process.execPath, ENTRY, { cwd: ROOT, env: childEnvironment({ PORT: '0', ...env }, options.inheritDatabaseUrl), stdio: ['ignore', 'pipe', 'pipe'] })
+export function runServerToExit(
+  env: Record<string, string>,
+  options: { readonly inheritDatabaseUrl?: boolean; readonly timeoutMs?: number } = {}
+): Promise<Exit> {
+  const child = spawn(process.execPath, ENTRY, {
+    cwd: ROOT,
+    env: childEnvironment({ PORT: '0', ...env }, options.inheritDatabaseUrl),
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))

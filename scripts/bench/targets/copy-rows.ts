@@ -17,7 +17,14 @@ const chunks: string[] = []
 let chunk = ''
 const hash = () => randomBytes(32).toString('hex')
 for (let i = 0; i < rows; i += 1) {
-  const content: EntryContent = { ...template, id: randomUUID(), chain: i % CHAINS, seq: Math.floor(i / CHAINS) + 1, prevHash: hash(), memberId: `C${i % 100_000}` }
+  const content: EntryContent = {
+    ...template,
+    id: randomUUID(),
+    chain: i % CHAINS,
+    seq: Math.floor(i / CHAINS) + 1,
+    prevHash: hash(),
+    memberId: `C${i % 100_000}`
+  }
   chunk += copyLine(content, hash())
   if ((i + 1) % CHUNK === 0 || i === rows - 1) {
     chunks.push(chunk)
@@ -30,14 +37,20 @@ await db.query('DROP TABLE IF EXISTS bench_copy_entries')
 await db.query('CREATE TABLE bench_copy_entries (LIKE ledger_entries INCLUDING ALL)')
 // This connection's backend does the parsing and indexing: its CPU is the database's share.
 const backend = process.env.DATABASE_URL ? (await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0]!.pid : undefined
-const result = await metered(process.pid, async () => {
-  // One transaction, as the fill does; the commit (and its fsync) is inside the clock.
-  await db.query('BEGIN')
-  const sink = db.copyIn('bench_copy_entries', COPY_COLUMNS_SQL)
-  for (const c of chunks) await sink.write(c)
-  await sink.end()
-  await db.query('COMMIT')
-}, backend === undefined ? undefined : async () => [backend])
+const result = await metered(
+  process.pid,
+  async () => {
+    // One transaction, as the fill does; the commit (and its fsync) is inside the clock.
+    await db.query('BEGIN')
+    const sink = db.copyIn('bench_copy_entries', COPY_COLUMNS_SQL)
+    for (const c of chunks) await sink.write(c)
+    await sink.end()
+    await db.query('COMMIT')
+  },
+  backend === undefined ? undefined : async () => [backend]
+)
 await db.query('DROP TABLE bench_copy_entries')
 await db.close()
-process.stdout.write(`${JSON.stringify({ rows, seconds: result.seconds, peakRssMiB: result.peakRssMiB, cpu: result.cpu, bytes: chunks.reduce((n, c) => n + c.length, 0) })}\n`)
+process.stdout.write(
+  `${JSON.stringify({ rows, seconds: result.seconds, peakRssMiB: result.peakRssMiB, cpu: result.cpu, bytes: chunks.reduce((n, c) => n + c.length, 0) })}\n`
+)

@@ -6,9 +6,23 @@ const str = (values: readonly string[]) => Type.Unsafe<string>({ type: 'string',
 const Uuid = Type.String({ format: 'uuid', maxLength: 36 })
 
 const DATA_ITEMS = [
-  'name', 'name_kana', 'address', 'phone', 'email', 'member_number', 'date_of_birth', 'household', 'bank_account',
-  'credit_card', 'billing_amount', 'order_history', 'capital_contribution', 'insurance_application', 'travel_booking',
-  'activity_participation', 'health_care'
+  'name',
+  'name_kana',
+  'address',
+  'phone',
+  'email',
+  'member_number',
+  'date_of_birth',
+  'household',
+  'bank_account',
+  'credit_card',
+  'billing_amount',
+  'order_history',
+  'capital_contribution',
+  'insurance_application',
+  'travel_booking',
+  'activity_participation',
+  'health_care'
 ]
 const FIELDS = {
   joint_use: ['jointUser'],
@@ -24,8 +38,20 @@ export const DecisionRequestSchema = Type.Object(
     channel: str(Object.keys(FIELDS)),
     memberId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', minLength: 1, maxLength: 64 }),
     purpose: str([
-      'membership_invitation', 'product_information', 'ordering', 'delivery', 'brokerage', 'billing', 'after_sales',
-      'urgent_contact', 'survey', 'welfare_procedures', 'capital_contribution', 'membership_records', 'member_activities', 'governance'
+      'membership_invitation',
+      'product_information',
+      'ordering',
+      'delivery',
+      'brokerage',
+      'billing',
+      'after_sales',
+      'urgent_contact',
+      'survey',
+      'welfare_procedures',
+      'capital_contribution',
+      'membership_records',
+      'member_activities',
+      'governance'
     ]),
     serviceCategory: Type.Optional(str(['joint_purchasing', 'mutual_aid_insurance', 'housing', 'travel', 'welfare', 'other_living'])),
     dataItems: Type.Array(str(DATA_ITEMS), { minItems: 1, maxItems: 64, uniqueItems: true }),

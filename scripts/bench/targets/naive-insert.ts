@@ -16,7 +16,7 @@ async function connect(): Promise<{ query: Query; close: () => Promise<void> }> 
     return { query: (text, values) => pool.query(text, values), close: () => pool.end() }
   }
   const { PGlite } = await import('@electric-sql/pglite')
-  const db = await PGlite.create(process.env.DATA_DIR!)
+  const db = await PGlite.create(process.env.DATA_DIR)
   return { query: (text, values) => db.query(text, values), close: () => db.close() }
 }
 
@@ -33,22 +33,25 @@ await db.query('CREATE INDEX IF NOT EXISTS bench_naive_entries_member_idx ON ben
 
 const app = Fastify({ logger: false })
 app.get(HEALTH_PATH, async () => ({ ok: true }))
-app.post(
-  '/v1/transfers',
-  { schema: { body: DecisionRequestSchema, response: { 201: Type.Object({ id: Type.String() }) } } },
-  async (request, reply) => {
-    const body = request.body as { memberId: string }
-    const content = JSON.stringify(body)
-    const id = randomUUID()
-    await db.query('INSERT INTO bench_naive_entries (id, member_id, kind, recorded_at, hash, content) VALUES ($1, $2, $3, now(), $4, $5)', [
-      id,
-      body.memberId,
-      'decision',
-      createHash('sha256').update(content).digest('hex'),
-      content
-    ])
-    return reply.code(201).send({ id })
-  }
-)
+app.post('/v1/transfers', { schema: { body: DecisionRequestSchema, response: { 201: Type.Object({ id: Type.String() }) } } }, async (request, reply) => {
+  const body = request.body as { memberId: string }
+  const content = JSON.stringify(body)
+  const id = randomUUID()
+  await db.query('INSERT INTO bench_naive_entries (id, member_id, kind, recorded_at, hash, content) VALUES ($1, $2, $3, now(), $4, $5)', [
+    id,
+    body.memberId,
+    'decision',
+    createHash('sha256').update(content).digest('hex'),
+    content
+  ])
+  return reply.code(201).send({ id })
+})
 await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT) })
-process.on('SIGTERM', () => void app.close().then(() => db.close()).then(() => process.exit(0)))
+process.on(
+  'SIGTERM',
+  () =>
+    void app
+      .close()
+      .then(() => db.close())
+      .then(() => process.exit(0))
+)

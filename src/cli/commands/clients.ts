@@ -74,7 +74,12 @@ export async function revokeClientCommand(id: string, options: { json: boolean }
     ? await service.json('DELETE', `v1/clients/${encodeURIComponent(id)}`)
     : await withDatabase(async (database) => {
         const feed = await ChangeFeed.open(undefined, cliLogger())
-        const revoked = await feed.publish(database, CLIENTS_CHANNEL, (tx) => revokeClient(tx, id, new Date()), (c) => c?.id)
+        const revoked = await feed.publish(
+          database,
+          CLIENTS_CHANNEL,
+          (tx) => revokeClient(tx, id, new Date()),
+          (c) => c?.id
+        )
         const client = revoked ?? (await findClient(database.db, id))
         if (!client) throw failure(`there is no client ${id}`)
         return client
