@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify'
-import { createRequire } from 'node:module'
 import pino, { type DestinationStream, type Logger } from 'pino'
 import type { Config } from './config.js'
 
@@ -31,7 +30,8 @@ export function createLogger(config: Pick<Config, 'logLevel'>, destination?: Des
     }
   }
   if (destination) return pino(options, destination)
-  if (process.stdout.isTTY && prettyAvailable()) return pino({ ...options, transport: { target: 'pino-pretty' } })
+  // A person at a terminal reads text; log collectors read JSON lines.
+  if (process.stdout.isTTY) return pino({ ...options, transport: { target: 'pino-pretty' } })
   return pino(options)
 }
 
@@ -45,15 +45,5 @@ function safeError(err: unknown): Record<string, unknown> {
     ...(typeof code === 'string' ? { code } : {}),
     stack: err.stack,
     ...(err.cause instanceof Error ? { cause: safeError(err.cause) } : {})
-  }
-}
-
-/** pino-pretty is a development convenience; production installs leave it out. */
-function prettyAvailable(): boolean {
-  try {
-    createRequire(import.meta.url).resolve('pino-pretty')
-    return true
-  } catch {
-    return false
   }
 }

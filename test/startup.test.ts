@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
-import { runServerToExit, startServer, stopServer, type ServerProcess } from './support/server-process.js'
+import { freePort, runServerToExit, startServer, stopServer, type ServerProcess } from './support/server-process.js'
 
 const ADMIN = 'startup-admin-token-0123456789'
 
@@ -58,4 +59,42 @@ t.test('a bad setting stops start-up with a message naming it and not its value'
   t.equal(exit.code, 78)
   t.match(exit.stderr, /PORT/)
   t.notMatch(exit.stderr, /eighty/)
+})
+
+t.test('`npm start`: a SIGTERM to the PID a person has (npm’s) closes the service gracefully and frees the data directory', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-npm-start-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const port = await freePort()
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), BOOTSTRAP_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info' }
+  delete env.DATABASE_URL
+  // npm runs the start script through a shell; `exec` makes node take the shell's place, so the
+  // signal npm passes on reaches the service itself.
+  const npm = spawn('npm', ['start'], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+  npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
+  const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)))
+  t.teardown(() => {
+    if (npm.exitCode === null) npm.kill('SIGKILL')
+  })
+  const deadline = Date.now() + 180_000
+  while (
+    !(await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.ok,
+      () => false
+    ))
+  ) {
+    if (Date.now() > deadline || npm.exitCode !== null) throw new Error(`npm start did not come up:\n${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  const servicePid = Number(/"pid":(\d+)/.exec(output)?.[1])
+  t.not(servicePid, npm.pid, 'the service logs its own PID, not npm’s')
+
+  npm.kill('SIGTERM')
+  await exited
+  t.match(output, /"msg":"closed"/, 'the service closed gracefully')
+  t.throws(() => process.kill(servicePid, 0), { code: 'ESRCH' }, 'no service process is left behind')
+  const next = await startServer(t, { DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN })
+  t.equal((await fetch(`${next.url}/readyz`)).status, 200, 'the data directory is free for the next start')
+  await stopServer(next)
 })
