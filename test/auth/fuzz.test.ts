@@ -182,7 +182,13 @@ const headers = fc.record(
       { weight: 1, arbitrary: headerText }
     ),
     'accept-language': fc.oneof(fc.constantFrom('ja', 'en', 'fr', 'ja-JP,ja;q=0.9,en;q=0.8', '*', 'en;q=0'), headerText),
-    'idempotency-key': fc.oneof(fc.constantFrom('k-1', 'k-2', 'k-3'), headerText, fc.string({ unit: 'grapheme-ascii', minLength: 200, maxLength: 300 })),
+    // Mostly a fresh key, as callers send; some reused across bodies (422), some malformed (400).
+    'idempotency-key': fc.oneof(
+      { weight: 6, arbitrary: fc.uuid() },
+      { weight: 1, arbitrary: fc.constantFrom('k-1', 'k-2', 'k-3') },
+      { weight: 1, arbitrary: headerText },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme-ascii', minLength: 200, maxLength: 300 }) }
+    ),
     'x-request-id': headerText
   },
   { requiredKeys: ['content-type'] }
