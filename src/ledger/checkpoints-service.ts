@@ -19,7 +19,7 @@ import {
   recentVerifications,
   type CheckpointRow
 } from './checkpoints-repository.js'
-import { verifyLedger, type CheckpointHeads, type VerifyReport } from './repository.js'
+import { exportLines, verifyLedger, type CheckpointHeads, type Paging, type VerifyReport } from './repository.js'
 import type { CheckpointRef, VerifyFailure } from './verify.js'
 
 /** No signing key: nothing is signed (PostgreSQL without CHECKPOINT_SIGNING_KEY or _FILE). */
@@ -350,8 +350,9 @@ export class CheckpointService {
     this.verifyRuns += 1
     // A verify uses the key that is already there; it never generates one.
     const signer = this.signerLoad ? await this.signerLoad.catch(() => null) : null
-    const { from, checkpoints, failures, newest } = await this.plan(full, signer)
-    const walked = await verifyLedger(this.database, { from, checkpoints })
+    // Reads from the standby when there is one; the verification record goes to the primary.
+    const { plan, report: walked } = await verifyLedger(this.database.reader, this.database.kind, (snapshot) => this.plan(snapshot, full, signer))
+    const { from, failures, newest } = plan
     const report = failures.length === 0 ? walked : withFailures(walked, failures)
     if (report.ok && signer && newest?.key_id === signer.keyId && Number(newest.id) !== from?.ref.id) {
       await this.record(signer, newest, full, report.entriesChecked)
@@ -365,11 +366,11 @@ export class CheckpointService {
    * with a verification this service signed, unless `full`.
    */
   private async plan(
+    db: Queryable,
     full: boolean,
     signer: CheckpointSigner | null
   ): Promise<{ from?: CheckpointHeads; checkpoints: CheckpointHeads[]; failures: VerifyFailure[]; newest?: CheckpointRow }> {
-    const db = this.database.db
-    const from = full || !signer ? undefined : await this.verifiedBase(signer)
+    const from = full || !signer ? undefined : await this.verifiedBase(db, signer)
     const failures: VerifyFailure[] = []
     const checkpoints: CheckpointHeads[] = []
     const rows = await checkpointsAfter(db, from?.ref.id)
@@ -385,8 +386,8 @@ export class CheckpointService {
     return { ...(from ? { from } : {}), checkpoints, failures, ...(newest ? { newest } : {}) }
   }
 
-  private async verifiedBase(signer: CheckpointSigner): Promise<CheckpointHeads | undefined> {
-    for (const v of await recentVerifications(this.database.db, 20)) {
+  private async verifiedBase(db: Queryable, signer: CheckpointSigner): Promise<CheckpointHeads | undefined> {
+    for (const v of await recentVerifications(db, 20)) {
       const { checkpoint } = v
       if (v.key_id !== signer.keyId || checkpoint.key_id !== signer.keyId || checkpoint.origin !== signer.name) continue
       if (!signer.verify(verificationMessage(signer.name, { ...v, verified_at: new Date(v.verified_at) }, checkpoint.note), v.signature)) {
@@ -416,20 +417,38 @@ export class CheckpointService {
   // Export
 
   /**
-   * The trailer of an export that ends at `heads`: signed like a checkpoint, unless there is no
-   * key or the ledger contradicts the latest checkpoint (the service never signs such a state).
+   * An export of the ledger as `db` holds it (the primary, or a standby that may lag it): every
+   * entry up to the heads read now, then the trailer. The latest checkpoint is read before the
+   * heads, so the heads are at or past it, even when a checkpoint is taken meanwhile or the
+   * standby is still catching up; the trailer is signed unless the ledger contradicts it.
    */
-  async trailer(heads: readonly ChainHead[]): Promise<ExportTrailer> {
+  async exportLedger(db: Queryable, paging: Paging): Promise<{ entries: number; lines: AsyncGenerator<string> }> {
+    const signer = await this.signer()
+    const latest = signer ? await this.latestOwn(db, signer) : undefined
+    const { heads } = await readHeads(db)
+    const trailer = () => this.trailer(db, heads, signer, latest)
+    async function* lines(): AsyncGenerator<string> {
+      yield* exportLines(db, paging, heads)
+      yield `${JSON.stringify(await trailer())}\n`
+    }
+    return { entries: sum(heads), lines: lines() }
+  }
+
+  /** The trailer of an export that ends at `heads`: signed like a checkpoint, unless there is no key or the ledger contradicts `latest`. */
+  private async trailer(
+    db: Queryable,
+    heads: readonly ChainHead[],
+    signer: CheckpointSigner | null,
+    latest: { row: CheckpointRow; body: CheckpointBody } | undefined
+  ): Promise<ExportTrailer> {
     const now = this.now()
     const chains = heads.map((h) => ({ chain: h.chain, length: h.seq, headHash: h.hash }))
     const unsigned = (problem?: string): ExportTrailer => ({
       trailer: { entries: sum(heads), time: now.toISOString(), chains, note: null, keyId: null, publicKey: null, ...(problem ? { problem } : {}) }
     })
-    const signer = await this.signer()
     if (!signer) return unsigned('no checkpoint signing key is configured: this trailer is not signed')
-    const latest = await this.latestOwn(this.database.db, signer)
     if (latest) {
-      const chainsContradicted = await this.contradicted(this.database.db, latest.body, heads)
+      const chainsContradicted = await this.contradicted(db, latest.body, heads)
       if (chainsContradicted.length > 0)
         return unsigned(`the ledger no longer extends checkpoint ${Number(latest.row.id)} (chain ${chainsContradicted.join(', ')}): not signed`)
     }

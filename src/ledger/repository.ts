@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import type { Database, Queryable } from '../db/database.js'
+import type { Database, Db, Queryable } from '../db/database.js'
 import type { LedgerEntryRow } from '../db/tables.js'
 import type { ChainHead } from './checkpoints.js'
 import { hashesAt, readHeads } from './checkpoints-repository.js'
@@ -139,19 +139,26 @@ export interface VerifyPlan {
  * that the ledger still holds every head of the plan's checkpoints. A broken chain stops at its
  * first bad entry, but the other chains are still checked: one break must not hide tampering
  * elsewhere. Takes no locks. On PostgreSQL it reads in one repeatable-read, read-only snapshot
- * (its own connection; writers go on). PGlite has a single connection, which a transaction
+ * of `db` (its own connection; writers go on), the primary's or a standby's: the plan (where to
+ * start, which checkpoints to hold the ledger to) is read in that same snapshot, so a standby
+ * that lags the primary is checked as the ledger stood at its point of the primary's history,
+ * never against a checkpoint it has not received yet. PGlite has a single connection, which a transaction
  * would hold for the whole walk, so there it reads statement by statement, and writers get the
  * connection between pages: the heads and the row count come from one statement, and the
  * entries up to those heads never change, so the walk still sees one consistent ledger.
  */
-export function verifyLedger(database: Database, plan: VerifyPlan = { checkpoints: [] }): Promise<VerifyReport> {
-  const paging = pagingFor(database.kind)
-  if (database.kind === 'pglite') return verifySnapshot(database.db, plan, paging)
-  return database.db
-    .transaction()
-    .setIsolationLevel('repeatable read')
-    .setAccessMode('read only')
-    .execute((tx) => verifySnapshot(tx, plan, paging))
+export async function verifyLedger<P extends VerifyPlan>(
+  db: Db,
+  kind: Database['kind'],
+  planIn: (snapshot: Queryable) => Promise<P>
+): Promise<{ plan: P; report: VerifyReport }> {
+  const paging = pagingFor(kind)
+  const walk = async (snapshot: Queryable) => {
+    const plan = await planIn(snapshot)
+    return { plan, report: await verifySnapshot(snapshot, plan, paging) }
+  }
+  if (kind === 'pglite') return walk(db)
+  return db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(walk)
 }
 
 /** What the walk reads of an entry: the content as text and the columns that repeat it. */

@@ -7,8 +7,7 @@ import { AUTHENTICATED_PROBLEMS, Channel, MemberId, StringEnum, Timestamp, Uuid,
 import * as examples from './examples.js'
 import { provisionRecordsCsv } from './provision-csv.js'
 import { listProvisionRecords, ProvisionRecordsQuery, ProvisionRecordsResponse } from './provision-records.js'
-import { readHeads } from './checkpoints-repository.js'
-import { exportLines, findEntry, listEntries, pagingFor } from './repository.js'
+import { findEntry, listEntries, pagingFor } from './repository.js'
 
 const readers = { roles: ['admin', 'ops'] as const }
 const tags = ['Ledger']
@@ -216,16 +215,12 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (_request, reply) => {
-      const db = fastify.database.db
-      const { heads } = await readHeads(db)
-      async function* lines() {
-        yield* exportLines(db, pagingFor(fastify.database.kind), heads)
-        yield `${JSON.stringify(await fastify.checkpoints.trailer(heads))}\n`
-      }
+      // From the standby when there is one: entries never change, so its heads end a true export.
+      const { lines } = await fastify.checkpoints.exportLedger(fastify.database.reader, pagingFor(fastify.database.kind))
       return reply
         .type('application/x-ndjson')
         .header('content-disposition', 'attachment; filename="ledger.jsonl"')
-        .send(Readable.from(lines()) as never)
+        .send(Readable.from(lines) as never)
     }
   )
 

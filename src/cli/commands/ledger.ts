@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream'
-import { readHeads } from '../../ledger/checkpoints-repository.js'
 import type { CheckpointView } from '../../ledger/checkpoints-service.js'
-import { exportLines, pagingFor, type VerifyReport } from '../../ledger/repository.js'
+import { pagingFor, type VerifyReport } from '../../ledger/repository.js'
 import { DomainError } from '../../errors.js'
 import { checkpointService, withDatabase } from '../database-access.js'
 import { CliError, EXIT, failure } from '../exit.js'
@@ -77,14 +76,8 @@ export async function exportLedgerCommand(options: { output?: string | undefined
         return
       }
       await withDatabase(async (database, config) => {
-        const { heads } = await readHeads(database.db)
-        const total = heads.reduce((n, h) => n + h.seq, 0)
-        const trailer = checkpointService(database, config)
-        async function* lines() {
-          yield* exportLines(database.db, pagingFor(database.kind), heads)
-          yield `${JSON.stringify(await trailer.trailer(heads))}\n`
-        }
-        await writeChunks(out, lines(), counted(total))
+        const { entries, lines } = await checkpointService(database, config).exportLedger(database.reader, pagingFor(database.kind))
+        await writeChunks(out, lines, counted(entries))
       })
     })
   } finally {
