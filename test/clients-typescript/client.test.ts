@@ -3,7 +3,7 @@ import { sql } from 'kysely'
 import t from 'tap'
 import { ProblemError } from '../../clients/typescript/src/errors.js'
 import type { DecisionRequest } from '../../clients/typescript/src/types.js'
-import { billing, countEntries, createRecipient, grantConsent, jointUse } from '../fixtures.js'
+import { billing, countEntries, createRecipient, grantConsent, jointUse, type Tap } from '../fixtures.js'
 import { ADMIN_TOKEN, buildTestApp, createClient, type TestApp } from '../helper.js'
 import { clientInstalled, INSTALL_HINT, loadClient, type ClientModule } from './load-client.js'
 
@@ -30,6 +30,23 @@ function recordingFetch(sent: Sent[]) {
 }
 
 const asRequest = (body: Record<string, unknown>) => body as unknown as DecisionRequest
+
+/**
+ * The ledger refuses its next insert once, so a call fails with 503 and its retry succeeds: a
+ * counter outside the transaction (a sequence survives the rollback) fails only the first try.
+ */
+async function failNextLedgerInsert(t: Tap, test: TestApp, name: string): Promise<void> {
+  const db = test.database.db
+  await sql.raw(`CREATE SEQUENCE ${name}_failures`).execute(db)
+  await sql
+    .raw(
+      `CREATE FUNCTION ${name}_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF nextval('${name}_failures') = 1 THEN RAISE EXCEPTION 'refused once'; END IF; RETURN NEW; END $$`
+    )
+    .execute(db)
+  await sql.raw(`CREATE TRIGGER ${name}_fail_once BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION ${name}_fail_once()`).execute(db)
+  t.teardown(() => sql.raw(`DROP TRIGGER IF EXISTS ${name}_fail_once ON ledger_entries`).execute(db))
+}
 
 t.test('the TypeScript client against the running service', async (t) => {
   if (!clientInstalled()) return t.fail(INSTALL_HINT)
@@ -114,19 +131,8 @@ t.test('the TypeScript client against the running service', async (t) => {
   })
 
   t.test('a transfer retried after a 503: the same Idempotency-Key, one ledger entry', async (t) => {
-    // The ledger refuses its next insert once: a counter outside the transaction (a sequence
-    // survives the rollback) makes only the first attempt fail.
     await grantConsent(test, 'M-client-5')
-    const db = test.database.db
-    await sql`CREATE SEQUENCE client_test_failures`.execute(db)
-    await sql
-      .raw(
-        `CREATE FUNCTION client_test_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN IF nextval('client_test_failures') = 1 THEN RAISE EXCEPTION 'refused once'; END IF; RETURN NEW; END $$`
-      )
-      .execute(db)
-    await sql`CREATE TRIGGER client_test_fail_once BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION client_test_fail_once()`.execute(db)
-    t.teardown(() => sql`DROP TRIGGER IF EXISTS client_test_fail_once ON ledger_entries`.execute(db))
+    await failNextLedgerInsert(t, test, 'client_transfer')
 
     sent.length = 0
     waits.length = 0
@@ -156,16 +162,7 @@ t.test('the TypeScript client against the running service', async (t) => {
   })
 
   t.test('a batch retried after a 503: the same Idempotency-Key, one entry per item', async (t) => {
-    const db = test.database.db
-    await sql`CREATE SEQUENCE client_batch_failures`.execute(db)
-    await sql
-      .raw(
-        `CREATE FUNCTION client_batch_fail_once() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN IF nextval('client_batch_failures') = 1 THEN RAISE EXCEPTION 'refused once'; END IF; RETURN NEW; END $$`
-      )
-      .execute(db)
-    await sql`CREATE TRIGGER client_batch_fail_once BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION client_batch_fail_once()`.execute(db)
-    t.teardown(() => sql`DROP TRIGGER IF EXISTS client_batch_fail_once ON ledger_entries`.execute(db))
+    await failNextLedgerInsert(t, test, 'client_batch')
 
     sent.length = 0
     const before = await countEntries(test)

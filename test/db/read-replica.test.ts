@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { Database } from '../../src/db/database.js'
-import { jointUse } from '../fixtures.js'
-import { buildTestApp } from '../helper.js'
+import { jointUse, type Tap } from '../fixtures.js'
+import { buildTestApp, type TestApp } from '../helper.js'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
 
 /**
@@ -10,17 +10,23 @@ import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
  * everything that decides reads the primary. With the standby's replay paused, what it serves
  * stops moving while the primary goes on, which shows where each read goes.
  */
+/** A primary, its streaming standby, and the app on the primary with DATABASE_READ_URL on the standby. */
+async function appWithStandby(t: Tap): Promise<{ primary: PgCluster; standby: PgCluster; test: TestApp }> {
+  const primary = await PgCluster.create(t)
+  await primary.start()
+  await primary.sql('CREATE DATABASE app')
+  const standby = await primary.standby(t)
+  const database = await Database.open({ url: primary.url('app'), readUrl: standby.url('app'), dataDir: 'memory://', schema: 'public', poolSize: 5 })
+  const test = await buildTestApp(t, { database })
+  t.teardown(() => database.close())
+  return { primary, standby, test }
+}
+
 t.test(
   'reads that decide nothing go to the standby; decisions read the primary',
   { skip: postgresBinDir() ? false : 'no PostgreSQL server binaries' },
   async (t) => {
-    const primary = await PgCluster.create(t)
-    await primary.start()
-    await primary.sql('CREATE DATABASE app')
-    const standby = await primary.standby(t)
-    const database = await Database.open({ url: primary.url('app'), readUrl: standby.url('app'), dataDir: 'memory://', schema: 'public', poolSize: 5 })
-    const test = await buildTestApp(t, { database })
-    t.teardown(() => database.close())
+    const { standby, test } = await appWithStandby(t)
 
     const first = await test.request({ method: 'POST', url: '/v1/transfers', payload: jointUse('M-replica') })
     t.equal(first.statusCode, 201)
@@ -56,13 +62,7 @@ t.test(
   'verify and export read the standby: one that lags shows an earlier ledger, not a rewrite',
   { skip: postgresBinDir() ? false : 'no PostgreSQL server binaries' },
   async (t) => {
-    const primary = await PgCluster.create(t)
-    await primary.start()
-    await primary.sql('CREATE DATABASE app')
-    const standby = await primary.standby(t)
-    const database = await Database.open({ url: primary.url('app'), readUrl: standby.url('app'), dataDir: 'memory://', schema: 'public', poolSize: 5 })
-    const test = await buildTestApp(t, { database })
-    t.teardown(() => database.close())
+    const { primary, standby, test } = await appWithStandby(t)
 
     const entriesOn = async (cluster: PgCluster) => Number((await cluster.sql<{ n: string }>('SELECT count(*) AS n FROM ledger_entries', 'app'))[0]!.n)
     const checkpoint = async () => {
