@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { PostgresAdapter, PostgresDialect, sql, type Dialect, type DialectAdapter, type Kysely, type MigrationLockOptions } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
+import { prepareMarkedStatements } from './prepared-statements.js'
 import { lockDataDir } from './data-dir-lock.js'
 
 const INT8_OID = 20
@@ -224,6 +225,7 @@ function postgresPool(url: string, options: DialectOptions): pg.Pool {
     // this also bounds the wait for a free connection when every one is busy.
     connectionTimeoutMillis: timeouts.connectMs
   })
+  prepareMarkedStatements(pool)
   boundQueries(pool, timeouts.queryMs)
   watchConnections(pool, options.logger ?? STDERR_LOGGER)
   return pool

@@ -1,5 +1,6 @@
 import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
+import { preparedAs } from '../db/prepared-statements.js'
 import type { ConsentRow, ContractorRow, ContractRow, InspectionRow, RecipientRow, SuspensionRow } from '../db/tables.js'
 
 export interface FactRows {
@@ -61,9 +62,10 @@ export async function loadFactRows(
   withdrawals: WithdrawalLookup = { memberIds: [], consentIds: [], since: null }
 ): Promise<FactRows> {
   const share = lock ? sql`FOR SHARE` : sql``
+  const name = sql.raw(preparedAs(lock ? 'decision_facts_locked' : 'decision_facts'))
   const {
     rows: [result]
-  } = await sql<Record<keyof FactRows, unknown>>`
+  } = await sql<Record<keyof FactRows, unknown>>`${name}
     SELECT
       (SELECT json_agg(r) FROM (SELECT * FROM recipients WHERE id = ANY(${[...ids.recipientIds]}::uuid[]) ${share}) r) AS recipients,
       (SELECT json_agg(k) FROM (SELECT * FROM contractors WHERE id = ANY(${[...ids.contractorIds]}::uuid[]) ${share}) k) AS contractors,
