@@ -5,6 +5,7 @@ import { DomainError, NotFoundError } from '../errors.js'
 import { CHANNELS, PURPOSES, ROLES } from '../policy/vocabulary.js'
 import { EXAMPLE } from '../examples.js'
 import { AUTHENTICATED_PROBLEMS, Channel, Purpose, StringEnum, Text, Timestamp, problemExample, problemsWith, withExample, withExamples } from '../schemas.js'
+import { scopeFieldsMisplaced } from './scope-rule.js'
 import { findClient, insertClient, listClients, revokeClient } from './repository.js'
 import { CLIENTS_CHANNEL } from './token-cache.js'
 import { generateToken, hashToken } from './tokens.js'
@@ -109,8 +110,8 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const scopeFields = (['channels', 'purposes'] as const).filter((field) => request.body[field] !== undefined)
-      if (request.body.role !== 'system' && scopeFields.length > 0) throw new ScopeOnlyForSystemError(scopeFields)
+      const misplaced = scopeFieldsMisplaced(request.body)
+      if (misplaced.length > 0) throw new ScopeOnlyForSystemError(misplaced)
       const token = generateToken()
       const client = await insertClient(fastify.database.db, {
         id: randomUUID(),

@@ -5,6 +5,7 @@ import { generateToken, hashToken } from '../../clients/tokens.js'
 import { ChangeFeed } from '../../db/change-feed.js'
 import type { Channel, Purpose, Role } from '../../policy/vocabulary.js'
 import { cliLogger, withDatabase } from '../database-access.js'
+import { scopeFieldsMisplaced } from '../../clients/scope-rule.js'
 import { failure, usageError } from '../exit.js'
 import type { ServiceApi } from '../service-api.js'
 import { printJson, table } from '../terminal.js'
@@ -19,9 +20,8 @@ export interface NewClient {
 
 /** As POST /v1/clients refuses it: a scope only limits system clients. */
 function checkScope(client: NewClient): void {
-  if (client.role !== 'system' && (client.channels !== undefined || client.purposes !== undefined)) {
-    throw usageError('--channels and --purposes limit system clients only')
-  }
+  const misplaced = scopeFieldsMisplaced(client)
+  if (misplaced.length > 0) throw usageError(`${misplaced.map((field) => `--${field}`).join(' and ')}: these limit system clients only`)
 }
 
 export async function createClientCommand(client: NewClient, output: { json: boolean }, service: ServiceApi | undefined): Promise<void> {
