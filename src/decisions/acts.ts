@@ -180,7 +180,7 @@ const clientOf = (job: Job): Client => job.acts[0]!.ctx.client
 /** Applies the acts of one group in order; see GroupHandler. */
 export class GroupApplier {
   private readonly changes = new MemberChanges()
-  private readonly responses: { clientId: string; key: string; response: StoredResponse }[] = []
+  private readonly responses: { clientId: string; key: string; hash: string; response: StoredResponse }[] = []
   /** Keys claimed by an earlier job of this group, with their request hash and answer. */
   private readonly claimedHere = new Map<string, { hash: string; results: ActResult[] }>()
   /** Keys claimed for jobs that were refused: given back, so a corrected retry may use them. */
@@ -201,7 +201,9 @@ export class GroupApplier {
     for (const job of jobs) {
       if (job.idempotency !== undefined) {
         const clientId = clientOf(job).id
-        claims.set(claimId(clientId, job.idempotency.key), { clientId, ...job.idempotency })
+        // Two jobs of a group with one key: one claim; the job that answers stores its own hash.
+        const id = claimId(clientId, job.idempotency.key)
+        if (!claims.has(id)) claims.set(id, { clientId, ...job.idempotency })
       }
     }
     const [world, usedKeys] = await Promise.all([World.load(tx, needed, true), claimIdempotencyKeys(tx, [...claims.values()], now)])
@@ -224,7 +226,7 @@ export class GroupApplier {
       if (claim !== undefined && keyId !== undefined) {
         this.claimedHere.set(keyId, { hash: claim.hash, results })
         this.released.delete(keyId)
-        this.responses.push({ clientId: claim.clientId, key: claim.key, response: storedResponseOf(job, results) })
+        this.responses.push({ clientId: claim.clientId, key: claim.key, hash: claim.hash, response: storedResponseOf(job, results) })
       }
       return { ok: true, value: { results, replayed: false } }
     } catch (err) {

@@ -58,16 +58,21 @@ export async function claimIdempotencyKeys(
   return earlier
 }
 
-/** Stores the responses of freshly claimed keys, in one statement. */
+/**
+ * Stores the responses of freshly claimed keys, with the hash of the request each answers (the
+ * claim may have been made for another job of the group that was then refused), in one statement.
+ */
 export async function storeIdempotentResponses(
   db: Queryable,
-  responses: readonly { readonly clientId: string; readonly key: string; readonly response: StoredResponse }[]
+  responses: readonly { readonly clientId: string; readonly key: string; readonly hash: string; readonly response: StoredResponse }[]
 ): Promise<void> {
   if (responses.length === 0) return
-  const rows = JSON.stringify(responses.map((r) => ({ client_id: r.clientId, key: r.key, status_code: r.response.statusCode, response: r.response.body })))
+  const rows = JSON.stringify(
+    responses.map((r) => ({ client_id: r.clientId, key: r.key, request_hash: r.hash, status_code: r.response.statusCode, response: r.response.body }))
+  )
   await sql`
-    UPDATE idempotency_keys AS k SET status_code = v.status_code, response = v.response
-    FROM jsonb_to_recordset(${rows}::jsonb) AS v(client_id text, key text, status_code integer, response jsonb)
+    UPDATE idempotency_keys AS k SET request_hash = v.request_hash, status_code = v.status_code, response = v.response
+    FROM jsonb_to_recordset(${rows}::jsonb) AS v(client_id text, key text, request_hash text, status_code integer, response jsonb)
     WHERE k.client_id = v.client_id AND k.key = v.key`.execute(db)
 }
 

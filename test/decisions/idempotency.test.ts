@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
+import { toClient } from '../../src/clients/repository.js'
+import { GroupApplier, type ActContext, type Job } from '../../src/decisions/acts.js'
+import { requestHash } from '../../src/decisions/idempotency.js'
+import { LedgerWriter } from '../../src/ledger/writer.js'
+import type { DecisionRequest } from '../../src/policy/engine.js'
 import { assertProblem, billing, consentBody, countEntries, createRecipient, grantConsent, jointUse, memberEntries } from '../fixtures.js'
 import { buildTestApp, createClient } from '../helper.js'
 
@@ -160,4 +165,43 @@ t.test('consents and suspensions with a key', async (t) => {
     t.notOk(theirs.headers['idempotent-replayed'])
     t.not(theirs.json().id, mine.json().id)
   })
+})
+
+t.test('one key on two jobs of one group: the job that answers owns the key', async (t) => {
+  const test = await buildTestApp(t)
+  const admin = toClient(await test.database.db.selectFrom('clients').selectAll().where('role', '=', 'admin').executeTakeFirstOrThrow())
+  const ctx: ActContext = { client: admin, language: 'en', log: test.app.log }
+  const inOneGroup = (jobs: Job[]) =>
+    test.database.transaction(async (tx) => {
+      const ledger = await LedgerWriter.lock(tx, ['M-ig-1', 'M-ig-2'])
+      const outcomes = await GroupApplier.apply(tx, ledger, new Date(), jobs)
+      await ledger.flush()
+      return outcomes
+    })
+  const transfer = (memberId: string, key: string): Job => {
+    const request = jointUse(memberId) as DecisionRequest
+    return { acts: [{ kind: 'decision', ctx, action: 'transfer', request }], idempotency: { key, hash: requestHash(request) } }
+  }
+
+  const shared = key()
+  const [first, second] = await inOneGroup([transfer('M-ig-1', shared), transfer('M-ig-2', shared)])
+  t.equal(first?.ok, true, 'the first job is decided')
+  t.match(second, { ok: false, error: { code: 'idempotency_key_reused' } }, 'the second, another body under the same key, is a conflict')
+  const again = await test.request({ method: 'POST', url: '/v1/transfers', payload: jointUse('M-ig-1'), headers: { 'idempotency-key': shared } })
+  t.equal(again.headers['idempotent-replayed'], 'true', 'a repeat of the first job over HTTP replays its answer')
+  t.equal(again.json().entry.id, first?.ok ? first.value.results[0]?.kind === 'decision' && first.value.results[0].body.entry.id : undefined)
+
+  // The first job is refused (no such consent) and gives the key back; the second uses it.
+  const given = key()
+  const refused: Job = {
+    acts: [{ kind: 'consent_withdrawn', ctx, memberId: 'M-ig-2', consentId: randomUUID(), input: {} }],
+    idempotency: { key: given, hash: 'hash-of-a-withdrawal' }
+  }
+  const [withdrawal, decided] = await inOneGroup([refused, transfer('M-ig-2', given)])
+  t.match(withdrawal, { ok: false, error: { status: 404 } })
+  t.equal(decided?.ok, true)
+  const stored = await test.database.db.selectFrom('idempotency_keys').select(['request_hash']).where('key', '=', given).executeTakeFirstOrThrow()
+  t.equal(stored.request_hash, requestHash(jointUse('M-ig-2')), 'the key holds the hash of the request it answers')
+  const replay = await test.request({ method: 'POST', url: '/v1/transfers', payload: jointUse('M-ig-2'), headers: { 'idempotency-key': given } })
+  t.equal(replay.headers['idempotent-replayed'], 'true')
 })
