@@ -215,17 +215,17 @@ export class GroupApplier {
   }
 
   private applyJob(job: Job): JobOutcome<JobResult> {
-    const claim = job.idempotency === undefined ? undefined : { clientId: clientOf(job).id, ...job.idempotency }
-    const keyId = claim === undefined ? undefined : claimId(claim.clientId, claim.key)
+    const clientId = clientOf(job).id
+    const claim = job.idempotency && { clientId, ...job.idempotency, id: claimId(clientId, job.idempotency.key) }
     try {
-      if (claim !== undefined && keyId !== undefined) {
-        const replay = this.replay(job, keyId, claim.hash)
+      if (claim) {
+        const replay = this.replay(job, claim.id, claim.hash)
         if (replay) return { ok: true, value: { results: replay, replayed: true } }
       }
       const results = job.acts.map((act) => this.applyAct(act, claim?.key))
-      if (claim !== undefined && keyId !== undefined) {
-        this.claimedHere.set(keyId, { hash: claim.hash, results })
-        this.released.delete(keyId)
+      if (claim) {
+        this.claimedHere.set(claim.id, { hash: claim.hash, results })
+        this.released.delete(claim.id)
         this.responses.push({ clientId: claim.clientId, key: claim.key, hash: claim.hash, response: storedResponseOf(job, results) })
       }
       return { ok: true, value: { results, replayed: false } }
@@ -233,8 +233,8 @@ export class GroupApplier {
       // Only single acts refuse (a batch holds decisions, which always decide); they throw
       // before changing anything, so nothing of theirs is written, and their key is given back.
       if (!(err instanceof DomainError)) throw err
-      if (claim !== undefined && keyId !== undefined && !this.claimedHere.has(keyId) && !this.usedKeys.has(keyId)) {
-        this.released.set(keyId, { clientId: claim.clientId, key: claim.key })
+      if (claim && !this.claimedHere.has(claim.id) && !this.usedKeys.has(claim.id)) {
+        this.released.set(claim.id, { clientId: claim.clientId, key: claim.key })
       }
       return { ok: false, error: err }
     }

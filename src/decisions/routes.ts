@@ -1,11 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { EXAMPLE_ENTRY } from '../examples.js'
 import { ClientScopeError, LedgerUnavailableError } from '../errors.js'
 import { AUTHENTICATED_PROBLEMS, IDEMPOTENT_REPLAYED_HEADER, IdempotencyKeyHeaders, problemExample, problemsWith, withExamples } from '../schemas.js'
-import type { ActContext } from './acts.js'
-import { preferredLanguage } from './presenter.js'
 import {
   BATCH_REQUEST_EXAMPLES,
   BATCH_RESPONSE_EXAMPLES,
@@ -20,6 +17,7 @@ import {
   TRANSFER_ALLOWED_EXAMPLES,
   TRANSFER_DENIED_EXAMPLES
 } from './schemas.js'
+import { actContextOf, markReplayed } from './request-context.js'
 
 const tags = ['Decisions']
 const MAX_BATCH = 1000
@@ -32,10 +30,6 @@ const DECISION_PROBLEM_EXAMPLES = { 400: DECISION_VALIDATION_EXAMPLES }
 const RECORDING_HEADERS = { ...DECISION_RESPONSE_HEADERS, ...IDEMPOTENT_REPLAYED_HEADER }
 
 const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  function context(request: FastifyRequest): ActContext {
-    return { client: request.client!, language: preferredLanguage(request.headers['accept-language']), log: request.log }
-  }
-
   fastify.post(
     '/v1/checks',
     {
@@ -58,7 +52,7 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const ctx = context(request)
+      const ctx = actContextOf(request)
       const decision = await fastify.decisions.check(ctx, request.body)
       return reply.header('content-language', ctx.language).send(decision)
     }
@@ -119,9 +113,8 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const ctx = context(request)
-      const outcome = await fastify.decisions.transfer(ctx, request.body, request.headers['idempotency-key'])
-      if (outcome.replayed) reply.header('idempotent-replayed', 'true')
+      const ctx = actContextOf(request)
+      const outcome = markReplayed(reply, await fastify.decisions.transfer(ctx, request.body, request.headers['idempotency-key']))
       return reply.code(outcome.statusCode).header('content-language', ctx.language).type('application/json').send(outcome.body)
     }
   )
@@ -153,9 +146,8 @@ const decisionRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const ctx = context(request)
-      const { results, replayed } = await fastify.decisions.batch(ctx, request.body.items, request.headers['idempotency-key'])
-      if (replayed) reply.header('idempotent-replayed', 'true')
+      const ctx = actContextOf(request)
+      const { results } = markReplayed(reply, await fastify.decisions.batch(ctx, request.body.items, request.headers['idempotency-key']))
       return reply.header('content-language', ctx.language).send({ results })
     }
   )

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { Type, type TSchema } from 'typebox'
 import { EntrySchema } from '../decisions/schemas.js'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
@@ -29,9 +28,7 @@ import {
 import { ConflictError, NotFoundError } from '../errors.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
 import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from './repository.js'
-import type { ActContext } from '../decisions/acts.js'
-import type { Replayable } from '../decisions/service.js'
-import { preferredLanguage } from '../decisions/presenter.js'
+import { actContextOf, markReplayed } from '../decisions/request-context.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from './receipt.js'
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
@@ -183,17 +180,7 @@ function withStatus<T extends { withdrawnAt: string | null }>(consent: T) {
 
 const RecordingHeaders = Type.Object(IdempotencyKeyHeaders)
 
-/** Marks a replayed answer with Idempotent-Replayed: true; returns the result. */
-function markReplayed<T extends Replayable>(reply: FastifyReply, result: T): T {
-  if (result.replayed) reply.header('idempotent-replayed', 'true')
-  return result
-}
-
 const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
-  function context(request: FastifyRequest): ActContext {
-    return { client: request.client!, language: preferredLanguage(request.headers['accept-language']), log: request.log }
-  }
-
   fastify.post(
     '/v1/members/:memberId/consents',
     {
@@ -268,7 +255,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const granted = await fastify.decisions.grantConsent(context(request), request.params.memberId, request.body, request.headers['idempotency-key'])
+      const granted = await fastify.decisions.grantConsent(actContextOf(request), request.params.memberId, request.body, request.headers['idempotency-key'])
       const { consent, entry, receipt } = markReplayed(reply, granted)
       return reply.code(201).send({ ...withStatus(consent), entry, receipt })
     }
@@ -407,7 +394,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const withdrawn = await fastify.decisions.withdrawConsent(
-        context(request),
+        actContextOf(request),
         request.params.memberId,
         request.params.consentId,
         request.body,
@@ -458,7 +445,12 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const suspended = await fastify.decisions.suspendProvision(context(request), request.params.memberId, request.body, request.headers['idempotency-key'])
+      const suspended = await fastify.decisions.suspendProvision(
+        actContextOf(request),
+        request.params.memberId,
+        request.body,
+        request.headers['idempotency-key']
+      )
       const { suspension, entry } = markReplayed(reply, suspended)
       return reply.code(201).send({ ...suspension, entry })
     }
@@ -524,7 +516,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const lifted = await fastify.decisions.liftSuspension(
-        context(request),
+        actContextOf(request),
         request.params.memberId,
         request.params.suspensionId,
         request.headers['idempotency-key']
