@@ -25,7 +25,18 @@ import { parseOptions, type BenchOptions } from './bench/options.js'
 import { Child, freePort, metered, stopAll, waitForQuiet } from './bench/proc.js'
 import { formatSummary } from './bench/profile.js'
 import { computeRatios, FIGURE, formatTable, writeResults, type BenchResults } from './bench/report.js'
-import { AUTH, createFixtures, readTemplates, startService, timedGet, transferBody, type Fixtures, type Templates } from './bench/service.js'
+import {
+  AUTH,
+  createFixtures,
+  readCheckAnswer,
+  readTemplates,
+  startService,
+  timedGet,
+  transferBody,
+  type CheckAnswer,
+  type Fixtures,
+  type Templates
+} from './bench/service.js'
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const TARGETS = path.join(repoRoot, 'scripts', 'bench', 'targets')
@@ -86,13 +97,14 @@ function databaseEnv(database: BenchDatabase, options: BenchOptions, pgliteDir: 
 }
 
 /** The service once, to migrate and make the members, consents and template entries, then stopped. */
-async function setUp(options: BenchOptions, database: BenchDatabase): Promise<{ fixtures: Fixtures; templates: Templates }> {
+async function setUp(options: BenchOptions, database: BenchDatabase): Promise<{ fixtures: Fixtures; templates: Templates; checkAnswer: CheckAnswer }> {
   say(`setting up: service of ${options.serviceDir}, ${options.members} members with consents`)
   const service = await startService({ serviceDir: options.serviceDir, database, poolSize: options.poolSize })
   try {
     const fixtures = await createFixtures(service.base, options.members)
     const templates = await readTemplates(service.base, fixtures.templateMember)
-    return { fixtures, templates }
+    const checkAnswer = await readCheckAnswer(service.base, fixtures)
+    return { fixtures, templates, checkAnswer }
   } catch (err) {
     // The service's own log (LOG_LEVEL=warn) says why it answered as it did.
     throw new Error(`setting up failed: ${err instanceof Error ? err.message : String(err)}\nservice log:\n${service.child.log}`, { cause: err })
@@ -106,24 +118,27 @@ async function baselines(
   database: BenchDatabase,
   stats: pg.Client | undefined,
   templates: Templates,
-  fixtures: Fixtures
+  fixtures: Fixtures,
+  checkAnswer: CheckAnswer
 ): Promise<Figure[]> {
   const figures: Figure[] = []
   const run = measureOptions(options, stats)
   const body = JSON.stringify(transferBody(fixtures, fixtures.members[0]!))
   say('baselines')
 
-  const bare = await startTarget('bare Fastify', 'bare-fastify.ts', {})
-  try {
-    figures.push(
-      await measure(
-        { name: FIGURE.bare, url: `${bare.base}/v1/checks`, method: 'POST', connections: LOAD_CONNECTIONS, bodies: [body], ok: [200] },
-        bare.child.pid,
-        run
+  // (a), then (a′): the same route sending one real check answer's headers and body.
+  for (const [name, env] of [
+    [FIGURE.bare, {}],
+    [FIGURE.bareAnswer, { BARE_ANSWER: JSON.stringify(checkAnswer) }]
+  ] as const) {
+    const bare = await startTarget(name, 'bare-fastify.ts', env)
+    try {
+      figures.push(
+        await measure({ name, url: `${bare.base}/v1/checks`, method: 'POST', connections: LOAD_CONNECTIONS, bodies: [body], ok: [200] }, bare.child.pid, run)
       )
-    )
-  } finally {
-    await bare.child.stop()
+    } finally {
+      await bare.child.stop()
+    }
   }
 
   const naive = await startTarget(
@@ -220,6 +235,9 @@ async function withWalStats(client: pg.Client | undefined, work: () => Promise<F
   return { ...figure, notes: { ...figure.notes, ...notes } }
 }
 
+/** Enough distinct members that no check of the cold figure repeats one (about 30 s of checks at 4,000/s). */
+const COLD_CHECK_MEMBERS = 120_000
+
 async function serviceFigures(options: BenchOptions, database: BenchDatabase, stats: pg.Client | undefined, fixtures: Fixtures): Promise<Figure[]> {
   const figures: Figure[] = []
   const run = measureOptions(options, stats)
@@ -246,6 +264,10 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
     })
     const pid = service.child.pid
     figures.push(await withWalStats(stats, () => measure(post(FIGURE.checks, '/v1/checks', spread, LOAD_CONNECTIONS, [200]), pid, run)))
+    // More members than the figure can ask about, each asked once: every check misses the
+    // service's facts cache and reads the database, as a run over all members would.
+    const coldMembers = Array.from({ length: COLD_CHECK_MEMBERS }, (_, i) => JSON.stringify(transferBody(fixtures, `BenchCold${i}`)))
+    figures.push(await withWalStats(stats, () => measure(post(FIGURE.checksCold, '/v1/checks', coldMembers, LOAD_CONNECTIONS, [200]), pid, run)))
     // 201 allow and 403 deny are both the service doing its job; 429 and 5xx are failures.
     for (const [name, bodies, connections] of [
       [FIGURE.oneMember64, oneMember, 64],
@@ -274,7 +296,7 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
   return figures
 }
 
-/** The fsync rate of this disk and where the service spends its CPU under the checks load. */
+/** The fsync rate of this disk and where the service spends its CPU under the checks load and under transfers to one member. */
 async function diagnose(
   options: BenchOptions,
   database: BenchDatabase,
@@ -283,7 +305,7 @@ async function diagnose(
   templates: Templates,
   settings: Record<string, string>
 ): Promise<Record<string, unknown>> {
-  say('diagnose: pg_test_fsync -s 2, entryHash alone, a CPU profile of the service under the checks load')
+  say('diagnose: pg_test_fsync -s 2, entryHash alone, CPU profiles of the service under checks and under transfers to one member')
   const fsync = await pgTestFsync(settings.wal_sync_method ?? 'fdatasync')
   if ('walSyncMethodRate' in fsync) say(`  pg_test_fsync: ${settings.wal_sync_method} ${fsync.walSyncMethodRate} flushes/s (one 8 kB write)`)
   const ceiling = hashCeiling((await loadHashing(options.serviceDir)).entryHash, templates.allow)
@@ -295,28 +317,40 @@ async function diagnose(
     poolSize: options.poolSize,
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${prof.dir}`]
   })
-  let figure: Figure
+  const loads: LoadSpec[] = [
+    {
+      name: `${FIGURE.checks} (profiled)`,
+      url: `${service.base}/v1/checks`,
+      method: 'POST',
+      connections: LOAD_CONNECTIONS,
+      headers: AUTH,
+      bodies: fixtures.members.map((m) => JSON.stringify(transferBody(fixtures, m))),
+      ok: [200]
+    },
+    {
+      name: `${FIGURE.oneMember64} (profiled)`,
+      url: `${service.base}/v1/transfers`,
+      method: 'POST',
+      connections: LOAD_CONNECTIONS,
+      headers: AUTH,
+      bodies: [JSON.stringify(transferBody(fixtures, fixtures.members[0]!))],
+      ok: [201, 403]
+    }
+  ]
+  const figures: Figure[] = []
   try {
-    const spread = fixtures.members.map((m) => JSON.stringify(transferBody(fixtures, m)))
-    figure = await measure(
-      {
-        name: `${FIGURE.checks} (profiled)`,
-        url: `${service.base}/v1/checks`,
-        method: 'POST',
-        connections: LOAD_CONNECTIONS,
-        headers: AUTH,
-        bodies: spread,
-        ok: [200]
-      },
-      service.child.pid,
-      measureOptions(options, stats)
-    )
+    for (const load of loads) figures.push(await measure(load, service.child.pid, measureOptions(options, stats)))
   } finally {
     await service.child.stop()
   }
-  const summary = await prof.summarise(figure.window)
-  say(formatSummary(summary))
-  return { pgTestFsync: fsync, hashCeiling: ceiling, profile: { figure, ...summary } }
+  const profiles = []
+  for (const figure of figures) {
+    const summary = await prof.summarise(figure.window)
+    say(`  ${figure.name}:`)
+    say(formatSummary(summary))
+    profiles.push({ figure, ...summary })
+  }
+  return { pgTestFsync: fsync, hashCeiling: ceiling, profiles }
 }
 
 async function fillAndRead(
@@ -407,9 +441,9 @@ async function main(): Promise<void> {
       stats = new pg.Client({ connectionString: database.url })
       await stats.connect()
     }
-    const { fixtures, templates } = await setUp(options, database)
+    const { fixtures, templates, checkAnswer } = await setUp(options, database)
     const figures: Figure[] = []
-    if (options.only.has('baselines')) figures.push(...(await baselines(options, database, stats, templates, fixtures)))
+    if (options.only.has('baselines')) figures.push(...(await baselines(options, database, stats, templates, fixtures, checkAnswer)))
     if (options.only.has('service')) figures.push(...(await serviceFigures(options, database, stats, fixtures)))
     const diagnosis = options.only.has('diagnose') ? await diagnose(options, database, stats, fixtures, templates, settings) : undefined
     const filled = options.only.has('fill') ? await fillAndRead(options, database, stats, fixtures, templates) : undefined

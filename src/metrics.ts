@@ -43,6 +43,13 @@ export class ServiceMetrics {
     registers: [this.registry]
   })
 
+  private readonly checkFacts = new Counter({
+    name: 'shizenha_check_facts_total',
+    help: 'Where checks found their facts: hit (in memory), miss (read from the database, then kept), bypass (read, not kept: the change feed was down)',
+    labelNames: ['source'] as const,
+    registers: [this.registry]
+  })
+
   private readonly responses = new Counter({
     name: 'shizenha_http_responses_total',
     help: 'HTTP responses by route pattern and status code',
@@ -179,6 +186,10 @@ export class ServiceMetrics {
   }
 
   /** A ledger verify ended with this report: wherever verifyLedger's result is produced. */
+  readonly checkFactsFrom = (source: 'hit' | 'miss' | 'bypass'): void => {
+    this.checkFacts.inc({ source })
+  }
+
   verified(report: { readonly ok: boolean }, at: Date = new Date()): void {
     this.verifyOk.set(report.ok ? 1 : 0)
     this.verifyTime.set(seconds(at))

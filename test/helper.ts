@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { readFile, readdir, rename, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify'
 import pg from 'pg'
 import type { DestinationStream } from 'pino'
@@ -149,4 +150,26 @@ export async function createClient(
 /** Days from `base` (default now) as RFC 3339. */
 export function daysFrom(days: number, base = new Date()): string {
   return new Date(base.getTime() + days * 86_400_000).toISOString()
+}
+
+/** Polls `what` every 20 ms for up to `ms`: the milliseconds it took to hold, or null if it never did. */
+export async function until(what: () => Promise<boolean>, ms: number): Promise<number | null> {
+  const started = Date.now()
+  while (Date.now() - started <= ms) {
+    if (await what()) return Date.now() - started
+    await sleep(20)
+  }
+  return null
+}
+
+/** Skip reason for tests of several service processes: the embedded database belongs to one. */
+export const NEEDS_POSTGRES_FOR_TWO_PROCESSES = DATABASE_URL ? false : 'needs PostgreSQL: the embedded database belongs to one process'
+
+/** Two apps on one PostgreSQL database, each with its own pool, as two service processes would be. */
+export async function twoAppsOnOneDatabase(t: Teardown): Promise<[TestApp, TestApp]> {
+  const { database, reopen } = await openTestDatabase(t)
+  const a = await buildTestApp(t, { database })
+  const second = await reopen()
+  t.teardown(() => second.close())
+  return [a, await buildTestApp(t, { database: second })]
 }

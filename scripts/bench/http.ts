@@ -2,6 +2,7 @@ import http from 'node:http'
 
 export interface HttpResponse {
   readonly status: number
+  readonly headers: http.IncomingHttpHeaders
   readonly text: string
   json<T = unknown>(): T
 }
@@ -32,7 +33,7 @@ export function httpRequest(
       res.on('error', reject)
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8')
-        resolve({ status: res.statusCode ?? 0, text, json: <T>() => JSON.parse(text) as T })
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: <T>() => JSON.parse(text) as T })
       })
     })
     req.on('error', reject)

@@ -102,6 +102,22 @@ export async function createFixtures(base: string, memberCount: number): Promise
   return { recipientId, members, templateMember: TEMPLATE_MEMBER, templateConsentId: consent.json<{ id: string }>().id }
 }
 
+/** What the service sends for one check: the headers and body the (a′) baseline sends back verbatim. */
+export interface CheckAnswer {
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+/** Set per connection or per answer by Node itself; the baseline's own server sets them. */
+const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+
+export async function readCheckAnswer(base: string, fixtures: Fixtures): Promise<CheckAnswer> {
+  const res = await expectStatus(200, 'POST', `${base}/v1/checks`, { headers: AUTH, body: transferBody(fixtures, fixtures.members[0]!) })
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(res.headers)) if (!TRANSPORT_HEADERS.has(name) && typeof value === 'string') headers[name] = value
+  return { headers, body: res.text }
+}
+
 /** Entry contents (without `hash`) exactly as the service wrote them, read back over its API. */
 export interface Templates {
   readonly consent: Record<string, unknown>

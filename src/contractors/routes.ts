@@ -19,6 +19,7 @@ import {
   withExamples
 } from '../schemas.js'
 import { findContractor, insertContract, insertContractor, insertInspection, listContractors, listContracts, listInspections } from './repository.js'
+import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
 
 const ContractorSchema = Type.Object({ id: Uuid, name: Type.String(), address: Type.String(), createdAt: Timestamp })
 
@@ -109,6 +110,7 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const contractor = await insertContractor(fastify.database.db, request.body, fastify.now())
+      fastify.changes.announce(FACTS_CHANNEL, factKey.contractor(contractor.id))
       return reply.code(201).header('location', `/v1/contractors/${contractor.id}`).send(contractor)
     }
   )
@@ -215,6 +217,7 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
       const contractor = await requireContractor(request.params.id)
       const contract = await insertContract(fastify.database.db, contractor.id, body, fastify.now())
+      fastify.changes.announce(FACTS_CHANNEL, factKey.contractor(contractor.id))
       return reply.code(201).send(contract)
     }
   )
@@ -271,6 +274,7 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
       const contractor = await requireContractor(request.params.id)
       const inspection = await insertInspection(fastify.database.db, contractor.id, request.body, fastify.now())
+      fastify.changes.announce(FACTS_CHANNEL, factKey.contractor(contractor.id))
       return reply.code(201).send(inspection)
     }
   )

@@ -14,6 +14,9 @@ export interface ChangeListener {
 const RECONNECT_MS = 1000
 const CLOSE_WAIT_MS = 1000
 
+/** Starts delivering the embedded database's notifications on `channel` (PGlite delivers them as the notifying transaction commits). */
+export type EmbeddedListen = (channel: string, onPayload: (payload: string) => void) => Promise<void>
+
 /**
  * Tells every service process what another one changed, through PostgreSQL's LISTEN/NOTIFY, so
  * that in-process caches stay correct across replicas without guessing a TTL. A notification is
@@ -22,7 +25,7 @@ const CLOSE_WAIT_MS = 1000
  * listeners are reset, since notifications sent meanwhile are lost.
  *
  * The embedded database belongs to one process (DATA_DIR is locked), so there the feed is local:
- * always live, and `publish` informs this process's listeners directly.
+ * live once it listens, and its notifications arrive before the write that sent them returns.
  */
 export class ChangeFeed {
   private readonly listeners = new Map<string, Set<ChangeListener>>()
@@ -30,29 +33,56 @@ export class ChangeFeed {
   private connected = false
   private closed = false
   private retry: NodeJS.Timeout | undefined
+  /** Embedded channels whose LISTEN has not taken effect yet. */
+  private embeddedPending = 0
 
   private constructor(
     private readonly url: string | undefined,
-    private readonly log: FastifyBaseLogger
+    private readonly log: FastifyBaseLogger,
+    private readonly embeddedListen: EmbeddedListen | undefined
   ) {}
 
-  /** @param url the PostgreSQL URL; undefined for the embedded database. */
-  static async open(url: string | undefined, log: FastifyBaseLogger): Promise<ChangeFeed> {
-    const feed = new ChangeFeed(url, log)
+  /**
+   * @param url the PostgreSQL URL; undefined for the embedded database.
+   * @param embeddedListen how the embedded database delivers notifications; without it (the CLI)
+   *   this process hears only what it publishes itself.
+   */
+  static async open(url: string | undefined, log: FastifyBaseLogger, embeddedListen?: EmbeddedListen): Promise<ChangeFeed> {
+    const feed = new ChangeFeed(url, log, url === undefined ? embeddedListen : undefined)
     if (url !== undefined) await feed.connect()
     return feed
   }
 
   /** Whether changes made elsewhere reach this process now. */
   get live(): boolean {
-    return this.url === undefined || this.connected
+    return this.url === undefined ? this.embeddedPending === 0 : this.connected
   }
 
   subscribe(channel: string, listener: ChangeListener): void {
     const set = this.listeners.get(channel) ?? new Set()
+    const first = set.size === 0
     set.add(listener)
     this.listeners.set(channel, set)
     if (this.connected) this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch((err: unknown) => this.lost(err))
+    if (first && this.embeddedListen !== undefined) {
+      this.embeddedPending += 1
+      this.embeddedListen(channel, (payload) => this.deliver(channel, payload)).then(
+        () => (this.embeddedPending -= 1),
+        (err: unknown) => this.log.error({ err, channel }, 'the embedded database refused to LISTEN; caches on this channel stay bypassed')
+      )
+    }
+  }
+
+  /**
+   * Tells this process's listeners of a change it has just committed, before the caller answers:
+   * its own notification comes back through PostgreSQL only a moment later.
+   */
+  announce(channel: string, payload: string): void {
+    this.deliver(channel, payload)
+  }
+
+  private deliver(channel: string, payload: string): void {
+    for (const listener of this.listeners.get(channel) ?? []) listener.changed(payload)
   }
 
   /**
@@ -68,7 +98,7 @@ export class ChangeFeed {
       return value
     })
     const payload = payloadOf(result)
-    if (payload !== undefined) for (const listener of this.listeners.get(channel) ?? []) listener.changed(payload)
+    if (payload !== undefined) this.announce(channel, payload)
     return result
   }
 
@@ -92,9 +122,7 @@ export class ChangeFeed {
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5000 })
     client.on('error', (err) => this.lost(err))
     client.on('end', () => this.lost(undefined))
-    client.on('notification', (message) => {
-      for (const listener of this.listeners.get(message.channel) ?? []) listener.changed(message.payload ?? '')
-    })
+    client.on('notification', (message) => this.deliver(message.channel, message.payload ?? ''))
     try {
       await client.connect()
       for (const channel of this.listeners.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)

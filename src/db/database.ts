@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PGlite } from '@electric-sql/pglite'
+import type { EmbeddedListen } from './change-feed.js'
 import { FileMigrationProvider, Kysely, Migrator, sql, type Transaction } from 'kysely'
 import { openDialect, type DialectOptions } from './dialect.js'
 import { connectFailure, MigrationError, migrationFailure } from './startup-errors.js'
@@ -121,6 +122,18 @@ export class Database {
   async isMigrated(): Promise<boolean> {
     const migrations = await this.migrator().getMigrations()
     return migrations.every((m) => m.executedAt !== undefined)
+  }
+
+  /**
+   * Hands the embedded database's notifications on `channel` to `onPayload`; undefined on
+   * PostgreSQL, whose notifications the change feed hears on a connection of its own.
+   */
+  get embeddedListen(): EmbeddedListen | undefined {
+    const pglite = this.pglite
+    if (pglite === undefined) return undefined
+    return async (channel, onPayload) => {
+      await pglite.listen(channel, onPayload)
+    }
   }
 
   /** A dump of the embedded database's files, for starting copies of it; PGlite only. */

@@ -61,6 +61,12 @@ const toTransfer = (row: TransferRow): TransferOnConsent & { consentId: string }
   dataItems: row.data_items as DataItem[]
 })
 
+/** A member's consents and suspensions as read, shared by every check the cache answers. */
+export interface MemberFacts {
+  readonly consents: readonly Consent[]
+  readonly suspensions: readonly Suspension[]
+}
+
 /**
  * The world as a group of acts sees it: read once with one query per table for the whole group,
  * then kept up to date in memory as each act applies, so an act sees every act before it.
@@ -102,8 +108,19 @@ export class World {
     )
   }
 
+  /** A world of facts already read (the check cache's); each member's lists are copied, so acts on it change no one else's. */
+  static of(recipients: Map<string, RecipientFacts>, contractors: Map<string, ContractorFacts>, members: ReadonlyMap<string, MemberFacts>): World {
+    const states = new Map<string, MemberState>()
+    for (const [id, { consents, suspensions }] of members) states.set(id, { consents: [...consents], suspensions: [...suspensions], transfers: [] })
+    return new World(recipients, contractors, states)
+  }
+
   recipient(id: string): RecipientFacts | undefined {
     return this.recipients.get(id)
+  }
+
+  contractor(id: string): ContractorFacts | undefined {
+    return this.contractors.get(id)
   }
 
   member(memberId: string): MemberState {

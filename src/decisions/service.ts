@@ -20,7 +20,8 @@ import {
   type RecordedDecision,
   type SuspensionActResult
 } from './acts.js'
-import { World, needFactsFor, noFactsNeeded } from './facts.js'
+import { factKey, type FactsCache, type FactsSource } from './facts-cache.js'
+import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
 import { requestHash } from './idempotency.js'
 import { presentDecision, type PresentedDecision } from './presenter.js'
 import { withinClientScope, type DecisionAction } from './scope.js'
@@ -37,6 +38,10 @@ export type DecisionCounter = (channel: string, decision: 'allow' | 'deny', acti
 export interface DecisionServiceOptions extends GroupCommitOptions {
   /** Default: decisions are counted nowhere. */
   readonly countDecision?: DecisionCounter | undefined
+  /** Where checks keep their facts; without it every check reads the database. */
+  readonly checkFacts?: FactsCache | undefined
+  /** Told where each check's facts came from (shizenha_check_facts_total). */
+  readonly countCheckFacts?: ((source: FactsSource) => void) | undefined
 }
 
 /** Whether the answer is the first answer to the caller's Idempotency-Key again. */
@@ -65,6 +70,8 @@ function asDecision(result: ActResult): Extract<ActResult, { kind: 'decision' }>
 export class DecisionService {
   private readonly committer: GroupCommitter<Job, JobResult>
   private readonly counter: DecisionCounter | undefined
+  private readonly checkFacts: FactsCache | undefined
+  private readonly countCheckFacts: (source: FactsSource) => void
 
   constructor(
     private readonly database: Database,
@@ -74,6 +81,8 @@ export class DecisionService {
   ) {
     this.committer = new GroupCommitter(database, clock, log, (tx, ledger, now, jobs) => GroupApplier.apply(tx, ledger, now, jobs), options)
     this.counter = options.countDecision
+    this.checkFacts = options.checkFacts
+    this.countCheckFacts = options.countCheckFacts ?? (() => {})
   }
 
   /** Counted only once committed, so the metric never shows a decision the ledger lacks. */
@@ -92,7 +101,13 @@ export class DecisionService {
   }
 
   private async record(acts: readonly Act[], idempotency?: IdempotencyKey): Promise<JobResult> {
-    return this.committer.submit({ acts, idempotency }, acts.map(memberOf), acts.length)
+    try {
+      return await this.committer.submit({ acts, idempotency }, acts.map(memberOf), acts.length)
+    } finally {
+      // Before the caller hears of it, even when the commit's outcome is unknown: this process's
+      // checks must not answer from the member's facts as they were.
+      for (const act of acts) if (act.kind !== 'decision') this.checkFacts?.changed(factKey.member(act.memberId))
+    }
   }
 
   private async recordOne(act: Act, idempotency?: IdempotencyKey): Promise<ActResult & Replayable> {
@@ -109,11 +124,24 @@ export class DecisionService {
     }
     const needed = noFactsNeeded()
     needFactsFor(needed, request)
-    const world = await World.load(this.database.db, needed, false)
+    const world = await this.checkWorld(needed)
     const now = this.clock()
     const { decision } = decideIn(world, policyInForce(now), now, ctx.client, 'check', request)
     this.countDecision(request, decision.decision, 'check')
     return presentDecision(decision, ctx.language)
+  }
+
+  private async checkWorld(needed: FactsNeeded): Promise<World> {
+    const cache = this.checkFacts
+    const cached = cache?.lookup(needed)
+    if (cached !== undefined) {
+      this.countCheckFacts('hit')
+      return cached
+    }
+    const startedAt = cache?.begin()
+    const world = await World.load(this.database.db, needed, false)
+    this.countCheckFacts(cache === undefined || startedAt === undefined ? 'bypass' : cache.remember(needed, world, startedAt))
+    return world
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
+import { FactsCache } from '../decisions/facts-cache.js'
 import { DecisionService } from '../decisions/service.js'
 
 declare module 'fastify' {
@@ -22,7 +23,9 @@ export default fp(
       // the queue is full and only for acts that need it; reads and checks go on.
       maxQueuedEntries: fastify.config.ledgerMaxQueuedEntries,
       observe: metrics.groupCommit,
-      countDecision: metrics.decided
+      countDecision: metrics.decided,
+      checkFacts: new FactsCache(fastify.changes),
+      countCheckFacts: metrics.checkFactsFrom
     })
     metrics.watchLedgerQueue(() => service.queueDepth, fastify.config.ledgerMaxQueuedEntries)
     fastify.decorate('decisions', service)
@@ -36,5 +39,5 @@ export default fp(
     })
     fastify.addHook('onClose', async () => service.drained())
   },
-  { name: 'decisions', dependencies: ['database', 'metrics'] }
+  { name: 'decisions', dependencies: ['database', 'metrics', 'change-feed'] }
 )

@@ -16,6 +16,7 @@ import {
 } from '../schemas.js'
 import { HOME_COUNTRY } from '../policy/vocabulary.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
+import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
 
 /** Where the recipient is: a third party outside Japan is denied (APPI Art. 28). */
 export const Country = Type.String({
@@ -93,6 +94,7 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (request, reply) => {
       const recipient = await insertRecipient(fastify.database.db, request.body, fastify.now())
+      fastify.changes.announce(FACTS_CHANNEL, factKey.recipient(recipient.id))
       return reply.code(201).header('location', `/v1/recipients/${recipient.id}`).send(recipient)
     }
   )
@@ -199,6 +201,7 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request) => {
       if (Object.keys(request.body).length === 0) throw new InvalidRequestError('nothing_to_change', 'the body names no field to change')
       const recipient = await updateRecipient(fastify.database.db, request.params.id, request.body, fastify.now())
+      fastify.changes.announce(FACTS_CHANNEL, factKey.recipient(request.params.id))
       if (!recipient) throw new NotFoundError('recipient')
       return recipient
     }

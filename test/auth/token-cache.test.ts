@@ -1,20 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import { sql } from 'kysely'
 import t from 'tap'
-import { buildTestApp, createClient, DATABASE_URL, openTestDatabase, type TestApp } from '../helper.js'
+import { buildTestApp, createClient, NEEDS_POSTGRES_FOR_TWO_PROCESSES, twoAppsOnOneDatabase, until, type TestApp } from '../helper.js'
 
 /** Tokens are cached per process; a revocation anywhere must still hold at once or within a second. */
 
 const status = async (test: TestApp, token: string) => (await test.request({ method: 'GET', url: '/v1/policy', token })).statusCode
-
-async function until(what: () => Promise<boolean>, ms: number): Promise<number | null> {
-  const started = Date.now()
-  while (Date.now() - started <= ms) {
-    if (await what()) return Date.now() - started
-    await sleep(20)
-  }
-  return null
-}
 
 t.test('a revoked token fails at once on the process that revoked it', async (t) => {
   const test = await buildTestApp(t)
@@ -25,12 +15,8 @@ t.test('a revoked token fails at once on the process that revoked it', async (t)
   t.equal(await status(test, client.token), 401, 'the very next request is refused')
 })
 
-t.test('two processes on one database', { skip: DATABASE_URL ? false : 'needs PostgreSQL: the embedded database belongs to one process' }, async (t) => {
-  const { database, reopen } = await openTestDatabase(t)
-  const a = await buildTestApp(t, { database })
-  const second = await reopen()
-  t.teardown(() => second.close())
-  const b = await buildTestApp(t, { database: second })
+t.test('two processes on one database', { skip: NEEDS_POSTGRES_FOR_TWO_PROCESSES }, async (t) => {
+  const [a, b] = await twoAppsOnOneDatabase(t)
   const client = await createClient(a, { role: 'ops' })
 
   t.test('a revocation on one reaches the other within a second', async (t) => {

@@ -118,6 +118,7 @@ t.test('the dashboard: a Prometheus datasource variable, and the panels an opera
   const named = new Set(dashboardQueries().flatMap((q) => metricNames(q.expr)))
   for (const metric of [
     'shizenha_decisions_total',
+    'shizenha_check_facts_total',
     'shizenha_http_request_duration_seconds_bucket',
     'shizenha_ledger_group_entries_bucket',
     'shizenha_ledger_queue_entries',
