@@ -238,17 +238,21 @@ async function withWalStats(client: pg.Client | undefined, work: () => Promise<F
 /** Enough distinct members that no check of the cold figure repeats one (about 30 s of checks at 4,000/s). */
 const COLD_CHECK_MEMBERS = 120_000
 
+/** A handful of different batches, each spread over the members (so over every chain). */
+function batchBodies(fixtures: Fixtures): string[] {
+  return Array.from({ length: 4 }, (_, b) =>
+    JSON.stringify({
+      items: Array.from({ length: BATCH_ITEMS }, (_, i) => transferBody(fixtures, fixtures.members[(b * BATCH_ITEMS + i) % fixtures.members.length]!))
+    })
+  )
+}
+
 async function serviceFigures(options: BenchOptions, database: BenchDatabase, stats: pg.Client | undefined, fixtures: Fixtures): Promise<Figure[]> {
   const figures: Figure[] = []
   const run = measureOptions(options, stats)
   const oneMember = [JSON.stringify(transferBody(fixtures, fixtures.members[0]!))]
   const spread = fixtures.members.map((m) => JSON.stringify(transferBody(fixtures, m)))
-  // A handful of different batches, each spread over the members (so over every chain).
-  const batches = Array.from({ length: 4 }, (_, b) =>
-    JSON.stringify({
-      items: Array.from({ length: BATCH_ITEMS }, (_, i) => transferBody(fixtures, fixtures.members[(b * BATCH_ITEMS + i) % fixtures.members.length]!))
-    })
-  )
+  const batches = batchBodies(fixtures)
   say(`service (${options.serviceDir})`)
   const service = await startService({ serviceDir: options.serviceDir, database, poolSize: options.poolSize })
   try {
@@ -296,7 +300,7 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
   return figures
 }
 
-/** The fsync rate of this disk and where the service spends its CPU under the checks load and under transfers to one member. */
+/** The fsync rate of this disk and where the service spends its CPU under checks, transfers to one member and batches. */
 async function diagnose(
   options: BenchOptions,
   database: BenchDatabase,
@@ -305,7 +309,7 @@ async function diagnose(
   templates: Templates,
   settings: Record<string, string>
 ): Promise<Record<string, unknown>> {
-  say('diagnose: pg_test_fsync -s 2, entryHash alone, CPU profiles of the service under checks and under transfers to one member')
+  say('diagnose: pg_test_fsync -s 2, entryHash alone, CPU profiles of the service under checks, transfers to one member and batches')
   const fsync = await pgTestFsync(settings.wal_sync_method ?? 'fdatasync')
   if ('walSyncMethodRate' in fsync) say(`  pg_test_fsync: ${settings.wal_sync_method} ${fsync.walSyncMethodRate} flushes/s (one 8 kB write)`)
   const ceiling = hashCeiling((await loadHashing(options.serviceDir)).entryHash, templates.allow)
@@ -335,6 +339,17 @@ async function diagnose(
       headers: AUTH,
       bodies: [JSON.stringify(transferBody(fixtures, fixtures.members[0]!))],
       ok: [201, 403]
+    },
+    {
+      name: `${FIGURE.batch} (profiled)`,
+      url: `${service.base}/v1/transfers/batch`,
+      method: 'POST',
+      connections: BATCH_IN_FLIGHT,
+      headers: AUTH,
+      bodies: batchBodies(fixtures),
+      ok: [200],
+      entriesPerRequest: BATCH_ITEMS,
+      timeoutSeconds: 120
     }
   ]
   const figures: Figure[] = []

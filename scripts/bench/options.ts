@@ -47,7 +47,7 @@ const USAGE = `npm run bench -- [options]
   --ledger-size N       entries the fill adds before verify is measured; 0 skips (100000)
   --entries-per-member N  fill entries per member (100)
   --only LIST           comma list of ${GROUPS.join(', ')} (baselines,service,fill)
-  --diagnose            also: pg_test_fsync and CPU profiles of the service under checks and one-member transfers
+  --diagnose            also: pg_test_fsync and CPU profiles of the service under checks, one-member transfers, batches
   --keep-db             keep the bench database (its name is printed)
   --out DIR             where the JSON result goes (bench-results)
   --label TEXT          a name for this run in the results (the service tree's git commit)
