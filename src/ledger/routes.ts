@@ -10,6 +10,13 @@ import { listProvisionRecords, ProvisionRecordsQuery, ProvisionRecordsResponse }
 import { findEntry, listEntries, pagingFor } from './repository.js'
 
 const readers = { roles: ['admin', 'ops'] as const }
+
+const PAGE_OPEN = Buffer.from('{"entries":[')
+const COMMA = Buffer.from(',')
+
+function joined(parts: readonly Buffer[], separator: Buffer): Buffer[] {
+  return parts.flatMap((part, index) => (index === 0 ? [part] : [separator, part]))
+}
 const tags = ['Ledger']
 
 const LedgerEntrySchema = Type.Object(
@@ -135,11 +142,15 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
       }
     },
-    async (request) => {
+    async (request, reply) => {
       const { limit = 50, cursor, ...filter } = request.query
       const before = cursor === undefined ? undefined : decodeCursor(cursor)
       const page = await listEntries(fastify.database.reader, filter, { limit, before })
-      return { entries: page.entries, nextCursor: page.more && page.lastPosition !== null ? encodeCursor(page.lastPosition) : null }
+      const nextCursor = page.more && page.lastPosition !== null ? encodeCursor(page.lastPosition) : null
+      // The page as bytes, already JSON (see listEntries); Fastify sends a Buffer as it is, which
+      // the typed reply cannot express, hence the cast.
+      const body = Buffer.concat([PAGE_OPEN, ...joined(page.entries, COMMA), Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)}}`)])
+      return reply.type('application/json; charset=utf-8').send(body as never)
     }
   )
 
