@@ -45,7 +45,7 @@ export class ServiceMetrics {
 
   private readonly checkFacts = new Counter({
     name: 'shizenha_check_facts_total',
-    help: 'Where checks found their facts: hit (in memory), miss (read from the database, then kept), bypass (read, not kept: the change feed was down)',
+    help: 'Where checks found their facts: hit (in memory), miss (read from the database, then kept), bypass (read, not kept: the change feed was down or a change raced the read)',
     labelNames: ['source'] as const,
     registers: [this.registry]
   })
@@ -185,11 +185,12 @@ export class ServiceMetrics {
     this.decisions.inc({ channel, decision, action })
   }
 
-  /** A ledger verify ended with this report: wherever verifyLedger's result is produced. */
+  /** One check's facts came from memory (hit), the database then kept (miss), or the database alone (bypass). */
   readonly checkFactsFrom = (source: 'hit' | 'miss' | 'bypass'): void => {
     this.checkFacts.inc({ source })
   }
 
+  /** A ledger verify ended with this report: wherever verifyLedger's result is produced. */
   verified(report: { readonly ok: boolean }, at: Date = new Date()): void {
     this.verifyOk.set(report.ok ? 1 : 0)
     this.verifyTime.set(seconds(at))

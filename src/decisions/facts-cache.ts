@@ -14,8 +14,8 @@ export const factKey = {
 const EVERYTHING = '*'
 
 /**
- * A member is kept until this many others have been; the bound holds the cache near 100 MB at
- * worst. Recipients and contractors are a registry of a few hundred: they all fit.
+ * A member is kept until this many others have been, so a run over every member cannot grow the
+ * process without bound. Recipients and contractors are a registry of a few hundred: they all fit.
  */
 const MAX_MEMBERS = 100_000
 const MAX_PARTIES = 10_000

@@ -38,10 +38,8 @@ export interface LedgerFilter {
 /**
  * Newest first, by insertion position. The cursor is the last position served, so entries
  * appended while a client pages are never served twice and never shift the pages it has yet to read.
- */
-/**
- * A page of entries, newest first, each as the UTF-8 of its JSON: the stored content as
- * PostgreSQL renders it, with its hash added. A page is sent as these bytes: serializing it as one
+ * Each entry comes as the UTF-8 of its JSON: the stored content as PostgreSQL renders it, with its
+ * hash added. A page is sent as these bytes: serializing it as one
  * JS string made a string of hundreds of kB (two bytes a character once any Japanese is in it),
  * which V8 places on fresh pages of its own, page-faulting on every request; a profile (`perf`)
  * put those faults at the top of a page's cost.

@@ -10,14 +10,15 @@ import { listProvisionRecords, ProvisionRecordsQuery, ProvisionRecordsResponse }
 import { findEntry, listEntries, pagingFor } from './repository.js'
 
 const readers = { roles: ['admin', 'ops'] as const }
+const tags = ['Ledger']
 
+// A ledger page is assembled from these and the entries' own bytes (see listEntries).
 const PAGE_OPEN = Buffer.from('{"entries":[')
 const COMMA = Buffer.from(',')
 
 function joined(parts: readonly Buffer[], separator: Buffer): Buffer[] {
   return parts.flatMap((part, index) => (index === 0 ? [part] : [separator, part]))
 }
-const tags = ['Ledger']
 
 const LedgerEntrySchema = Type.Object(
   {
