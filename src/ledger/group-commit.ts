@@ -63,6 +63,13 @@ export interface GroupCommitOptions {
   readonly maxQueuedEntries: number
   /** Told of every commit and every failure; default nobody. */
   readonly observe?: GroupCommitObserver | undefined
+  /**
+   * Whether the next group may begin while one commits: on PostgreSQL, where it then waits in
+   * the database for the heads the committing group holds and gets them the moment that commit
+   * ends, instead of a round trip later. Not for the embedded database, which runs one
+   * transaction at a time. Default: one group at a time.
+   */
+  readonly overlapCommits?: boolean | undefined
 }
 
 /** The reason a failed group counts under, or undefined when the failure was the caller's (4xx). */
@@ -81,15 +88,27 @@ interface Pending<J, R> {
 
 /**
  * Gathers concurrent acts and records them in one transaction per group, as a log sequencer
- * does: while one group commits, the next one queues; when it is done, everything queued goes
- * in the next group. A lone act starts at once (no timer): like PostgreSQL's commit_delay, a
- * group only ever waits for work that is already there. Every caller is answered exactly once,
- * after the commit; when the commit fails, every caller in the group gets the failure.
+ * does: while one group is decided and written, the next one queues; once its entries are
+ * written, everything queued goes in the next group. A lone act starts at once (no timer): like
+ * PostgreSQL's commit_delay, a group only ever waits for work that is already there. Every
+ * caller is answered exactly once, after the commit; when the commit fails, every caller in the
+ * group gets the failure.
+ *
+ * With `overlapCommits`, the next group begins as soon as the one before has written its entries,
+ * while that one's COMMIT is still on its way: at most two transactions are open, and the later
+ * one asks for the chain heads the earlier holds, so the database orders them exactly as they
+ * were queued. Nothing of the earlier group can be retried after the later one began: a group
+ * that fails before its entries are written is retried (one act at a time) before any later group
+ * begins, and a failure at COMMIT fails the whole group.
  */
 export class GroupCommitter<J, R> {
   private readonly queue: Pending<J, R>[] = []
   private queuedEntries = 0
-  private running = false
+  /** Groups whose transactions are open. */
+  private open = 0
+  /** A group has begun and not yet written its entries: the next one waits for that. */
+  private writing = false
+  private readonly maxOpen: number
   private idle: Promise<void> = Promise.resolve()
   private markIdle: () => void = () => {}
 
@@ -99,7 +118,9 @@ export class GroupCommitter<J, R> {
     private readonly log: FastifyBaseLogger,
     private readonly handler: GroupHandler<J, R>,
     private readonly options: GroupCommitOptions
-  ) {}
+  ) {
+    this.maxOpen = options.overlapCommits === true ? 2 : 1
+  }
 
   /** Entries waiting for a group, for metrics. */
   get depth(): number {
@@ -118,23 +139,44 @@ export class GroupCommitter<J, R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ job, size, memberIds, resolve, reject })
       this.queuedEntries += size
-      if (!this.running) void this.drain()
+      this.startGroups()
     })
   }
 
   /** Resolves once nothing is queued or committing: for a graceful close. */
   drained(): Promise<void> {
-    return this.running ? this.idle : Promise.resolve()
+    return this.open > 0 ? this.idle : Promise.resolve()
   }
 
-  private async drain(): Promise<void> {
-    this.running = true
-    this.idle = new Promise((resolve) => (this.markIdle = resolve))
+  private startGroups(): void {
+    while (this.queue.length > 0 && !this.writing && this.open < this.maxOpen) {
+      if (this.open === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve))
+      this.open += 1
+      this.writing = true
+      void this.runGroup(this.takeGroup())
+    }
+  }
+
+  private async runGroup(group: Pending<J, R>[]): Promise<void> {
+    let written = false
+    const letNextBegin = () => {
+      if (written) return
+      written = true
+      this.writing = false
+      this.startGroups()
+    }
     try {
-      while (this.queue.length > 0) await this.commitGroup(this.takeGroup())
+      await this.commitGroup(group, this.maxOpen > 1 ? letNextBegin : () => {})
     } finally {
-      this.running = false
-      this.markIdle()
+      this.open -= 1
+      // Unless it got as far as letting the next group begin, this group still held the gate.
+      if (!written) {
+        written = true
+        this.writing = false
+      }
+      // Either way its end frees a place for another group.
+      this.startGroups()
+      if (this.open === 0 && this.queue.length === 0) this.markIdle()
     }
   }
 
@@ -151,8 +193,10 @@ export class GroupCommitter<J, R> {
     return group
   }
 
-  private async commitGroup(group: Pending<J, R>[]): Promise<void> {
+  /** @param written called once the group's entries are written and only its COMMIT is left */
+  private async commitGroup(group: Pending<J, R>[], written: () => void): Promise<void> {
     let writing = false
+    let committing = false
     let outcomes: JobOutcome<R>[]
     const started = performance.now()
     try {
@@ -169,13 +213,16 @@ export class GroupCommitter<J, R> {
         )
         writing = true
         await ledger.flush()
+        committing = true
+        written()
         return results
       })
     } catch (err) {
       // One job's value the database refuses must not fail its neighbours: go again one by one.
-      // An unreachable database fails them all alike, so that is answered at once.
-      if (group.length > 1 && classifyDatabaseError(err) !== 'unavailable') {
-        for (const pending of group) await this.commitGroup([pending])
+      // An unreachable database fails them all alike, so that is answered at once, and so is a
+      // failed COMMIT: the values were all accepted, and a later group may have begun.
+      if (group.length > 1 && !committing && classifyDatabaseError(err) !== 'unavailable') {
+        for (const pending of group) await this.commitGroup([pending], () => {})
         return
       }
       const failure = ledgerFailure(err, writing, this.log)

@@ -24,8 +24,3 @@ export function entryHash(content: Readonly<Record<string, unknown>>): string {
   if (text === undefined) throw new TypeError('entry content cannot be canonicalized')
   return createHash('sha256').update(text, 'utf8').digest('hex')
 }
-
-/** Drops `undefined` members, as JSON does, so what is hashed is exactly what is stored. */
-export function plainJson<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T
-}

@@ -4,7 +4,8 @@ import type { LedgerEntryRow } from '../db/tables.js'
 import type { ChainHead } from './checkpoints.js'
 import { hashesAt, readHeads } from './checkpoints-repository.js'
 import { CHAIN_COUNT, GENESIS_HASH } from './hashing.js'
-import { ChainVerifier, hashWithRanges, isRanged, newRanges, slotOf, type CheckpointRef, type TopLevelMember, type VerifyFailure } from './verify.js'
+import { hashWithRanges, isRanged, newRanges, slotOf, type TopLevelMember } from './content-hash.js'
+import { ChainVerifier, type CheckpointRef, type VerifyFailure } from './verify.js'
 import type { EntryKind } from './writer.js'
 
 /** An entry as the API and the export show it: its hashed content and the hash. */

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Tx } from '../db/database.js'
 import type { NewLedgerEntry } from '../db/tables.js'
-import { chainOf, entryHash, plainJson } from './hashing.js'
+import { storedContentHash } from './content-hash.js'
+import { chainOf } from './hashing.js'
 
 export type EntryKind = 'decision' | 'consent_granted' | 'consent_withdrawn' | 'suspension_created' | 'suspension_lifted'
 
@@ -27,8 +28,8 @@ export interface EntryRef {
   readonly recordedAt: string
 }
 
-/** A row of ledger_entries as it is sent: the content as an object, inside one JSON document. */
-type StagedEntry = Omit<NewLedgerEntry, 'content'> & { readonly content: Record<string, unknown> }
+/** A row of ledger_entries as it is sent: the content as the JSON text that was hashed. */
+type StagedEntry = Omit<NewLedgerEntry, 'content'> & { readonly content: string }
 
 interface Head {
   seq: number
@@ -66,8 +67,11 @@ export class LedgerWriter {
     const seq = head.seq + 1
     const recordedAt = now.toISOString()
     // The columns kept beside the content for filtering are in the content too, so that verify
-    // can prove the filters see what was hashed.
-    const content = plainJson({
+    // can prove the filters see what was hashed. The content is serialized here, once: the text
+    // is a snapshot (objects the body shares with the group's facts may change after this), it is
+    // what is hashed (as verify hashes the stored text) and what is sent, and JSON.stringify drops
+    // `undefined` members exactly as storing does.
+    const content = JSON.stringify({
       ...draft.body,
       channel: draft.channel,
       decision: draft.decision,
@@ -82,7 +86,7 @@ export class LedgerWriter {
       memberId: draft.memberId,
       clientId: draft.clientId
     })
-    const hash = entryHash(content)
+    const hash = storedContentHash(content)
     this.pending.push({
       id,
       chain,
@@ -105,7 +109,10 @@ export class LedgerWriter {
 
   /**
    * Writes the staged entries and moves the heads, in one statement whatever the group's size:
-   * the rows travel as one JSON parameter (no per-row bind parameters to build or parse).
+   * the rows travel as one JSON parameter (no per-row bind parameters to build or parse), each
+   * content in it as a string, the very text that was hashed, which PostgreSQL parses into jsonb
+   * once, row by row (measured: a thousand rows as one jsonb document took a third longer to
+   * insert, the document being parsed whole and each content then copied out of it).
    * The caller's commit makes them durable.
    */
   async flush(): Promise<void> {
@@ -116,8 +123,9 @@ export class LedgerWriter {
     await sql`
       WITH appended AS (
         INSERT INTO ledger_entries (id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content)
-        SELECT id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content
-        FROM jsonb_populate_recordset(NULL::ledger_entries, ${rows}::jsonb)
+        SELECT id, chain, seq, prev_hash, hash, recorded_at, kind, member_id, client_id, channel, decision, recipient_id, contractor_id, content::jsonb
+        FROM json_to_recordset(${rows}::json) AS v(id uuid, chain integer, seq bigint, prev_hash text, hash text, recorded_at timestamptz,
+          kind text, member_id text, client_id text, channel text, decision text, recipient_id uuid, contractor_id uuid, content text)
       )
       UPDATE ledger_heads AS h SET seq = v.seq, hash = v.hash
       FROM jsonb_to_recordset(${heads}::jsonb) AS v(chain integer, seq bigint, hash text)

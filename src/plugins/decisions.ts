@@ -23,6 +23,7 @@ export default fp(
       // the queue is full and only for acts that need it; reads and checks go on.
       maxQueuedEntries: fastify.config.ledgerMaxQueuedEntries,
       observe: metrics.groupCommit,
+      overlapCommits: fastify.database.kind === 'postgres',
       countDecision: metrics.decided,
       checkFacts: new FactsCache(fastify.changes),
       countCheckFacts: metrics.checkFactsFrom

@@ -7,12 +7,13 @@ import { sql } from 'kysely'
 import { listClients } from '../../src/clients/repository.js'
 import type { ActContext } from '../../src/decisions/acts.js'
 import { LedgerUnavailableError, ValueOutOfRangeError, type DomainError } from '../../src/errors.js'
-import type { Tx } from '../../src/db/database.js'
+import type { Database, Tx } from '../../src/db/database.js'
 import { GroupCommitter, LedgerBusyError } from '../../src/ledger/group-commit.js'
+import { chainOf } from '../../src/ledger/hashing.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import type { DecisionRequest } from '../../src/policy/engine.js'
-import { billing, consentBody, countEntries, createRecipient, grantConsent, jointUse } from '../fixtures.js'
-import { buildTestApp, openTestDatabase, type TestApp } from '../helper.js'
+import { billing, consentBody, countEntries, createRecipient, grantConsent, jointUse, type Tap } from '../fixtures.js'
+import { DATABASE_URL, buildTestApp, openTestDatabase, until, type TestApp } from '../helper.js'
 
 // A decision must be timed after the member's chain is locked: a withdrawal committed while the
 // decision waited for the lock then always lies before the decision's time, never after it.
@@ -292,3 +293,170 @@ t.test('what a failed group tells its callers', async (t) => {
   t.ok(down?.status === 'rejected' && down.reason instanceof LedgerUnavailableError, 'an unreachable database is ledger_unavailable (503)')
   t.equal(await count(), before + 2, 'nothing of the failed groups is stored')
 })
+
+/** A committer that appends one entry per job, the job's number in its body, and answers with it. */
+function numberedCommitter(database: Database, options: { overlapCommits: boolean; maxGroupEntries?: number }) {
+  const log = pino({ level: 'silent' }) as unknown as FastifyBaseLogger
+  return new GroupCommitter<{ member: string; n: number }, number>(
+    database,
+    () => new Date(),
+    log,
+    async (_tx, ledger, now, jobs) =>
+      jobs.map((job) => {
+        ledger.append({ kind: 'decision', memberId: job.member, clientId: 'test', body: { n: job.n } }, now)
+        return { ok: true as const, value: job.n }
+      }),
+    { maxGroupEntries: options.maxGroupEntries ?? 8, maxQueuedEntries: 10_000, overlapCommits: options.overlapCommits }
+  )
+}
+
+/**
+ * A migrated database where the COMMIT of a transaction that wrote entry number `n` (the body of
+ * numberedCommitter's entries) sleeps `seconds[n]` seconds: a deferred trigger sleeps in it.
+ */
+async function databaseWithSlowCommits(t: Tap, seconds: Record<number, number>): Promise<Database> {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const cases = Object.entries(seconds)
+    .map(([n, s]) => `WHEN ${Number(n)} THEN ${Number(s)}`)
+    .join(' ')
+  await sql
+    .raw(
+      `CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM pg_sleep(CASE (NEW.content->>'n')::int ${cases} ELSE 0 END); RETURN NULL; END $$`
+    )
+    .execute(database.db)
+  await sql`CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON ledger_entries DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_slow_commit()`.execute(
+    database.db
+  )
+  return database
+}
+
+// With overlapping commits a group begins while the one before it commits. Each member's entries
+// must still follow the order in which the acts were queued, across every group boundary.
+t.test('overlapping groups keep each member’s acts in the order they were queued', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const committer = numberedCommitter(database, { overlapCommits: true })
+  const members = ['M-order-a', 'M-order-b', 'M-order-c']
+  const answers: Promise<number>[] = []
+  for (let n = 0; n < 300; n += 1) {
+    answers.push(committer.submit({ member: members[n % 3]!, n }, [members[n % 3]!], 1))
+    // Let groups form and commit while more are queued, so that many group boundaries fall in between.
+    if (n % 7 === 0) await sleep(1)
+  }
+  const values = await Promise.all(answers)
+  t.same(
+    values,
+    Array.from({ length: 300 }, (_, n) => n),
+    'every caller gets its own answer'
+  )
+  for (const member of members) {
+    const { rows } = await sql<{ n: number }>`SELECT (content->>'n')::int AS n FROM ledger_entries WHERE member_id = ${member} ORDER BY seq`.execute(
+      database.db
+    )
+    const queued = Array.from({ length: 300 }, (_, n) => n).filter((n) => members[n % 3] === member)
+    t.same(
+      rows.map((r) => r.n),
+      queued,
+      `${member}: one entry per act, in the order queued`
+    )
+  }
+  const { rows: groups } = await sql<{ chain: number; seq: string; prev_hash: string; hash: string }>`
+    SELECT chain, seq, prev_hash, hash FROM ledger_entries ORDER BY chain, seq`.execute(database.db)
+  const broken = groups.filter((row, i) => i > 0 && groups[i - 1]!.chain === row.chain && groups[i - 1]!.hash !== row.prev_hash)
+  t.same(broken, [], 'every chain links entry to entry')
+  await committer.drained()
+  t.equal(committer.depth, 0, 'nothing is left queued')
+})
+
+// The overlap itself, seen from the database: while the first group's COMMIT is held up (a
+// deferred trigger sleeps in it), the next group has begun and waits for the chain's head.
+t.test(
+  'the next group begins while the one before commits, and waits for its heads',
+  { skip: DATABASE_URL ? false : 'needs PostgreSQL: the embedded database runs one transaction at a time' },
+  async (t) => {
+    const database = await databaseWithSlowCommits(t, { 0: 1 })
+    const db = database.db
+    const committer = numberedCommitter(database, { overlapCommits: true, maxGroupEntries: 1 })
+    const first = committer.submit({ member: 'M-overlap', n: 0 }, ['M-overlap'], 1)
+    const second = committer.submit({ member: 'M-overlap', n: 1 }, ['M-overlap'], 1)
+    // While the first sleeps in its COMMIT, another backend of this database waits on a lock.
+    const waiting = await until(async () => {
+      const { rows } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%ledger_heads%'`.execute(db)
+      return Number(rows[0]!.n) > 0
+    }, 900)
+    t.ok(waiting !== null, 'the second group waits for the heads while the first commits')
+    t.same(await Promise.all([first, second]), [0, 1], 'both are answered')
+    const { rows } = await sql<{ n: number }>`SELECT (content->>'n')::int AS n FROM ledger_entries WHERE member_id = 'M-overlap' ORDER BY seq`.execute(db)
+    t.same(
+      rows.map((r) => r.n),
+      [0, 1],
+      'in the order queued'
+    )
+  }
+)
+
+// A group that fails before its entries are written is retried one act at a time; no later group
+// may begin before those retries, or a later act of the same member would overtake them.
+t.test('acts retried after a refused group are not overtaken by later groups', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const log = pino({ level: 'silent' }) as unknown as FastifyBaseLogger
+  const committer = new GroupCommitter<{ n: number; refuse?: boolean }, number>(
+    database,
+    () => new Date(),
+    log,
+    async (tx, ledger, now, jobs) => {
+      for (const job of jobs) if (job.refuse === true) await sql`SELECT 1 / 0`.execute(tx)
+      return jobs.map((job) => {
+        ledger.append({ kind: 'decision', memberId: 'M-retry', clientId: 'test', body: { n: job.n } }, now)
+        return { ok: true as const, value: job.n }
+      })
+    },
+    { maxGroupEntries: 3, maxQueuedEntries: 100, overlapCommits: true }
+  )
+  const answers = settle(Array.from({ length: 9 }, (_, n) => committer.submit(n === 4 ? { n, refuse: true } : { n }, ['M-retry'], 1)))
+  const settled = await answers
+  t.same(
+    settled.map((r) => r.status),
+    ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+    'only the refused act fails'
+  )
+  const { rows } = await sql<{ n: number }>`SELECT (content->>'n')::int AS n FROM ledger_entries WHERE member_id = 'M-retry' ORDER BY seq`.execute(database.db)
+  t.same(
+    rows.map((r) => r.n),
+    [0, 1, 2, 3, 5, 6, 7, 8],
+    'the retried acts keep their place before the later groups'
+  )
+})
+
+// Two groups open at once, both past their writes: an act queued then can only start when one of
+// them ends. It must, even when the later group ends first (members on different chains).
+t.test(
+  'an act queued while two groups commit starts when either of them ends',
+  { skip: DATABASE_URL ? false : 'needs PostgreSQL: the embedded database runs one transaction at a time' },
+  async (t) => {
+    // Numbers 0 and 1 sleep in their COMMIT, 0 the longer: the second group ends first.
+    const database = await databaseWithSlowCommits(t, { 0: 1.5, 1: 0.5 })
+    const [a, b] = membersOnTwoChains()
+    const committer = numberedCommitter(database, { overlapCommits: true, maxGroupEntries: 1 })
+    const first = committer.submit({ member: a, n: 0 }, [a], 1)
+    const second = committer.submit({ member: b, n: 1 }, [b], 1)
+    await sleep(250)
+    const third = committer.submit({ member: b, n: 2 }, [b], 1)
+    const answered = await Promise.race([Promise.all([first, second, third]), sleep(10_000).then(() => 'still waiting')])
+    t.same(answered, [0, 1, 2], 'all three are answered')
+  }
+)
+
+/** Two members whose entries go to different chains. */
+function membersOnTwoChains(): [string, string] {
+  const a = 'M-chain-a'
+  for (let i = 0; ; i += 1) if (chainOf(`M-chain-b${i}`) !== chainOf(a)) return [a, `M-chain-b${i}`]
+}

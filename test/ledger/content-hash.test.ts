@@ -3,7 +3,7 @@ import fc from 'fast-check'
 import { sql } from 'kysely'
 import t from 'tap'
 import { entryHash } from '../../src/ledger/hashing.js'
-import { canonicalJsonText, hashWithMembers, storedContentHash } from '../../src/ledger/verify.js'
+import { canonicalJsonText, hashWithMembers, storedContentHash } from '../../src/ledger/content-hash.js'
 import { appWithKey, fillLedger, record } from './verify-support.js'
 
 /**
