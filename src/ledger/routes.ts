@@ -5,20 +5,13 @@ import { InvalidRequestError, NotFoundError } from '../errors.js'
 import { EXAMPLE } from '../examples.js'
 import { AUTHENTICATED_PROBLEMS, Channel, MemberId, StringEnum, Timestamp, Uuid, problemsWith, withExample, withExamples } from '../schemas.js'
 import * as examples from './examples.js'
+import { jsonListBytes } from './json-bytes.js'
 import { provisionRecordsCsv } from './provision-csv.js'
-import { listProvisionRecords, ProvisionRecordsQuery, ProvisionRecordsResponse } from './provision-records.js'
+import { listProvisionRecords, ProvisionRecordSchema, ProvisionRecordsQuery, ProvisionRecordsResponse } from './provision-records.js'
 import { findEntry, listEntries, pagingFor } from './repository.js'
 
 const readers = { roles: ['admin', 'ops'] as const }
 const tags = ['Ledger']
-
-// A ledger page is assembled from these and the entries' own bytes (see listEntries).
-const PAGE_OPEN = Buffer.from('{"entries":[')
-const COMMA = Buffer.from(',')
-
-function joined(parts: readonly Buffer[], separator: Buffer): Buffer[] {
-  return parts.flatMap((part, index) => (index === 0 ? [part] : [separator, part]))
-}
 
 const LedgerEntrySchema = Type.Object(
   {
@@ -150,7 +143,7 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const nextCursor = page.more && page.lastPosition !== null ? encodeCursor(page.lastPosition) : null
       // The page as bytes, already JSON (see listEntries); Fastify sends a Buffer as it is, which
       // the typed reply cannot express, hence the cast.
-      const body = Buffer.concat([PAGE_OPEN, ...joined(page.entries, COMMA), Buffer.from(`],"nextCursor":${JSON.stringify(nextCursor)}}`)])
+      const body = jsonListBytes('{"entries":[', page.entries, `],"nextCursor":${JSON.stringify(nextCursor)}}`)
       return reply.type('application/json; charset=utf-8').send(body as never)
     }
   )
@@ -393,7 +386,17 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           .header('content-disposition', 'attachment; filename="provision-records.csv"')
           .send(provisionRecordsCsv(records, language))
       }
-      return reply.type('application/json').send({ memberId: request.params.memberId, records })
+      // Each record serialized on its own with its schema (as the route's serializer would) and the
+      // answer sent as bytes, as the ledger page is (see jsonListBytes); Fastify sends a Buffer as
+      // it is, which the typed reply cannot express, and its serializer's types want plain records,
+      // hence the casts. The serializer is compiled once per route, not per request.
+      const serialize = reply.compileSerializationSchema(ProvisionRecordSchema as unknown as Record<string, unknown>)
+      const body = jsonListBytes(
+        `{"memberId":${JSON.stringify(request.params.memberId)},"records":[`,
+        records.map((record) => Buffer.from(serialize(record as unknown as Record<string, unknown>))),
+        ']}'
+      )
+      return reply.type('application/json; charset=utf-8').send(body as never)
     }
   )
 }
