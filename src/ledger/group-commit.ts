@@ -109,8 +109,8 @@ export class GroupCommitter<J, R> {
   /** A group has begun and not yet written its entries: the next one waits for that. */
   private writing = false
   private readonly maxOpen: number
-  private idle: Promise<void> = Promise.resolve()
-  private markIdle: () => void = () => {}
+  /** Made when someone waits for the committer to be idle; resolved and dropped once it is. */
+  private idle: { readonly reached: Promise<void>; readonly mark: () => void } | undefined
 
   constructor(
     private readonly database: Database,
@@ -145,12 +145,17 @@ export class GroupCommitter<J, R> {
 
   /** Resolves once nothing is queued or committing: for a graceful close. */
   drained(): Promise<void> {
-    return this.open > 0 ? this.idle : Promise.resolve()
+    if (this.open === 0 && this.queue.length === 0) return Promise.resolve()
+    if (this.idle === undefined) {
+      let mark!: () => void
+      const reached = new Promise<void>((resolve) => (mark = resolve))
+      this.idle = { reached, mark }
+    }
+    return this.idle.reached
   }
 
   private startGroups(): void {
     while (this.queue.length > 0 && !this.writing && this.open < this.maxOpen) {
-      if (this.open === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve))
       this.open += 1
       this.writing = true
       void this.runGroup(this.takeGroup())
@@ -176,7 +181,10 @@ export class GroupCommitter<J, R> {
       }
       // Either way its end frees a place for another group.
       this.startGroups()
-      if (this.open === 0 && this.queue.length === 0) this.markIdle()
+      if (this.open === 0 && this.queue.length === 0) {
+        this.idle?.mark()
+        this.idle = undefined
+      }
     }
   }
 

@@ -378,7 +378,7 @@ t.test(
   'the next group begins while the one before commits, and waits for its heads',
   { skip: DATABASE_URL ? false : 'needs PostgreSQL: the embedded database runs one transaction at a time' },
   async (t) => {
-    const database = await databaseWithSlowCommits(t, { 0: 1 })
+    const database = await databaseWithSlowCommits(t, { 0: 3 })
     const db = database.db
     const committer = numberedCommitter(database, { overlapCommits: true, maxGroupEntries: 1 })
     const first = committer.submit({ member: 'M-overlap', n: 0 }, ['M-overlap'], 1)
@@ -389,7 +389,7 @@ t.test(
       SELECT count(*) AS n FROM pg_stat_activity
       WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%ledger_heads%'`.execute(db)
       return Number(rows[0]!.n) > 0
-    }, 900)
+    }, 2500)
     t.ok(waiting !== null, 'the second group waits for the heads while the first commits')
     t.same(await Promise.all([first, second]), [0, 1], 'both are answered')
     const { rows } = await sql<{ n: number }>`SELECT (content->>'n')::int AS n FROM ledger_entries WHERE member_id = 'M-overlap' ORDER BY seq`.execute(db)
@@ -450,6 +450,8 @@ t.test(
     const second = committer.submit({ member: b, n: 1 }, [b], 1)
     await sleep(250)
     const third = committer.submit({ member: b, n: 2 }, [b], 1)
+    const settledFirst = await Promise.race([first.then(() => 'the first group'), third.then(() => 'the act queued last')])
+    t.equal(settledFirst, 'the act queued last', 'it started when the second group ended, not only once the first did')
     const answered = await Promise.race([Promise.all([first, second, third]), sleep(10_000).then(() => 'still waiting')])
     t.same(answered, [0, 1, 2], 'all three are answered')
   }
@@ -460,3 +462,23 @@ function membersOnTwoChains(): [string, string] {
   const a = 'M-chain-a'
   for (let i = 0; ; i += 1) if (chainOf(`M-chain-b${i}`) !== chainOf(a)) return [a, `M-chain-b${i}`]
 }
+
+// A graceful close waits for the committer to be idle: it must be told so once every act queued
+// before it asked has been answered, however many groups that takes.
+t.test('drained resolves once every queued act is answered', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  for (const overlapCommits of [false, true]) {
+    const committer = numberedCommitter(database, { overlapCommits, maxGroupEntries: 1 })
+    const member = `M-drain-${overlapCommits}`
+    const answers = [0, 1, 2, 3].map((n) => committer.submit({ member, n }, [member], 1))
+    const answered: number[] = []
+    for (const answer of answers) void answer.then((n) => answered.push(n))
+    const outcome = await Promise.race([committer.drained().then(() => 'drained'), sleep(10_000).then(() => 'never drained')])
+    t.equal(outcome, 'drained', `drained resolves (overlapCommits: ${overlapCommits})`)
+    await Promise.resolve()
+    t.same(answered, [0, 1, 2, 3], 'after every act was answered')
+    t.equal(committer.depth, 0, 'with nothing left queued')
+  }
+})
