@@ -262,19 +262,26 @@ class JcsWriter {
       this.at += 1
       this.out[this.o++] = 0x5d
     } else {
-      for (;;) {
-        this.value()
-        this.out[this.o++] = 0x2c
-        this.space()
-        const c = this.s.charCodeAt(this.at)
-        this.at += 1
-        if (c === 0x5d) break
-        if (c !== 0x2c) throw DECLINE
-        this.space()
-      }
+      do this.value()
+      while (this.separator(0x5d))
       this.out[this.o - 1] = 0x5d
     }
     this.depth -= 1
+  }
+
+  /**
+   * After a value in an array or object: writes a comma (the closing bracket overwrites the last),
+   * then reads `,` (true: another value follows) or `close` (false: the list ended).
+   */
+  private separator(close: number): boolean {
+    this.out[this.o++] = 0x2c
+    this.space()
+    const c = this.s.charCodeAt(this.at)
+    this.at += 1
+    if (c === close) return false
+    if (c !== 0x2c) throw DECLINE
+    this.space()
+    return true
   }
 
   /** Compares two member names (input ranges) as UTF-16 code units. */
@@ -327,13 +334,7 @@ class JcsWriter {
       const valueStart = this.at
       this.value()
       members.push(nameStart, nameEnd, valueStart, this.at, outStart, this.o)
-      this.out[this.o++] = 0x2c
-      this.space()
-      const c = this.s.charCodeAt(this.at)
-      this.at += 1
-      if (c === 0x7d) break
-      if (c !== 0x2c) throw DECLINE
-      this.space()
+      if (!this.separator(0x7d)) break
     }
     const count = (members.length - base) / MEMBER_INTS
     const top = this.depth === 1 && this.ranges !== undefined

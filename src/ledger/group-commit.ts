@@ -171,15 +171,12 @@ export class GroupCommitter<J, R> {
       this.startGroups()
     }
     try {
-      await this.commitGroup(group, this.maxOpen > 1 ? letNextBegin : () => {})
+      // With one group at a time, opening the gate early starts nothing: `open` still holds it.
+      await this.commitGroup(group, letNextBegin)
     } finally {
       this.open -= 1
-      // Unless it got as far as letting the next group begin, this group still held the gate.
-      if (!written) {
-        written = true
-        this.writing = false
-      }
-      // Either way its end frees a place for another group.
+      // A group that failed before writing still holds the gate; either way its end frees a place.
+      if (!written) this.writing = false
       this.startGroups()
       if (this.open === 0 && this.queue.length === 0) {
         this.idle?.mark()

@@ -40,10 +40,7 @@ export interface LedgerFilter {
  * Newest first, by insertion position. The cursor is the last position served, so entries
  * appended while a client pages are never served twice and never shift the pages it has yet to read.
  * Each entry comes as the UTF-8 of its JSON: the stored content as PostgreSQL renders it, with its
- * hash added. A page is sent as these bytes: serializing it as one
- * JS string made a string of hundreds of kB (two bytes a character once any Japanese is in it),
- * which V8 places on fresh pages of its own, page-faulting on every request; a profile (`perf`)
- * put those faults at the top of a page's cost.
+ * hash added, for the route to send as bytes (see jsonListBytes for why not as one string).
  */
 export async function listEntries(
   db: Queryable,
