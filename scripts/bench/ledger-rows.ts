@@ -3,6 +3,8 @@
  * The columns beside the content are read from it, as the service's writer fills them, so the
  * verifier's column-against-content check passes.
  */
+import { copyTextLine } from '../../src/db/copy-in.js'
+
 export const LEDGER_COLUMNS = [
   'id',
   'chain',
@@ -31,21 +33,16 @@ export type EntryContent = Record<string, unknown> & {
   clientId: string
 }
 
-/** COPY text format: \N is NULL; a backslash must be doubled. Tabs and newlines never occur unescaped in JSON text. */
-function field(value: unknown): string {
-  if (value === undefined || value === null) return '\\N'
-  const text =
-    typeof value === 'string'
-      ? value
-      : typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
-        ? String(value)
-        : JSON.stringify(value)
-  return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text
+/** A value of the content as a COPY field: absent is NULL, a string or number as itself, anything else its JSON. */
+function field(value: unknown): string | number | null {
+  if (value === undefined || value === null) return null
+  if (typeof value === 'string' || typeof value === 'number') return value
+  return typeof value === 'bigint' || typeof value === 'boolean' ? String(value) : JSON.stringify(value)
 }
 
 /** One line (with its newline) for `COPY ledger_entries (LEDGER_COLUMNS) FROM STDIN`. */
 export function copyLine(content: EntryContent, hash: string, contentText = JSON.stringify(content)): string {
-  return (
+  return copyTextLine(
     [
       content.id,
       content.chain,
@@ -61,9 +58,7 @@ export function copyLine(content: EntryContent, hash: string, contentText = JSON
       content.recipientId,
       content.contractorId,
       contentText
-    ]
-      .map(field)
-      .join('\t') + '\n'
+    ].map(field)
   )
 }
 

@@ -2,6 +2,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { PostgresAdapter, PostgresDialect, sql, type Dialect, type DialectAdapter, type Kysely, type MigrationLockOptions } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
 import pg from 'pg'
+import { runMarkedCopies } from './copy-in.js'
 import { prepareMarkedStatements } from './prepared-statements.js'
 import { lockDataDir } from './data-dir-lock.js'
 
@@ -226,6 +227,8 @@ function postgresPool(url: string, options: DialectOptions): pg.Pool {
     connectionTimeoutMillis: timeouts.connectMs
   })
   prepareMarkedStatements(pool)
+  runMarkedCopies(pool)
+  // Last, so that its deadline covers the statements the patches above send.
   boundQueries(pool, timeouts.queryMs)
   watchConnections(pool, options.logger ?? STDERR_LOGGER)
   return pool

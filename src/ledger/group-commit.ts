@@ -208,7 +208,8 @@ export class GroupCommitter<J, R> {
       outcomes = await this.database.transaction(async (tx) => {
         const ledger = await LedgerWriter.lock(
           tx,
-          group.flatMap((p) => p.memberIds)
+          group.flatMap((p) => p.memberIds),
+          { copy: this.database.kind === 'postgres' }
         )
         const results = await this.handler(
           tx,
