@@ -208,7 +208,10 @@ export class GroupApplier {
     }
     const [world, usedKeys] = await Promise.all([World.load(tx, needed, true), claimIdempotencyKeys(tx, [...claims.values()], now)])
     const applier = new GroupApplier(ledger, now, policyInForce(now), world, usedKeys)
+    // From here a large group's entries go to PostgreSQL as they are made; the statements below wait for them.
+    await ledger.startSending()
     const outcomes = jobs.map((job) => applier.applyJob(job))
+    await ledger.flush()
     await applier.changes.write(tx)
     await Promise.all([storeIdempotentResponses(tx, applier.responses), releaseIdempotencyKeys(tx, [...applier.released.values()])])
     return outcomes

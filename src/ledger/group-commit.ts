@@ -34,7 +34,8 @@ export type JobOutcome<R> = { readonly ok: true; readonly value: R } | { readonl
  * Decides the jobs of one group inside its transaction. The heads of every chain the group
  * touches are locked and `now` was read after the lock; whatever the handler appends to `ledger`
  * and writes through `tx` commits together, or not at all. A job that fails on its own must
- * leave nothing behind (stage its writes in memory until it is known to succeed).
+ * leave nothing behind (stage its writes in memory until it is known to succeed). A handler that
+ * calls `ledger.startSending()` must `flush` it before it writes anything else through `tx`.
  */
 export type GroupHandler<J, R> = (tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly J[]) => Promise<JobOutcome<R>[]>
 
@@ -202,23 +203,32 @@ export class GroupCommitter<J, R> {
   private async commitGroup(group: Pending<J, R>[], written: () => void): Promise<void> {
     let writing = false
     let committing = false
+    let ledger: LedgerWriter | undefined
     let outcomes: JobOutcome<R>[]
     const started = performance.now()
     try {
       outcomes = await this.database.transaction(async (tx) => {
-        const ledger = await LedgerWriter.lock(
+        const writer = await LedgerWriter.lock(
           tx,
           group.flatMap((p) => p.memberIds),
           { copy: this.database.kind === 'postgres' }
         )
-        const results = await this.handler(
-          tx,
-          ledger,
-          this.clock(),
-          group.map((p) => p.job)
-        )
-        writing = true
-        await ledger.flush()
+        ledger = writer
+        let results: JobOutcome<R>[]
+        try {
+          results = await this.handler(
+            tx,
+            writer,
+            this.clock(),
+            group.map((p) => p.job)
+          )
+          writing = true
+          await writer.flush()
+        } catch (err) {
+          // A COPY the handler began holds the connection: end it, or the ROLLBACK waits behind it.
+          writer.abandon(err instanceof Error ? err : new Error(String(err)))
+          throw err
+        }
         committing = true
         written()
         return results
@@ -231,7 +241,7 @@ export class GroupCommitter<J, R> {
         for (const pending of group) await this.commitGroup([pending], () => {})
         return
       }
-      const failure = ledgerFailure(err, writing, this.log)
+      const failure = ledgerFailure(err, writing || (ledger?.sendFailed ?? false), this.log)
       const reason = failureReason(err, failure)
       if (reason !== undefined) this.options.observe?.appendFailed(group.length, reason)
       for (const pending of group) pending.reject(failure)

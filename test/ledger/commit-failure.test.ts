@@ -106,6 +106,9 @@ const post = (w: World, url: string, payload: object, headers: Record<string, st
 
 const IDEMPOTENCY_KEY = 'commit-failure-key-1'
 
+const LARGE_BATCH_MEMBERS = Array.from({ length: 15 }, (_, i) => `M-cf-large-${i}`)
+const largeBatch = () => Array.from({ length: 150 }, (_, i) => jointUse(LARGE_BATCH_MEMBERS[i % LARGE_BATCH_MEMBERS.length]!))
+
 const ACTS: readonly Act[] = [
   {
     name: 'an allowed transfer',
@@ -180,6 +183,23 @@ const ACTS: readonly Act[] = [
         ['allow', 'deny', 'allow'],
         'each item decided once the ledger commits'
       )
+    }
+  },
+  {
+    // 150 items: on PostgreSQL the entries go out by COPY while the batch is still being decided.
+    name: 'a large batch',
+    members: LARGE_BATCH_MEMBERS,
+    send: (w) => post(w, '/v1/transfers/batch', { items: largeBatch() }),
+    unchanged: async (t, w) => {
+      const listed = await Promise.all(LARGE_BATCH_MEMBERS.map((m) => memberEntries(w.test, m)))
+      t.same(listed.flat(), [], 'no entry for any of its members')
+    },
+    retry: async (t, w) => {
+      const res = await post(w, '/v1/transfers/batch', { items: largeBatch() })
+      t.equal(res.statusCode, 200)
+      t.equal(res.json().results.filter((r: { decision: string }) => r.decision === 'allow').length, 150, 'every item allowed once the ledger commits')
+      const listed = await Promise.all(LARGE_BATCH_MEMBERS.map((m) => memberEntries(w.test, m)))
+      t.equal(listed.flat().length, 150, 'and recorded once')
     }
   },
   {

@@ -294,6 +294,44 @@ t.test('what a failed group tells its callers', async (t) => {
   t.equal(await count(), before + 2, 'nothing of the failed groups is stored')
 })
 
+// A large group on PostgreSQL holds its connection with a COPY while it decides; a handler that
+// fails then must not leave the ROLLBACK waiting behind that COPY (it would wait for the query
+// deadline, the connection would be closed, and the caller would hear of an outage, not the bug).
+t.test('a group that fails while its entries are being sent leaves nothing and tells its callers why', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  const log = pino({ level: 'silent' }) as unknown as FastifyBaseLogger
+  const LARGE = 150
+  const committer = new GroupCommitter<{ member: string; fail: boolean }, string>(
+    database,
+    () => new Date(),
+    log,
+    async (_tx, ledger, now, jobs) => {
+      await ledger.startSending()
+      for (const job of jobs) {
+        for (let i = 0; i < LARGE; i++) ledger.append({ kind: 'decision', memberId: job.member, clientId: 'test', body: { i } }, now)
+        if (job.fail) throw new TypeError('a bug of ours, after the entries went out')
+      }
+      await ledger.flush()
+      return jobs.map((job) => ({ ok: true as const, value: job.member }))
+    },
+    { maxGroupEntries: LARGE, maxQueuedEntries: 10 * LARGE }
+  )
+  const members = (member: string) => Array.from({ length: LARGE }, () => member)
+  const count = async () => Number((await sql<{ n: string }>`SELECT count(*) AS n FROM ledger_entries`.execute(database.db)).rows[0]!.n)
+
+  const [failed] = await settle([committer.submit({ member: 'M-stream-fail', fail: true }, members('M-stream-fail'), LARGE)])
+  t.ok(failed?.status === 'rejected' && failed.reason instanceof TypeError, 'the caller hears of the bug itself (a 500), not of a timed-out database')
+  t.equal(await count(), 0, 'none of its entries is stored')
+  const heads = await sql<{ n: string }>`SELECT count(*) AS n FROM ledger_heads WHERE seq > 0`.execute(database.db)
+  t.equal(Number(heads.rows[0]!.n), 0, 'no head moved')
+
+  const ok = await committer.submit({ member: 'M-stream-ok', fail: false }, members('M-stream-ok'), LARGE)
+  t.equal(ok, 'M-stream-ok', 'the next group is recorded')
+  t.equal(await count(), LARGE, 'with all its entries')
+})
+
 /** A committer that appends one entry per job, the job's number in its body, and answers with it. */
 function numberedCommitter(database: Database, options: { overlapCommits: boolean; maxGroupEntries?: number }) {
   const log = pino({ level: 'silent' }) as unknown as FastifyBaseLogger
