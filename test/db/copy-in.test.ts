@@ -1,6 +1,6 @@
 import { sql } from 'kysely'
 import t from 'tap'
-import { copyIn, copyTextLine } from '../../src/db/copy-in.js'
+import { CopyFeed, copyIn, copyTextLine } from '../../src/db/copy-in.js'
 import { classifyDatabaseError } from '../../src/db/errors.js'
 import { DATABASE_URL, openTestDatabase } from '../helper.js'
 
@@ -67,4 +67,39 @@ t.test('a refused COPY fails as a database error and leaves nothing', { skip: PO
   await database.transaction((tx) => copyIn('copy_probe', ['id', 'doc'], copyTextLine([3, '{}'])).execute(tx))
   const after = await sql<{ n: string }>`SELECT count(*) AS n FROM copy_probe`.execute(database.db)
   t.equal(Number(after.rows[0]!.n), 1, 'a later COPY on the same pool succeeds')
+})
+
+// The server fails the COPY while rows are still being pushed and its socket is full (it sleeps
+// on the first row, then raises): the statement must fail with the server's error, nothing may
+// be stored, the process must not die of a write on the failed connection, and the pool goes on.
+t.test('a COPY the server fails while rows are still being sent fails its statement, and only that', { skip: POSTGRES_ONLY }, async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await sql`CREATE TABLE copy_probe (id integer PRIMARY KEY, doc text)`.execute(database.db)
+  await sql`CREATE FUNCTION copy_probe_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.id = 1 THEN PERFORM pg_sleep(0.5); RAISE EXCEPTION 'refused in the middle of a COPY'; END IF; RETURN NEW; END $$`.execute(database.db)
+  await sql`CREATE TRIGGER copy_probe_refuse BEFORE INSERT ON copy_probe FOR EACH ROW EXECUTE FUNCTION copy_probe_refuse()`.execute(database.db)
+  // Enough to fill the socket's buffers on both sides while the server sleeps: 16 MB.
+  const doc = 'x'.repeat(4000)
+  const failure = await database
+    .transaction(async (tx) => {
+      const feed = new CopyFeed()
+      const done = copyIn('copy_probe', ['id', 'doc'], feed).execute(tx)
+      done.catch(() => {})
+      await feed.ready()
+      for (let id = 1; id <= 4000; id++) feed.push(copyTextLine([id, doc]))
+      feed.end()
+      await done
+    })
+    .then(
+      () => undefined,
+      (err: unknown) => err
+    )
+  t.match(failure, { code: 'P0001', message: /refused in the middle of a COPY/ }, "the statement fails with the server's error")
+  const left = await sql<{ n: string }>`SELECT count(*) AS n FROM copy_probe`.execute(database.db)
+  t.equal(Number(left.rows[0]!.n), 0, 'nothing is stored')
+  await sql`DROP TRIGGER copy_probe_refuse ON copy_probe`.execute(database.db)
+  await database.transaction((tx) => copyIn('copy_probe', ['id', 'doc'], copyTextLine([1, 'fine'])).execute(tx))
+  const after = await sql<{ n: string }>`SELECT count(*) AS n FROM copy_probe`.execute(database.db)
+  t.equal(Number(after.rows[0]!.n), 1, 'the pool goes on copying')
 })
