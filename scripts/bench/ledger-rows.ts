@@ -4,23 +4,9 @@
  * verifier's column-against-content check passes.
  */
 import { copyTextLine } from '../../src/db/copy-in.js'
+import { ENTRY_COLUMNS } from '../../src/ledger/writer.js'
 
-export const LEDGER_COLUMNS = [
-  'id',
-  'chain',
-  'seq',
-  'prev_hash',
-  'hash',
-  'recorded_at',
-  'kind',
-  'member_id',
-  'client_id',
-  'channel',
-  'decision',
-  'recipient_id',
-  'contractor_id',
-  'content'
-] as const
+export const LEDGER_COLUMNS = ENTRY_COLUMNS
 
 export type EntryContent = Record<string, unknown> & {
   id: string

@@ -61,7 +61,7 @@ export class CopyFeed {
   private readonly whenReady: Promise<void>
   private settleReady!: (error?: Error) => void
 
-  constructor(private readonly chunkChars = FEED_CHUNK_CHARS) {
+  constructor() {
     this.whenReady = new Promise<void>((resolve, reject) => {
       this.settleReady = (error) => (error === undefined ? resolve() : reject(error))
     })
@@ -76,7 +76,7 @@ export class CopyFeed {
 
   /** Adds lines from copyTextLine. After a failure they are dropped: the statement has failed already. */
   push(lines: string): void {
-    if (this.chunk.length > 0 && this.chunk.length + lines.length > this.chunkChars) this.send()
+    if (this.chunk.length > 0 && this.chunk.length + lines.length > FEED_CHUNK_CHARS) this.send()
     this.chunk += lines
   }
 

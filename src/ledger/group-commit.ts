@@ -203,7 +203,6 @@ export class GroupCommitter<J, R> {
   private async commitGroup(group: Pending<J, R>[], written: () => void): Promise<void> {
     let writing = false
     let committing = false
-    let ledger: LedgerWriter | undefined
     let outcomes: JobOutcome<R>[]
     const started = performance.now()
     try {
@@ -213,7 +212,6 @@ export class GroupCommitter<J, R> {
           group.flatMap((p) => p.memberIds),
           { copy: this.database.kind === 'postgres' }
         )
-        ledger = writer
         let results: JobOutcome<R>[]
         try {
           results = await this.handler(
@@ -225,6 +223,8 @@ export class GroupCommitter<J, R> {
           writing = true
           await writer.flush()
         } catch (err) {
+          // Entries that failed on their way out are not on record, whoever sent them (the handler or the flush).
+          if (writer.sendFailed) writing = true
           // A COPY the handler began holds the connection: end it, or the ROLLBACK waits behind it.
           writer.abandon(err instanceof Error ? err : new Error(String(err)))
           throw err
@@ -241,7 +241,7 @@ export class GroupCommitter<J, R> {
         for (const pending of group) await this.commitGroup([pending], () => {})
         return
       }
-      const failure = ledgerFailure(err, writing || (ledger?.sendFailed ?? false), this.log)
+      const failure = ledgerFailure(err, writing, this.log)
       const reason = failureReason(err, failure)
       if (reason !== undefined) this.options.observe?.appendFailed(group.length, reason)
       for (const pending of group) pending.reject(failure)

@@ -47,7 +47,8 @@ interface StagedEntry {
   readonly content: string
 }
 
-const ENTRY_COLUMNS = [
+/** The columns of ledger_entries an append writes, in the order COPY sends them. */
+export const ENTRY_COLUMNS = [
   'id',
   'chain',
   'seq',
