@@ -16,12 +16,13 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { backendPids, createBenchDatabase, showSettings, walCounters, type BenchDatabase } from './bench/database.js'
+import { backendPids, createBenchDatabase, showSettings, type BenchDatabase } from './bench/database.js'
 import { hashCeiling, profileDir, pgTestFsync } from './bench/diagnose.js'
 import { fillLedger, loadHashing } from './bench/fill.js'
 import { closeAgent, expectStatus } from './bench/http.js'
 import { measure, printFigure, type Figure, type LoadSpec, type MeasureOptions } from './bench/load.js'
 import { parseOptions, type BenchOptions } from './bench/options.js'
+import { groupCommitProbe, walProbe } from './bench/probes.js'
 import { Child, freePort, metered, stopAll, waitForQuiet } from './bench/proc.js'
 import { formatSummary } from './bench/profile.js'
 import { computeRatios, FIGURE, formatTable, writeResults, type BenchResults } from './bench/report.js'
@@ -207,34 +208,6 @@ async function timedPost(url: string, body: string): Promise<number> {
   return (performance.now() - t0) / 1000
 }
 
-/**
- * Counts WAL flushes and commits around a figure (PostgreSQL only). Transactions per request
- * show the round trips a request makes (each autocommitted query is one); commits per flush
- * show what group commit achieves. The flush count is the whole server's: other databases'
- * writes during the figure are in it (the "others" column says whether there were any).
- */
-async function withWalStats(client: pg.Client | undefined, work: () => Promise<Figure>): Promise<Figure> {
-  if (!client) return work()
-  const before = await walCounters(client)
-  const figure = await work()
-  // Backends report their commit counts to the statistics at most once a second.
-  await new Promise((r) => setTimeout(r, 1100))
-  const after = await walCounters(client)
-  const walSync = after.walSync - before.walSync
-  const commits = after.commits - before.commits
-  const notes = {
-    walSyncPerSecond: +(walSync / figure.seconds).toFixed(0),
-    commitsPerSecond: +(commits / figure.seconds).toFixed(0),
-    commitsPerWalSync: walSync > 0 ? +(commits / walSync).toFixed(2) : null,
-    transactionsPerRequest: figure.requests > 0 ? +(commits / figure.requests).toFixed(2) : null,
-    walCountersAreClusterWide: true
-  }
-  say(
-    `    wal: ${notes.walSyncPerSecond} flushes/s, ${notes.commitsPerSecond} commits/s, ${notes.commitsPerWalSync ?? '–'} commits per flush, ${notes.transactionsPerRequest ?? '–'} transactions per request`
-  )
-  return { ...figure, notes: { ...figure.notes, ...notes } }
-}
-
 /** Enough distinct members that no check of the cold figure repeats one (about 30 s of checks at 4,000/s). */
 const COLD_CHECK_MEMBERS = 120_000
 
@@ -267,11 +240,14 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
       ...extra
     })
     const pid = service.child.pid
-    figures.push(await withWalStats(stats, () => measure(post(FIGURE.checks, '/v1/checks', spread, LOAD_CONNECTIONS, [200]), pid, run)))
+    const wal = stats ? [walProbe(stats)] : []
+    const checked: MeasureOptions = { ...run, probes: wal }
+    const recorded: MeasureOptions = { ...run, probes: [...wal, groupCommitProbe(`${service.base}/metrics`)] }
+    figures.push(await measure(post(FIGURE.checks, '/v1/checks', spread, LOAD_CONNECTIONS, [200]), pid, checked))
     // More members than the figure can ask about, each asked once: every check misses the
     // service's facts cache and reads the database, as a run over all members would.
     const coldMembers = Array.from({ length: COLD_CHECK_MEMBERS }, (_, i) => JSON.stringify(transferBody(fixtures, `BenchCold${i}`)))
-    figures.push(await withWalStats(stats, () => measure(post(FIGURE.checksCold, '/v1/checks', coldMembers, LOAD_CONNECTIONS, [200]), pid, run)))
+    figures.push(await measure(post(FIGURE.checksCold, '/v1/checks', coldMembers, LOAD_CONNECTIONS, [200]), pid, checked))
     // 201 allow and 403 deny are both the service doing its job; 429 and 5xx are failures.
     for (const [name, bodies, connections] of [
       [FIGURE.oneMember64, oneMember, 64],
@@ -279,19 +255,17 @@ async function serviceFigures(options: BenchOptions, database: BenchDatabase, st
       [FIGURE.oneMember256, oneMember, 256],
       [FIGURE.spread256, spread, 256]
     ] as const) {
-      figures.push(await withWalStats(stats, () => measure(post(name, '/v1/transfers', bodies, connections, [201, 403]), pid, run)))
+      figures.push(await measure(post(name, '/v1/transfers', bodies, connections, [201, 403]), pid, recorded))
     }
     // A batch can take seconds: a figure cut off after one or two would count the work still in
     // flight at the end as nothing. Time one alone and run long enough for a dozen per connection.
     const probe = await timedPost(`${service.base}/v1/transfers/batch`, batches[0]!)
-    const batchRun = { ...run, duration: Math.min(MAX_BATCH_SECONDS, Math.max(run.duration, Math.ceil(12 * probe))) }
+    const batchRun = { ...recorded, duration: Math.min(MAX_BATCH_SECONDS, Math.max(run.duration, Math.ceil(12 * probe))) }
     figures.push(
-      await withWalStats(stats, () =>
-        measure(
-          post(FIGURE.batch, '/v1/transfers/batch', batches, BATCH_IN_FLIGHT, [200], { entriesPerRequest: BATCH_ITEMS, timeoutSeconds: 120 }),
-          pid,
-          batchRun
-        )
+      await measure(
+        post(FIGURE.batch, '/v1/transfers/batch', batches, BATCH_IN_FLIGHT, [200], { entriesPerRequest: BATCH_ITEMS, timeoutSeconds: 120 }),
+        pid,
+        batchRun
       )
     )
   } finally {

@@ -79,6 +79,13 @@ export class ServiceMetrics {
     registers: [this.registry]
   })
 
+  private readonly groupHeadsWait = new Histogram({
+    name: 'shizenha_ledger_group_heads_wait_seconds',
+    help: "Part of each committed group's transaction spent before it held the heads of its chains (waiting for the group before it on the same chains)",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry]
+  })
+
   private readonly appendFailures = new Counter({
     name: 'shizenha_ledger_append_failures_total',
     help: 'Acts that could not be recorded (answered 503, nothing allowed), by reason: queue_full, database_unavailable, commit_failed',
@@ -156,9 +163,10 @@ export class ServiceMetrics {
 
   /** For the ledger's group committer (GroupCommitOptions.observe). */
   readonly groupCommit: GroupCommitObserver = {
-    groupCommitted: (entries, seconds) => {
+    groupCommitted: (entries, seconds, headsWaitSeconds) => {
       this.groupEntries.observe(entries)
       this.groupDuration.observe(seconds)
+      this.groupHeadsWait.observe(headsWaitSeconds)
     },
     appendFailed: (jobs, reason) => this.appendFailures.inc({ reason }, jobs)
   }

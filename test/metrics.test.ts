@@ -5,6 +5,7 @@ import pino from 'pino'
 import t from 'tap'
 import type { Tx } from '../src/db/database.js'
 import { GroupCommitter, LedgerBusyError } from '../src/ledger/group-commit.js'
+import { LedgerWriter } from '../src/ledger/writer.js'
 import { ServiceMetrics, type LedgerState, type PoolUsage } from '../src/metrics.js'
 import { jointUse } from './fixtures.js'
 import { DATABASE_KIND, buildTestApp, openTestDatabase, type TestApp } from './helper.js'
@@ -92,6 +93,11 @@ t.test('what /metrics shows an operator after traffic, a checkpoint and a verify
   t.equal(valueOf(metrics, 'shizenha_ledger_group_entries_count'), 4, 'one group per transfer, one after the other')
   t.equal(valueOf(metrics, 'shizenha_ledger_group_entries_sum'), 4)
   t.equal(valueOf(metrics, 'shizenha_ledger_group_commit_duration_seconds_count'), 4)
+  t.equal(valueOf(metrics, 'shizenha_ledger_group_heads_wait_seconds_count'), 4, 'and how long each waited for its heads')
+  t.ok(
+    valueOf(metrics, 'shizenha_ledger_group_heads_wait_seconds_sum')! <= valueOf(metrics, 'shizenha_ledger_group_commit_duration_seconds_sum')!,
+    'the wait is part of the transaction'
+  )
   t.equal(valueOf(metrics, 'shizenha_ledger_queue_entries'), 0)
 
   t.equal(valueOf(metrics, 'shizenha_ledger_last_verify_ok'), 1, 'the verify found the ledger intact')
@@ -172,6 +178,42 @@ t.test('the group committer reports commits and failures by reason', async (t) =
   samples = parseExposition(await metrics.render())
   t.equal(valueOf(samples, 'shizenha_ledger_group_entries_count'), 2, 'failed groups are not counted as committed')
 })
+
+t.test(
+  'a group that waits for heads another transaction holds reports the wait',
+  { skip: DATABASE_KIND === 'pglite' && 'the embedded database runs one transaction at a time' },
+  async (t) => {
+    const { database } = await openTestDatabase(t)
+    t.teardown(() => database.close())
+    await database.migrateToLatestOrThrow()
+    const metrics = new ServiceMetrics()
+    const committer = new GroupCommitter<string, string>(
+      database,
+      () => new Date(),
+      pino({ level: 'silent' }),
+      async (_tx, ledger, now, jobs) => {
+        for (const job of jobs) ledger.append({ kind: 'decision', memberId: job, clientId: 'test', body: { job } }, now)
+        return jobs.map((job) => ({ ok: true as const, value: job }))
+      },
+      { maxGroupEntries: 10, maxQueuedEntries: 10, observe: metrics.groupCommit }
+    )
+    const HELD_MS = 400
+    let submitted!: Promise<string>
+    // Another transaction (another service process, say) holds the member's chain head for a while.
+    await database.transaction(async (tx) => {
+      await LedgerWriter.lock(tx, ['M-held'])
+      submitted = committer.submit('M-held', ['M-held'], 1)
+      await new Promise((resolve) => setTimeout(resolve, HELD_MS))
+    })
+    t.equal(await submitted, 'M-held')
+    const samples = parseExposition(await metrics.render())
+    const wait = valueOf(samples, 'shizenha_ledger_group_heads_wait_seconds_sum')!
+    const transaction = valueOf(samples, 'shizenha_ledger_group_commit_duration_seconds_sum')!
+    t.equal(valueOf(samples, 'shizenha_ledger_group_heads_wait_seconds_count'), 1)
+    t.ok(wait >= (HELD_MS - 50) / 1000, `it waited while the head was held (${wait} s)`)
+    t.ok(wait <= transaction, `within its transaction (${transaction} s)`)
+  }
+)
 
 t.test('scrape-time sources: the pool, the ledger and the verify result', async (t) => {
   const metrics = new ServiceMetrics()

@@ -104,6 +104,13 @@ function runAutocannon(spec: LoadSpec, duration: number): Promise<RawRun> {
   })
 }
 
+/**
+ * Counters read on both sides of a figure's measured window, never its warm-up: called as the
+ * window opens, it reads them and returns what reads them again at its end and turns the
+ * difference into notes on the figure.
+ */
+export type WindowProbe = () => Promise<(figure: Figure) => Promise<Record<string, unknown>>>
+
 export interface MeasureOptions {
   readonly duration: number
   readonly warmup: number
@@ -113,6 +120,7 @@ export interface MeasureOptions {
   readonly quietWaitSeconds: number
   /** The bench database's backend processes, whose CPU time is reported beside the target's. */
   readonly databasePids?: (() => Promise<number[]>) | undefined
+  readonly probes?: readonly WindowProbe[]
 }
 
 /**
@@ -126,6 +134,7 @@ export async function measure(spec: LoadSpec, pid: number, options: MeasureOptio
     // Requests cut off at the end of the warm-up are still being served; let them drain.
     await sleep(500)
   }
+  const finishProbes = await Promise.all((options.probes ?? []).map((probe) => probe()))
   const run = await metered(pid, () => runAutocannon(spec, options.duration), options.databasePids)
   const { latencies, statuses, errors: socketErrors, timeouts } = run.value
   const sorted = latencies.slice().sort()
@@ -158,7 +167,9 @@ export async function measure(spec: LoadSpec, pid: number, options: MeasureOptio
     window: run.window
   }
   printFigure(figure)
-  return figure
+  if (finishProbes.length === 0) return figure
+  const notes = await Promise.all(finishProbes.map((finish) => finish(figure)))
+  return { ...figure, notes: Object.assign({}, figure.notes, ...notes) as Record<string, unknown> }
 }
 
 /** A progress line per figure, so a long run shows where it is. */

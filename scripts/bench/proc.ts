@@ -171,12 +171,21 @@ const SAMPLE_MS = 50
  * VmHWM would carry the peak of an earlier one.
  */
 export async function metered<T>(pid: number, work: () => Promise<T>, databasePids?: () => Promise<number[]>): Promise<Metered<T>> {
-  // Backends that exist when the figure starts: the pools keep theirs for the whole figure.
-  const backends = (await databasePids?.()) ?? []
-  const database0 = backends.map(processCpuSeconds)
+  // A pool closes connections that idle (pg's default after 10 s) and opens new ones, so
+  // backends come and go within a figure: each is followed from when it is first seen, and one
+  // that has exited keeps the CPU time last sampled (a gone process reads as 0).
+  const backends = new Map<number, { readonly start: number; last: number }>()
+  const follow = (pids: readonly number[], started: boolean) => {
+    for (const p of pids) if (!backends.has(p)) backends.set(p, { start: started ? 0 : processCpuSeconds(p), last: processCpuSeconds(p) })
+  }
+  const sampleBackends = () => {
+    for (const [p, cpu] of backends) cpu.last = Math.max(cpu.last, processCpuSeconds(p))
+  }
+  follow((await databasePids?.()) ?? [], false)
   let peak = rssKiB(pid, 'VmRSS')
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssKiB(pid, 'VmRSS'))
+    sampleBackends()
   }, SAMPLE_MS)
   const bench0 = process.cpuUsage()
   const target0 = processCpuSeconds(pid)
@@ -190,6 +199,10 @@ export async function metered<T>(pid: number, work: () => Promise<T>, databasePi
     peak = Math.max(peak, rssKiB(pid, 'VmRSS'))
     const bench = process.cpuUsage(bench0)
     const machine1 = machineCpuSeconds()
+    const target1 = processCpuSeconds(pid)
+    sampleBackends()
+    // Backends opened during the figure: all of their CPU time is within it.
+    if (databasePids) follow(await databasePids(), true)
     const cores = cpus().length
     return {
       value,
@@ -198,8 +211,8 @@ export async function metered<T>(pid: number, work: () => Promise<T>, databasePi
       window: { startUs, endUs },
       cpu: {
         bench: (bench.user + bench.system) / 1e6 / seconds,
-        target: (processCpuSeconds(pid) - target0) / seconds,
-        ...(databasePids ? { database: backends.reduce((sum, p, i) => sum + processCpuSeconds(p) - database0[i]!, 0) / seconds } : {}),
+        target: (target1 - target0) / seconds,
+        ...(databasePids ? { database: [...backends.values()].reduce((sum, cpu) => sum + cpu.last - cpu.start, 0) / seconds } : {}),
         machine: ((machine1.busy - machine0.busy) / (machine1.total - machine0.total)) * cores,
         cores
       }

@@ -47,8 +47,11 @@ export type AppendFailureReason = 'queue_full' | 'database_unavailable' | 'commi
  * an observer must be cheap and must not throw.
  */
 export interface GroupCommitObserver {
-  /** A group committed: the entries it held and how long its transaction took, in seconds. */
-  groupCommitted(entries: number, seconds: number): void
+  /**
+   * A group committed: the entries it held, how long its transaction took, and how much of that
+   * went by before it held the heads of its chains (the wait behind the group before it), in seconds.
+   */
+  groupCommitted(entries: number, seconds: number, headsWaitSeconds: number): void
   /**
    * `jobs` callers were answered with a failure of the ledger (a 503): the queue was full, the
    * database could not be reached, or the commit failed otherwise. Refusals of the caller's own
@@ -205,6 +208,7 @@ export class GroupCommitter<J, R> {
     let committing = false
     let outcomes: JobOutcome<R>[]
     const started = performance.now()
+    let headsHeld = started
     try {
       outcomes = await this.database.transaction(async (tx) => {
         const writer = await LedgerWriter.lock(
@@ -212,6 +216,7 @@ export class GroupCommitter<J, R> {
           group.flatMap((p) => p.memberIds),
           { copy: this.database.kind === 'postgres' }
         )
+        headsHeld = performance.now()
         let results: JobOutcome<R>[]
         try {
           results = await this.handler(
@@ -249,7 +254,8 @@ export class GroupCommitter<J, R> {
     }
     this.options.observe?.groupCommitted(
       group.reduce((entries, p) => entries + p.size, 0),
-      (performance.now() - started) / 1000
+      (performance.now() - started) / 1000,
+      (headsHeld - started) / 1000
     )
     outcomes.forEach((outcome, index) => {
       const pending = group[index]!

@@ -124,6 +124,7 @@ t.test('the dashboard: a Prometheus datasource variable, and the panels an opera
     'shizenha_ledger_queue_entries',
     'shizenha_ledger_queue_max_entries',
     'shizenha_ledger_group_commit_duration_seconds_bucket',
+    'shizenha_ledger_group_heads_wait_seconds_bucket',
     'shizenha_db_pool_total_connections',
     'shizenha_db_pool_idle_connections',
     'shizenha_db_pool_waiting_clients',
