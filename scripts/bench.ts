@@ -20,7 +20,7 @@ import { backendPids, createBenchDatabase, showSettings, type BenchDatabase } fr
 import { hashCeiling, profileDir, pgTestFsync } from './bench/diagnose.js'
 import { fillLedger, loadHashing } from './bench/fill.js'
 import { closeAgent, expectStatus } from './bench/http.js'
-import { measure, printFigure, type Figure, type LoadSpec, type MeasureOptions } from './bench/load.js'
+import { measure, printFigure, say, type Figure, type LoadSpec, type MeasureOptions } from './bench/load.js'
 import { parseOptions, type BenchOptions } from './bench/options.js'
 import { groupCommitProbe, walProbe } from './bench/probes.js'
 import { Child, freePort, metered, stopAll, waitForQuiet } from './bench/proc.js'
@@ -55,10 +55,6 @@ function measureOptions(options: BenchOptions, stats: pg.Client | undefined): Me
     quietWaitSeconds: options.quietWaitSeconds,
     databasePids: stats ? () => backendPids(stats) : undefined
   }
-}
-
-function say(text: string): void {
-  process.stdout.write(`${text}\n`)
 }
 
 function gitDescribe(dir: string): string {

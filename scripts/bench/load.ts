@@ -172,6 +172,11 @@ export async function measure(spec: LoadSpec, pid: number, options: MeasureOptio
   return { ...figure, notes: Object.assign({}, figure.notes, ...notes) as Record<string, unknown> }
 }
 
+/** One line of the run's progress on stdout. */
+export function say(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+
 /** A progress line per figure, so a long run shows where it is. */
 export function printFigure(
   f: Pick<Figure, 'name' | 'rps' | 'p50Ms' | 'p99Ms' | 'errors' | 'peakRssMiB' | 'cpu'> & { entriesPerSecond?: number | undefined }

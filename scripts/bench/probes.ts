@@ -2,11 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type pg from 'pg'
 import { walCounters } from './database.js'
 import { expectStatus } from './http.js'
-import type { WindowProbe } from './load.js'
-
-function say(text: string): void {
-  process.stdout.write(`${text}\n`)
-}
+import { say, type WindowProbe } from './load.js'
 
 /**
  * WAL flushes and commits over a figure (PostgreSQL only). Transactions per request show the

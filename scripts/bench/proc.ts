@@ -176,7 +176,11 @@ export async function metered<T>(pid: number, work: () => Promise<T>, databasePi
   // that has exited keeps the CPU time last sampled (a gone process reads as 0).
   const backends = new Map<number, { readonly start: number; last: number }>()
   const follow = (pids: readonly number[], started: boolean) => {
-    for (const p of pids) if (!backends.has(p)) backends.set(p, { start: started ? 0 : processCpuSeconds(p), last: processCpuSeconds(p) })
+    for (const p of pids) {
+      if (backends.has(p)) continue
+      const cpu = processCpuSeconds(p)
+      backends.set(p, { start: started ? 0 : cpu, last: cpu })
+    }
   }
   const sampleBackends = () => {
     for (const [p, cpu] of backends) cpu.last = Math.max(cpu.last, processCpuSeconds(p))
