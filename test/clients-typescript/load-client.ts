@@ -9,10 +9,18 @@ import type { RetryHooks, RetryOptions } from '../../clients/typescript/src/retr
  * (`npm run typecheck` there).
  */
 export const CLIENT_DIR = new URL('../../clients/typescript/', import.meta.url)
-export const INSTALL_HINT = 'clients/typescript is not installed: run `npm ci --prefix clients/typescript`'
+export const INSTALL_HINT = "clients/typescript's dependencies are missing: run `npm install` at the repository root (the client is one of its workspaces)"
+
+/** Whether a package resolves from the client's folder as Node would look for it: its own node_modules, then each parent's (a workspace's are hoisted to the root). */
+function resolvesFromClient(name: string): boolean {
+  for (let dir = CLIENT_DIR; ; dir = new URL('../', dir)) {
+    if (existsSync(new URL(`node_modules/${name}/package.json`, dir))) return true
+    if (dir.pathname === '/') return false
+  }
+}
 
 export function clientInstalled(): boolean {
-  return ['openapi-fetch', 'openapi-typescript'].every((name) => existsSync(new URL(`node_modules/${name}/package.json`, CLIENT_DIR)))
+  return ['openapi-fetch', 'openapi-typescript'].every(resolvesFromClient)
 }
 
 export interface ClientUnderTest {

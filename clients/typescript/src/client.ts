@@ -2,7 +2,7 @@ import createClient, { type Client } from 'openapi-fetch'
 import { ProblemError } from './errors.js'
 import type { paths } from './generated/openapi.js'
 import { retryingFetch, type RetryHooks, type RetryOptions } from './retry.js'
-import type { Decision, DecisionRequest } from './types.js'
+import type { Decision, DecisionRequest, DecisionRequestBody } from './types.js'
 
 export interface DataSharingClientOptions extends RetryHooks {
   /** The service's address, e.g. https://data-sharing.shizenha.example */
@@ -91,12 +91,12 @@ export function createDataSharingClient(options: DataSharingClientOptions): Data
   return {
     api,
     async check(request, callOptions = {}) {
-      return unwrap(await api.POST('/v1/checks', { body: request, ...signalOf(callOptions) }))
+      return unwrap(await api.POST('/v1/checks', { body: asBody(request), ...signalOf(callOptions) }))
     },
     async transfer(request, transferOptions = {}) {
       const idempotencyKey = transferOptions.idempotencyKey ?? globalThis.crypto.randomUUID()
       const result = await api.POST('/v1/transfers', {
-        body: request,
+        body: asBody(request),
         params: { header: { 'idempotency-key': idempotencyKey } },
         ...signalOf(transferOptions)
       })
@@ -107,13 +107,18 @@ export function createDataSharingClient(options: DataSharingClientOptions): Data
     async transferBatch(items, transferOptions = {}) {
       const idempotencyKey = transferOptions.idempotencyKey ?? globalThis.crypto.randomUUID()
       const result = await api.POST('/v1/transfers/batch', {
-        body: { items: [...items] },
+        body: { items: items.map(asBody) },
         params: { header: { 'idempotency-key': idempotencyKey } },
         ...signalOf(transferOptions)
       })
       return unwrap(result).results
     }
   }
+}
+
+/** The wire type has mutable arrays; the request is only serialized, never changed. */
+function asBody(request: DecisionRequest): DecisionRequestBody {
+  return request as DecisionRequestBody
 }
 
 function signalOf(options: CallOptions): { signal?: AbortSignal } {
