@@ -4,9 +4,11 @@ import type { Logger } from 'pino'
 import { randomUUID } from 'node:crypto'
 import clientRoutes from './clients/routes.js'
 import type { Config } from './config.js'
+import { capConnections, connectionTimeouts } from './connection-limits.js'
 import contractorRoutes from './contractors/routes.js'
 import type { Database } from './db/database.js'
 import decisionRoutes from './decisions/routes.js'
+import entityRoutes from './entities/routes.js'
 import { purgeIdempotencyKeys } from './decisions/idempotency.js'
 import checkpointsPlugin from './ledger/checkpoints-plugin.js'
 import ledgerRoutes from './ledger/routes.js'
@@ -17,7 +19,7 @@ import changeFeed from './plugins/change-feed.js'
 import databasePlugin from './plugins/database.js'
 import decisionsPlugin from './plugins/decisions.js'
 import docs from './plugins/docs.js'
-import errors, { frameworkErrorHandler } from './plugins/errors.js'
+import errors, { connectionErrorHandler, frameworkErrorHandler } from './plugins/errors.js'
 import loadShedding from './plugins/load-shedding.js'
 import metricsPlugin, { routePattern } from './plugins/metrics.js'
 import security from './plugins/security.js'
@@ -55,8 +57,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 200 },
     // Requests arriving while the app closes are refused by the load-shedding plugin, as problem+json.
     return503OnClosing: false,
-    frameworkErrors: frameworkErrorHandler
+    frameworkErrors: frameworkErrorHandler,
+    ...connectionTimeouts(options.config),
+    clientErrorHandler: connectionErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
+  capConnections(fastify.server, options.config.maxConnections, fastify.log)
 
   await fastify.register(validation)
   await fastify.register(errors)
@@ -83,6 +88,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    // Answered before the body was read (401, 429, 503): the rest would only be read and thrown
+    // away, and a client trickling it would hold the socket until REQUEST_TIMEOUT_MS; close instead.
+    if (request.raw.complete === false) reply.header('connection', 'close')
   })
   // One line per request, by route pattern: the raw URL would carry member ids.
   fastify.addHook('onResponse', async (request, reply) => {
@@ -94,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   await fastify.register(operationRoutes)
+  await fastify.register(entityRoutes)
   await fastify.register(recipientRoutes)
   await fastify.register(contractorRoutes)
   await fastify.register(memberRoutes)

@@ -23,6 +23,11 @@ const ConfigSchema = Type.Object({
   authFailureLimit: Type.Integer({ minimum: 1 }),
   authFailureWindowMs: Type.Integer({ minimum: 1000 }),
   idempotencyTtlHours: Type.Integer({ minimum: 24 }),
+  /**
+   * How long a process may answer a token from its cache without asking the database; 0: never
+   * cached. The change feed drops a changed client at once; this bounds a change nobody announced.
+   */
+  tokenCacheTtlMs: Type.Integer({ minimum: 0, maximum: 300_000 }),
   corsOrigin: Type.Optional(Type.String({ minLength: 1 })),
   databasePoolSize: Type.Integer({ minimum: 1, maximum: 200 }),
   /** PostgreSQL bounds in ms (see DatabaseTimeouts in src/db/dialect.ts): a wait becomes a 503, never a hang. */
@@ -34,6 +39,21 @@ const ConfigSchema = Type.Object({
   databaseQueryTimeoutMs: Type.Integer({ minimum: 100 }),
   /** SIGTERM: how long draining and closing may take before the process gives up and exits 1. */
   shutdownTimeoutMs: Type.Integer({ minimum: 1000 }),
+  /**
+   * The whole request (headers and body) must arrive within this long, or the connection gets a
+   * 408 and is closed: a client sending a byte now and then cannot hold a socket. Long enough for a
+   * batch of 1000 over a slow link; the handler's own time does not count.
+   */
+  requestTimeoutMs: Type.Integer({ minimum: 1000 }),
+  /**
+   * A connection with no traffic either way for this long is closed, even while its handler works:
+   * keep it well above the slowest answer (a batch, a plan), which the database bounds take seconds.
+   */
+  connectionTimeoutMs: Type.Integer({ minimum: 1000 }),
+  /** An idle kept-alive connection between requests; longer than a load balancer's idle timeout (often 60 s). */
+  keepAliveTimeoutMs: Type.Integer({ minimum: 1000 }),
+  /** Connections one process holds at once; past it, a new connection is closed unanswered. */
+  maxConnections: Type.Integer({ minimum: 1 }),
   /** Requests are refused (503) while the event loop lags more than this on average; 0: never. */
   maxEventLoopDelayMs: Type.Integer({ minimum: 0 }),
   /** Entries that may wait for the ledger's group commit; past that, acts are refused (503 ledger_busy). */
@@ -64,6 +84,7 @@ const ENV_NAMES: Record<keyof Config, string> = {
   authFailureLimit: 'AUTH_FAILURE_LIMIT',
   authFailureWindowMs: 'AUTH_FAILURE_WINDOW_MS',
   idempotencyTtlHours: 'IDEMPOTENCY_TTL_HOURS',
+  tokenCacheTtlMs: 'TOKEN_CACHE_TTL_MS',
   corsOrigin: 'CORS_ORIGIN',
   databasePoolSize: 'DATABASE_POOL_SIZE',
   databaseStatementTimeoutMs: 'DATABASE_STATEMENT_TIMEOUT_MS',
@@ -72,6 +93,10 @@ const ENV_NAMES: Record<keyof Config, string> = {
   databaseConnectTimeoutMs: 'DATABASE_CONNECT_TIMEOUT_MS',
   databaseQueryTimeoutMs: 'DATABASE_QUERY_TIMEOUT_MS',
   shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS',
+  requestTimeoutMs: 'REQUEST_TIMEOUT_MS',
+  connectionTimeoutMs: 'CONNECTION_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'MAX_CONNECTIONS',
   maxEventLoopDelayMs: 'MAX_EVENT_LOOP_DELAY_MS',
   ledgerMaxQueuedEntries: 'LEDGER_MAX_QUEUED_ENTRIES',
   checkpointSigningKey: 'CHECKPOINT_SIGNING_KEY',
@@ -115,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     authFailureLimit: integer(env, 'AUTH_FAILURE_LIMIT', 30),
     authFailureWindowMs: integer(env, 'AUTH_FAILURE_WINDOW_MS', 60_000),
     idempotencyTtlHours: integer(env, 'IDEMPOTENCY_TTL_HOURS', 48),
+    tokenCacheTtlMs: integer(env, 'TOKEN_CACHE_TTL_MS', 30_000),
     corsOrigin: optional(env, 'CORS_ORIGIN'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10),
     databaseStatementTimeoutMs: integer(env, 'DATABASE_STATEMENT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.statementMs),
@@ -123,6 +149,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseConnectTimeoutMs: integer(env, 'DATABASE_CONNECT_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.connectMs),
     databaseQueryTimeoutMs: integer(env, 'DATABASE_QUERY_TIMEOUT_MS', DEFAULT_DATABASE_TIMEOUTS.queryMs),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 30_000),
+    connectionTimeoutMs: integer(env, 'CONNECTION_TIMEOUT_MS', 120_000),
+    keepAliveTimeoutMs: integer(env, 'KEEP_ALIVE_TIMEOUT_MS', 72_000),
+    maxConnections: integer(env, 'MAX_CONNECTIONS', 4_096),
     maxEventLoopDelayMs: integer(env, 'MAX_EVENT_LOOP_DELAY_MS', 1_000),
     ledgerMaxQueuedEntries: integer(env, 'LEDGER_MAX_QUEUED_ENTRIES', 20_000),
     checkpointSigningKey: optional(env, 'CHECKPOINT_SIGNING_KEY'),

@@ -61,7 +61,7 @@ export class LedgerUnavailableError extends DomainError {
 /** A client asked outside its channels or purposes; the attempt is in the ledger as `entry`. */
 export class ClientScopeError extends DomainError {
   constructor(entry: Readonly<Record<string, unknown>>) {
-    super('client_scope', 403, 'Forbidden', 'this client may not use this channel or purpose; the attempt was recorded', { entry })
+    super('client_scope', 403, 'Forbidden', 'this client may not use this channel or purpose, or act for this provider; the attempt was recorded', { entry })
   }
 }
 

@@ -161,6 +161,12 @@ export class ServiceMetrics {
     registers: [this.registry]
   })
 
+  private readonly checkpointSigning = new Gauge({
+    name: 'shizenha_ledger_checkpoint_signing',
+    help: "1 when this process signs checkpoints, 0 when it signs none (another replica's key signs this database's checkpoints: see the start-up log); read on scrape",
+    registers: [this.registry]
+  })
+
   /** For the ledger's group committer (GroupCommitOptions.observe). */
   readonly groupCommit: GroupCommitObserver = {
     groupCommitted: (entries, seconds, headsWaitSeconds) => {
@@ -219,6 +225,11 @@ export class ServiceMetrics {
       this.poolWaiting.set(now?.waiting ?? 0)
       this.poolMax.set(now === undefined ? 0 : maxConnections)
     })
+  }
+
+  /** Whether this process signs checkpoints, read on scrape. */
+  watchCheckpointSigning(signing: () => boolean): void {
+    this.collectors.push(async () => this.checkpointSigning.set(signing() ? 1 : 0))
   }
 
   /**

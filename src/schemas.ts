@@ -2,7 +2,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { EXAMPLE } from './examples.js'
 import { DatabaseUnavailableError, ForbiddenError, IdempotencyConflictError, NotFoundError, UnauthorizedError, type DomainError } from './errors.js'
 import { OBLIGATION_CODES } from './policy/engine.js'
-import { REASONS, REASON_CODES } from './policy/reasons.js'
+import { REASONS, REASON_CODES, WARNING_CODES, warningText } from './policy/reasons.js'
 import { POLICY_VERSIONS } from './policy/registry.js'
 import {
   CHANNELS,
@@ -107,6 +107,11 @@ export const ReasonCode = LabelledEnum(
     const reason: { clause: string; law?: string; message: { ja: string; en: string } } = REASONS[code]
     return { id: code, ...reason.message, note: reason.law ? `${reason.clause}; ${reason.law}` : reason.clause }
   })
+)
+export const WarningCode = LabelledEnum(
+  WARNING_CODES,
+  'A warning beside a decision: what the notice fails to state that the decision rests on (the policy lint, on joint-use allows), or a member id nothing was recorded for. The decision is made all the same.',
+  WARNING_CODES.map((code) => ({ id: code, ...warningText(code) }))
 )
 export const ObligationCode = StringEnum(OBLIGATION_CODES, {
   description:
@@ -322,3 +327,38 @@ export function problems(...statuses: number[]): Record<number, TSchema> {
 export const AUTHENTICATED_PROBLEMS = [400, 401, 403, 429] as const
 
 export const Bilingual = Type.Object({ ja: Type.String(), en: Type.String() })
+
+export const EntityId = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: '^[A-Za-z0-9_-]+$',
+  description: "A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op"
+})
+
+/** Where a recipient or contractor is (APPI Art. 28). */
+export const Country = Type.String({
+  pattern: '^[A-Z]{2}$',
+  minLength: 2,
+  maxLength: 2,
+  description:
+    'ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).',
+  examples: ['JP']
+})
+
+/** An equivalent-measures system (基準適合体制, APPI Art. 28(1)) and its last periodic check (Art. 28(3)). */
+export const EquivalentMeasuresSchema = Type.Object(
+  {
+    basis: {
+      ...Type.String({ minLength: 1, maxLength: 1000 }),
+      description: 'What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification'
+    },
+    lastCheckedAt: {
+      ...Timestamp,
+      description: 'When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad'
+    }
+  },
+  { additionalProperties: false }
+)
+
+/** A value or null: for what a record or the notice does not state. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])

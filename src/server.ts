@@ -9,17 +9,23 @@ import { maskSecrets, StartupError } from './db/startup-errors.js'
 import { createLogger } from './logger.js'
 import { logStartupSummary } from './startup-summary.js'
 
+/** Signals during the drain that end it at once: the first repeat may be the process group's echo. */
+const ABORTING_REPEATS = 2
+
 /**
  * Closes the app once, gracefully: on SIGTERM or SIGINT (then exit 0), or on an error nothing
  * caught (then exit 1, after the requests in flight were answered). `app.close()` does it in this
  * order: /readyz turns 503 and new requests are refused (503 shutting_down); the ledger's queued
  * groups commit and their callers are answered; the listener closes once every request in flight
- * has its answer; then the change feed and the database pools close. Past `timeoutMs`, or on a
- * second signal or error, the process exits 1 at once: whoever was still waiting gets no answer,
- * which never means "allowed".
+ * has its answer; then the change feed and the database pools close. Past `timeoutMs`, on an
+ * error during the close, or on the third signal, the process exits 1 at once: whoever was still
+ * waiting gets no answer, which never means "allowed". A second signal only logs: a supervisor
+ * that signals the whole process group (systemd, most others) reaches this process twice, once
+ * itself and once through npm, which forwards its own.
  */
 function closeGracefully(app: FastifyInstance, logger: Logger, timeoutMs: number): void {
   let closing = false
+  let repeatedSignals = 0
   const close = (reason: string, exitCode: 0 | 1) => {
     if (closing) {
       logger.warn({ reason }, 'closing already; exiting at once')
@@ -44,8 +50,15 @@ function closeGracefully(app: FastifyInstance, logger: Logger, timeoutMs: number
       }
     )
   }
-  process.on('SIGTERM', () => close('SIGTERM', 0))
-  process.on('SIGINT', () => close('SIGINT', 0))
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (closing && ++repeatedSignals < ABORTING_REPEATS) {
+      logger.warn({ signal }, 'signal repeated while draining; draining on (one more signal exits at once)')
+      return
+    }
+    close(signal, 0)
+  }
+  process.on('SIGTERM', onSignal)
+  process.on('SIGINT', onSignal)
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception')
     close('uncaughtException', 1)

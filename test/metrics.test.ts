@@ -142,7 +142,7 @@ t.test('the group committer reports commits and failures by reason', async (t) =
         if (job === 'bug') throw new TypeError('a bug of ours')
         if (job === 'lost') throw lost
         if (job === 'refused') await sql`SELECT 1 / 0`.execute(tx)
-        ledger.append({ kind: 'decision', memberId: `M-${job}`, clientId: 'test', body: { job } }, now)
+        ledger.append({ kind: 'decision', memberId: `M-${job}`, clientId: 'test', providerId: 'shizenha', body: { job } }, now)
       }
       return jobs.map((job) => ({ ok: true as const, value: job }))
     },
@@ -192,7 +192,7 @@ t.test(
       () => new Date(),
       pino({ level: 'silent' }),
       async (_tx, ledger, now, jobs) => {
-        for (const job of jobs) ledger.append({ kind: 'decision', memberId: job, clientId: 'test', body: { job } }, now)
+        for (const job of jobs) ledger.append({ kind: 'decision', memberId: job, clientId: 'test', providerId: 'shizenha', body: { job } }, now)
         return jobs.map((job) => ({ ok: true as const, value: job }))
       },
       { maxGroupEntries: 10, maxQueuedEntries: 10, observe: metrics.groupCommit }

@@ -1,8 +1,12 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { hashToken } from '../src/clients/tokens.js'
+import { policyInForce } from '../src/policy/registry.js'
+import { ensureBuilt, startBuiltServer } from './support/built-server.js'
+import { PgCluster, postgresBinDir } from './support/pg-cluster.js'
 import { freePort, runServerToExit, startServer, stopServer, type ServerProcess } from './support/server-process.js'
 
 const ADMIN = 'startup-admin-token-0123456789'
@@ -23,7 +27,7 @@ t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, a
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.match(first.output(), `API reference ${first.url}/docs`, 'start-up says where the API reference is')
   t.match(first.output(), `embedded PostgreSQL (PGlite) in ${path.resolve(dataDir)}`, 'and where the data is, as an absolute path')
-  t.match(first.output(), /policy in force 2026-11-01\.1/, 'and the policy in force')
+  t.ok(first.output().includes(`policy in force ${policyInForce(new Date()).version}`), 'and the policy in force')
   t.notMatch(first.output(), /no admin client exists/, 'no warning: the bootstrap admin exists')
   const root = await fetch(`${first.url}/`, { redirect: 'manual' })
   t.equal(root.headers.get('location'), '/docs', 'GET / points to /docs')
@@ -54,6 +58,69 @@ t.test('a fresh checkout with no DATABASE_URL starts on the embedded database, a
   t.equal(((await again.json()) as { name: string }).name, 'こくみん共済')
 })
 
+/** The token line the first start prints on stderr. */
+const FIRST_TOKEN = /^ {4}TOKEN=(shz_[A-Za-z0-9_-]{43})$/m
+/** The summary's last log line: once it is out, the admin on record has been decided. */
+const SUMMARY_DONE = /"msg":"database: /
+
+/** Whether any file under `dir` holds `text`, as the database stores it. */
+async function anyFileHolds(dir: string, text: string): Promise<boolean> {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile() && (await readFile(path.join(entry.parentPath, entry.name))).includes(text)) return true
+  }
+  return false
+}
+
+async function clientsWith(url: string, token: string): Promise<{ status: number; clients: { id: string; role: string }[] }> {
+  const res = await fetch(`${url}/v1/clients`, { headers: { authorization: `Bearer ${token}` } })
+  return { status: res.status, clients: res.ok ? ((await res.json()) as { clients: { id: string; role: string }[] }).clients : [] }
+}
+
+t.test('the first start on the embedded database, without BOOTSTRAP_ADMIN_TOKEN: an admin token printed once on stderr, only its hash kept', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-first-start-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+
+  const first = await startBuiltServer(t, { DATA_DIR: dataDir })
+  const token = (await first.waitFor('stderr', FIRST_TOKEN))[1]!
+  const answer = await clientsWith(first.url, token)
+  t.equal(answer.status, 200, 'the first /v1 call, with the printed token, succeeds')
+  t.same(
+    answer.clients.map((c) => [c.id, c.role]),
+    [['first-admin', 'admin']],
+    'the one client is that admin'
+  )
+  t.equal(await first.stop(), 0, 'it closes gracefully')
+  t.notMatch(first.stdout(), token, 'the token is not in the log stream (stdout)')
+  t.notMatch(first.stdout(), /no admin client exists/, 'and no warning of a 401 to come')
+  t.ok(await anyFileHolds(dataDir, hashToken(token)), 'its hash is in the data directory')
+  t.notOk(await anyFileHolds(dataDir, token), 'the token itself is not')
+
+  const second = await startBuiltServer(t, { DATA_DIR: dataDir })
+  await second.waitFor('stdout', SUMMARY_DONE)
+  const again = await clientsWith(second.url, token)
+  t.equal(again.status, 200, 'after a restart the printed token still works')
+  t.equal(again.clients.length, 1, 'and no other client was made')
+  t.equal(await second.stop(), 0)
+  t.notMatch(second.stderr(), /TOKEN=/, 'a restart prints no token')
+  t.notMatch(second.stdout(), /no admin client exists/)
+})
+
+t.test(
+  'on PostgreSQL a start without BOOTSTRAP_ADMIN_TOKEN makes no admin: it warns, with a command that works there',
+  { skip: postgresBinDir() === undefined ? 'no PostgreSQL server binaries (apt-get install postgresql-15)' : false },
+  async (t) => {
+    const cluster = await PgCluster.create(t)
+    await cluster.start()
+    const server = await startBuiltServer(t, { DATABASE_URL: cluster.url('postgres') })
+    const warning = (await server.waitFor('stdout', /"msg":"(no admin client exists[^"]*)"/))[1]!
+    t.match(warning, /BOOTSTRAP_ADMIN_TOKEN/)
+    t.match(warning, /or run `npx shizenha clients create --name admin --role admin`/, 'the CLI may open PostgreSQL beside the service')
+    t.equal(await server.stop(), 0)
+    t.notMatch(server.stderr(), /TOKEN=/, 'no token printed')
+    t.same(await cluster.sql('SELECT count(*)::int AS n FROM clients'), [{ n: 0 }], 'and no client made')
+  }
+)
+
 t.test('a bad setting stops start-up with a message naming it and not its value', async (t) => {
   const exit = await runServerToExit({ PORT: 'eighty', BOOTSTRAP_ADMIN_TOKEN: 'short' }, { inheritDatabaseUrl: true })
   t.equal(exit.code, 78)
@@ -64,6 +131,8 @@ t.test('a bad setting stops start-up with a message naming it and not its value'
 t.test('`npm start`: a SIGTERM to the PID a person has (npm’s) closes the service gracefully and frees the data directory', async (t) => {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-npm-start-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  // With dist/ current, `npm start` starts it without compiling anything.
+  await ensureBuilt()
   const port = await freePort()
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), BOOTSTRAP_ADMIN_TOKEN: ADMIN, LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
@@ -89,6 +158,7 @@ t.test('`npm start`: a SIGTERM to the PID a person has (npm’s) closes the serv
   }
   const servicePid = Number(/"pid":(\d+)/.exec(output)?.[1])
   t.not(servicePid, npm.pid, 'the service logs its own PID, not npm’s')
+  t.notMatch(output, /> tsc |compiling into dist/, 'a current build is not compiled again')
 
   npm.kill('SIGTERM')
   await exited

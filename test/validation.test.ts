@@ -148,6 +148,43 @@ t.test('bad input on POST /v1/transfers/batch writes nothing', async (t) => {
   await assertNothingWritten(t, test)
 })
 
+t.test('a JSON body labelled with a charset other than UTF-8 is 415 and changes nothing; UTF-8 in any spelling passes', async (t) => {
+  const test = await buildTestApp(t)
+  const responses: Response[] = []
+  const transfer = JSON.stringify({ ...VALID.joint_use, memberId: 'M-charset' })
+  const recipient = { category: 'insurer', name: 'Café Mutual', address: 'Osaka', representative: 'Director' }
+  // Each body is encoded as its label says: UTF-8 decoding would misread it (é) or see NULs (UTF-16).
+  const labelled: [string, BufferEncoding][] = [
+    ['utf-16', 'utf16le'],
+    ['UTF-16LE', 'utf16le'],
+    ['"utf-16"', 'utf16le'],
+    ['iso-8859-1', 'latin1'],
+    ['Shift_JIS', 'latin1']
+  ]
+  for (const [charset, encoding] of labelled) {
+    const headers = { 'content-type': `application/json; charset=${charset}` }
+    const cases = [
+      ['/v1/transfers', transfer],
+      ['/v1/transfers/batch', JSON.stringify({ items: [JSON.parse(transfer)] })],
+      ['/v1/checks', transfer],
+      ['/v1/recipients', JSON.stringify(recipient)]
+    ] as const
+    for (const [url, json] of cases) {
+      const res = await test.request({ method: 'POST', url, payload: Buffer.from(json, encoding), headers })
+      responses.push(res)
+      const body = assertProblem(t, res, 415, `${url} with charset=${charset}`)
+      t.match(body, { type: /\/unsupported_media_type$/, code: 'unsupported_media_type', detail: /UTF-8/ }, `${url} with charset=${charset}: says why`)
+    }
+  }
+  assertNoLeaks(t, responses)
+  await assertNothingWritten(t, test)
+
+  for (const contentType of ['application/json', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf8"']) {
+    const res = await test.request({ method: 'POST', url: '/v1/checks', payload: transfer, headers: { 'content-type': contentType } })
+    t.equal(res.statusCode, 200, `${contentType}: accepted`)
+  }
+})
+
 t.test('bad input on POST /v1/recipients', async (t) => {
   const test = await buildTestApp(t)
   const valid = { category: 'insurer', name: 'Kyosai Insurance', address: '7-8-9 Otemachi, Tokyo', representative: 'Jiro Hoken' }

@@ -95,8 +95,11 @@ export function cliLogger() {
 
 /**
  * The service's checkpoint service over this database, with the service's key settings: the
- * same verify, export trailer and checkpoints as the HTTP routes.
+ * same verify, export trailer and checkpoints as the HTTP routes. On PostgreSQL the ops host's
+ * DATA_DIR is not the service's, so a key is never made there: one already there is used (and
+ * signs only if it is the key this database's checkpoints are signed with).
  */
 export function checkpointService(database: Database, config: Config): CheckpointService {
-  return new CheckpointService(database, checkpointSettingsOf(config, database.kind), cliLogger(), () => new Date())
+  const settings = { ...checkpointSettingsOf(config, database.kind), createKey: database.kind === 'pglite' }
+  return new CheckpointService(database, settings, cliLogger(), () => new Date())
 }

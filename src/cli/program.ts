@@ -97,17 +97,32 @@ export function buildProgram(): Command {
     .option('--channels <list>', `system clients: the channels it may use, comma-separated (${CHANNELS.join(', ')})`, listOf<Channel>(CHANNELS, 'channels'))
     .option('--purposes <list>', 'system clients: the purposes it may ask for, comma-separated', listOf<Purpose>(PURPOSES, 'purposes'))
     .option('--rate-limit <perMinute>', 'requests per minute before 429 (default: not throttled)', integerIn(1, 1_000_000))
+    .option('--expires-at <time>', 'RFC 3339 with an offset, in the future: the token is refused from then on (default: it does not expire)')
+    .option('--entity <id>', 'the legal person whose system this is: the federation (default) or a member co-op, by its id in `GET /v1/entities`')
     .addOption(json())
-    .action(async (options: { name: string; role: Role; channels?: Channel[]; purposes?: Purpose[]; rateLimit?: number } & JsonFlag, command: Command) => {
-      if (options.name.length < 1 || options.name.length > 200) throw usageError('--name is 1 to 200 characters')
-      await (
-        await clientsCommands()
-      ).createClientCommand(
-        { name: options.name, role: options.role, channels: options.channels, purposes: options.purposes, rateLimit: options.rateLimit },
-        { json: options.json === true },
-        serviceOf(command)
-      )
-    })
+    .action(
+      async (
+        options: { name: string; role: Role; channels?: Channel[]; purposes?: Purpose[]; rateLimit?: number; expiresAt?: string; entity?: string } & JsonFlag,
+        command: Command
+      ) => {
+        if (options.name.length < 1 || options.name.length > 200) throw usageError('--name is 1 to 200 characters')
+        await (
+          await clientsCommands()
+        ).createClientCommand(
+          {
+            name: options.name,
+            role: options.role,
+            channels: options.channels,
+            purposes: options.purposes,
+            rateLimit: options.rateLimit,
+            expiresAt: options.expiresAt,
+            entityId: options.entity
+          },
+          { json: options.json === true },
+          serviceOf(command)
+        )
+      }
+    )
   clients
     .command('list')
     .description('every client, revoked ones included (never their tokens)')

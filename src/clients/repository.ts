@@ -1,20 +1,23 @@
-import { sql } from 'kysely'
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { ClientRow } from '../db/tables.js'
-import { CLIENTS_CHANNEL } from './token-cache.js'
+import { FEDERATION } from '../policy/parties.js'
 import type { Channel, Purpose, Role } from '../policy/vocabulary.js'
 
 export interface Client {
   readonly id: string
   readonly name: string
   readonly role: Role
+  /** The legal person whose system this is: the provider of what it records (GET /v1/entities). */
+  readonly entityId: string
   readonly channels: Channel[] | null
   readonly purposes: Purpose[] | null
   /** Requests per minute; null: not throttled. */
   readonly rateLimit: number | null
   readonly createdAt: string
   readonly revokedAt: string | null
+  /** From this time on the token is refused (401); null: it does not expire. */
+  readonly expiresAt: string | null
 }
 
 export function toClient(row: ClientRow): Client {
@@ -22,11 +25,13 @@ export function toClient(row: ClientRow): Client {
     id: row.id,
     name: row.name,
     role: row.role as Role,
+    entityId: row.entity_id,
     channels: (row.channels as Channel[] | null) ?? null,
     purposes: (row.purposes as Purpose[] | null) ?? null,
     rateLimit: row.rate_limit ?? null,
     createdAt: row.created_at.toISOString(),
-    revokedAt: row.revoked_at?.toISOString() ?? null
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    expiresAt: row.expires_at?.toISOString() ?? null
   }
 }
 
@@ -41,11 +46,15 @@ export async function insertClient(
     id: string
     name: string
     role: Role
+    /** Omitted: the federation. */
+    entityId?: string
     channels: Channel[] | null
     purposes: Purpose[] | null
     rateLimit: number | null
     tokenHash: string
     now: Date
+    /** Omitted or null: the token does not expire. */
+    expiresAt?: Date | null
   }
 ): Promise<Client> {
   const row = await db
@@ -54,9 +63,11 @@ export async function insertClient(
       id: client.id,
       name: client.name,
       role: client.role,
+      entity_id: client.entityId ?? FEDERATION.id,
       channels: client.channels === null ? null : JSON.stringify(client.channels),
       purposes: client.purposes === null ? null : JSON.stringify(client.purposes),
       rate_limit: client.rateLimit,
+      expires_at: client.expiresAt ?? null,
       token_hash: client.tokenHash,
       created_at: client.now
     })
@@ -91,7 +102,7 @@ export async function ensureBootstrapAdmin(db: Queryable, tokenHash: string, now
   const id = firstTaken ? `${BOOTSTRAP_ADMIN_ID}-${randomUUID()}` : BOOTSTRAP_ADMIN_ID
   const inserted = await db
     .insertInto('clients')
-    .values({ id, name: 'bootstrap admin', role: 'admin', token_hash: tokenHash, created_at: now })
+    .values({ id, name: 'bootstrap admin', role: 'admin', entity_id: FEDERATION.id, token_hash: tokenHash, created_at: now })
     .onConflict((oc) => oc.doNothing())
     .returning('id')
     .executeTakeFirst()
@@ -109,8 +120,8 @@ export async function ensureBootstrapAdmin(db: Queryable, tokenHash: string, now
     .where('revoked_at', 'is', null)
     .returning('id')
     .execute()
-  // Other running replicas may have the old bootstrap admin cached: tell them (at commit).
-  for (const { id: old } of replaced) await sql`SELECT pg_notify(${CLIENTS_CHANNEL}, ${old})`.execute(db)
+  // Other running replicas may have the old bootstrap admins cached: the trigger on clients
+  // (migration 2026-12-07T02) tells them when this commits.
   return { status: 'created', id, replaced: replaced.map((r) => r.id) }
 }
 

@@ -4,7 +4,20 @@ import { Type } from 'typebox'
 import { DomainError, NotFoundError } from '../errors.js'
 import { CHANNELS, PURPOSES, ROLES } from '../policy/vocabulary.js'
 import { EXAMPLE } from '../examples.js'
-import { AUTHENTICATED_PROBLEMS, Channel, Purpose, StringEnum, Text, Timestamp, problemExample, problemsWith, withExample, withExamples } from '../schemas.js'
+import {
+  AUTHENTICATED_PROBLEMS,
+  Channel,
+  EntityId,
+  Purpose,
+  StringEnum,
+  Text,
+  Timestamp,
+  problemExample,
+  problemsWith,
+  withExample,
+  withExamples
+} from '../schemas.js'
+import { clientEntityId, EntityNotProviderError } from './entity.js'
 import { scopeFieldsMisplaced } from './scope-rule.js'
 import { findClient, insertClient, listClients, revokeClient } from './repository.js'
 import { CLIENTS_CHANNEL } from './token-cache.js'
@@ -14,11 +27,15 @@ const ClientSchema = Type.Object({
   id: Type.String(),
   name: Type.String(),
   role: StringEnum(ROLES),
+  entityId: Type.String({
+    description: 'The legal person whose system this is (GET /v1/entities): the provider of every decision, consent and suspension it records'
+  }),
   channels: Type.Union([Type.Array(Channel), Type.Null()]),
   purposes: Type.Union([Type.Array(Purpose), Type.Null()]),
   rateLimit: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Requests per minute; null: not throttled' }),
   createdAt: Timestamp,
-  revokedAt: Type.Union([Timestamp, Type.Null()])
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
+  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'From this time on the token is refused (401); null: it does not expire' })
 })
 
 const admins = { roles: ['admin'] as const }
@@ -28,21 +45,34 @@ const BILLING_SYSTEM = {
   id: EXAMPLE.clientId,
   name: '請求システム',
   role: 'system' as const,
+  entityId: 'shizenha',
   channels: ['third_party' as const],
   purposes: ['billing' as const],
   rateLimit: 600,
   createdAt: EXAMPLE.createdAt,
-  revokedAt: null
+  revokedAt: null,
+  expiresAt: '2027-03-31T23:59:59.000Z'
 }
 const OPS_DESK = {
   id: '3e25d1e0-c734-47f3-9d74-8cdf18c81a07',
   name: '組合員サービスセンター',
   role: 'ops' as const,
+  entityId: 'shizenha',
   channels: null,
   purposes: null,
   rateLimit: null,
   createdAt: EXAMPLE.createdAt,
-  revokedAt: null
+  revokedAt: null,
+  expiresAt: null
+}
+
+/** A token that expired on arrival would admit nobody; an expiry is for the future. */
+class ExpiryNotInFutureError extends DomainError {
+  constructor() {
+    super('validation_failed', 400, 'Bad Request', 'expiresAt must be in the future', {
+      errors: [{ path: 'body/expiresAt', message: 'must be in the future' }]
+    })
+  }
 }
 
 /** On an admin or ops client, channels and purposes would be stored and never applied. */
@@ -65,13 +95,18 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description:
           'channels and purposes limit a system client (omitted: all of them, except statutory_exception, which it may ' +
           'use only when channels name it); on an admin or ops client they are a 400. Clients are not throttled unless ' +
-          'rateLimit is set: then requests beyond it within a minute are 429 with Retry-After.',
+          'rateLimit is set: then requests beyond it within a minute are 429 with Retry-After. With expiresAt (in the ' +
+          'future) the token is refused (401) from that time on; without it, it works until revoked.',
         tags,
         body: withExamples(
           Type.Object(
             {
               name: Text(200),
               role: StringEnum(ROLES),
+              entityId: Type.Optional({
+                ...EntityId,
+                description: 'The provider the client belongs to: the federation (default) or an active member co-op, by its id in GET /v1/entities'
+              }),
               channels: Type.Optional(Type.Array(Channel, { minItems: 1, maxItems: CHANNELS.length, uniqueItems: true })),
               purposes: Type.Optional(Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true })),
               rateLimit: Type.Optional(
@@ -80,14 +115,25 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
                   maximum: 1_000_000,
                   description: 'Requests per minute, for a system that must be held back; omitted: not throttled'
                 })
-              )
+              ),
+              expiresAt: Type.Optional({
+                ...Timestamp,
+                description: 'RFC 3339 with an offset, in the future: from then on the token is refused (401); omitted: it does not expire'
+              })
             },
             { additionalProperties: false }
           ),
           {
             system: {
               summary: 'The billing system: third-party provision for billing only, at most 600 requests a minute',
-              value: { name: BILLING_SYSTEM.name, role: 'system', channels: ['third_party'], purposes: ['billing'], rateLimit: 600 }
+              value: {
+                name: BILLING_SYSTEM.name,
+                role: 'system',
+                channels: ['third_party'],
+                purposes: ['billing'],
+                rateLimit: 600,
+                expiresAt: '2027-04-01T08:59:59+09:00'
+              }
             },
             ops: { summary: 'The member service desk (ops)', value: { name: OPS_DESK.name, role: 'ops' } }
           }
@@ -101,7 +147,9 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           ...problemsWith(
             {
               400: {
-                scope_only_for_system: problemExample('channels on an ops client', new ScopeOnlyForSystemError(['channels']))
+                scope_only_for_system: problemExample('channels on an ops client', new ScopeOnlyForSystemError(['channels'])),
+                entity_not_provider: problemExample('JCCU, an unknown or a deactivated entity', new EntityNotProviderError()),
+                expiry_not_in_future: problemExample('expiresAt in the past', new ExpiryNotInFutureError())
               }
             },
             ...AUTHENTICATED_PROBLEMS
@@ -112,16 +160,22 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     async (request, reply) => {
       const misplaced = scopeFieldsMisplaced(request.body)
       if (misplaced.length > 0) throw new ScopeOnlyForSystemError(misplaced)
+      const now = fastify.now()
+      const expiresAt = request.body.expiresAt === undefined ? null : new Date(request.body.expiresAt)
+      if (expiresAt !== null && expiresAt.getTime() <= now.getTime()) throw new ExpiryNotInFutureError()
+      const entityId = await clientEntityId(fastify.database.db, request.body.entityId)
       const token = generateToken()
       const client = await insertClient(fastify.database.db, {
         id: randomUUID(),
         name: request.body.name,
         role: request.body.role,
+        entityId,
         channels: request.body.channels ?? null,
         purposes: request.body.purposes ?? null,
         rateLimit: request.body.rateLimit ?? null,
+        expiresAt,
         tokenHash: hashToken(token),
-        now: fastify.now()
+        now
       })
       return reply
         .code(201)

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { ContractorRow, ContractRow, InspectionRow } from '../db/tables.js'
+import { equivalentMeasuresOf, storedMeasures, type StoredMeasures } from '../policy/abroad.js'
 import type { ContractFacts, ContractorFacts, InspectionFacts } from '../policy/engine.js'
-import type { DataItem, InspectionResult, Purpose } from '../policy/vocabulary.js'
+import { HOME_COUNTRY, type DataItem, type InspectionResult, type Purpose } from '../policy/vocabulary.js'
 
 export interface Contract {
   readonly id: string
@@ -30,6 +31,9 @@ export interface Contractor {
   readonly id: string
   readonly name: string
   readonly address: string
+  /** ISO 3166-1 alpha-2: an entrustment abroad is a provision abroad (APPI Art. 28). */
+  readonly country: string
+  readonly equivalentMeasures: StoredMeasures | null
   readonly createdAt: string
 }
 
@@ -37,8 +41,15 @@ const toContractor = (row: ContractorRow): Contractor => ({
   id: row.id,
   name: row.name,
   address: row.address,
+  country: row.country,
+  equivalentMeasures: storedMeasures(row.equivalent_measures),
   createdAt: row.created_at.toISOString()
 })
+
+export interface ContractorChanges {
+  readonly country?: string | undefined
+  readonly equivalentMeasures?: StoredMeasures | null | undefined
+}
 
 const toContract = (row: ContractRow): Contract => ({
   id: row.id,
@@ -62,13 +73,36 @@ const toInspection = (row: InspectionRow): Inspection => ({
   createdAt: row.created_at.toISOString()
 })
 
-export async function insertContractor(db: Queryable, contractor: { name: string; address: string }, now: Date): Promise<Contractor> {
+export async function insertContractor(db: Queryable, contractor: { name: string; address: string } & ContractorChanges, now: Date): Promise<Contractor> {
   const row = await db
     .insertInto('contractors')
-    .values({ id: randomUUID(), ...contractor, created_at: now })
+    .values({
+      id: randomUUID(),
+      name: contractor.name,
+      address: contractor.address,
+      country: contractor.country ?? HOME_COUNTRY,
+      equivalent_measures: contractor.equivalentMeasures ? JSON.stringify(storedMeasures(contractor.equivalentMeasures)) : null,
+      created_at: now
+    })
     .returningAll()
     .executeTakeFirstOrThrow()
   return toContractor(row)
+}
+
+/** Records a contractor's country or its equivalent-measures system (a new periodic check). */
+export async function updateContractor(db: Queryable, id: string, changes: ContractorChanges): Promise<Contractor | undefined> {
+  const row = await db
+    .updateTable('contractors')
+    .set({
+      ...(changes.country === undefined ? {} : { country: changes.country }),
+      ...(changes.equivalentMeasures === undefined
+        ? {}
+        : { equivalent_measures: changes.equivalentMeasures === null ? null : JSON.stringify(storedMeasures(changes.equivalentMeasures)) })
+    })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst()
+  return row && toContractor(row)
 }
 
 export async function listContractors(db: Queryable): Promise<Contractor[]> {
@@ -155,6 +189,8 @@ export function toContractorFacts(row: ContractorRow, contracts: readonly Contra
     id: row.id,
     name: row.name,
     address: row.address,
+    country: row.country,
+    equivalentMeasures: equivalentMeasuresOf(row.equivalent_measures),
     contracts: contracts
       .filter((c) => c.contractor_id === row.id)
       .map(toContract)

@@ -5,7 +5,10 @@ import { INSPECTION_RESULTS, PURPOSES } from '../policy/vocabulary.js'
 import { EXAMPLE, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_INSPECTION } from '../examples.js'
 import {
   AUTHENTICATED_PROBLEMS,
+  Country,
   DataItem,
+  EquivalentMeasuresSchema,
+  Nullable,
   DataItems,
   Purpose,
   StringEnum,
@@ -18,10 +21,26 @@ import {
   withExample,
   withExamples
 } from '../schemas.js'
-import { findContractor, insertContract, insertContractor, insertInspection, listContractors, listContracts, listInspections } from './repository.js'
+import {
+  findContractor,
+  insertContract,
+  insertContractor,
+  insertInspection,
+  listContractors,
+  listContracts,
+  listInspections,
+  updateContractor
+} from './repository.js'
 import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
 
-const ContractorSchema = Type.Object({ id: Uuid, name: Type.String(), address: Type.String(), createdAt: Timestamp })
+const ContractorSchema = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  address: Type.String(),
+  country: Country,
+  equivalentMeasures: Nullable(EquivalentMeasuresSchema),
+  createdAt: Timestamp
+})
 
 const ContractSchema = Type.Object({
   id: Uuid,
@@ -57,7 +76,7 @@ const ContractorDetail = Type.Object({
 const ContractorParams = Type.Object({ id: withExample(Uuid, EXAMPLE.contractorId) })
 const tags = ['Registries']
 
-const CONTRACTOR = { id: EXAMPLE.contractorId, ...EXAMPLE_CONTRACTOR, createdAt: EXAMPLE.createdAt }
+const CONTRACTOR = { id: EXAMPLE.contractorId, ...EXAMPLE_CONTRACTOR, country: 'JP', equivalentMeasures: null, createdAt: EXAMPLE.createdAt }
 const iso = (time: string) => new Date(time).toISOString()
 const CONTRACT = {
   id: EXAMPLE.contractId,
@@ -93,9 +112,24 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'createContractor',
         summary: 'Register a contractor (業務委託先)',
         tags,
-        body: withExamples(Type.Object({ name: Text(200), address: Text(500) }, { additionalProperties: false }), {
-          delivery: { summary: 'The delivery company', value: EXAMPLE_CONTRACTOR }
-        }),
+        body: withExamples(
+          Type.Object(
+            { name: Text(200), address: Text(500), country: Type.Optional(Country), equivalentMeasures: Type.Optional(EquivalentMeasuresSchema) },
+            { additionalProperties: false }
+          ),
+          {
+            delivery: { summary: 'The delivery company', value: EXAMPLE_CONTRACTOR },
+            abroad: {
+              summary: 'A call centre abroad, with an equivalent-measures system checked this year',
+              value: {
+                name: 'Shizenha Support Philippines Inc.',
+                address: 'Makati City, Metro Manila',
+                country: 'PH',
+                equivalentMeasures: { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: '2026-10-01T10:00:00+09:00' }
+              }
+            }
+          }
+        ),
         response: {
           201: {
             ...withExamples(ContractorSchema, { delivery: { summary: 'Registered', value: CONTRACTOR } }, 'Registered; Location names it'),
@@ -112,6 +146,37 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const contractor = await insertContractor(fastify.database.db, request.body, fastify.now())
       fastify.changes.announce(FACTS_CHANNEL, factKey.contractor(contractor.id))
       return reply.code(201).header('location', `/v1/contractors/${contractor.id}`).send(contractor)
+    }
+  )
+
+  fastify.patch(
+    '/v1/contractors/:id',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        operationId: 'updateContractor',
+        summary: "Record a contractor's country or its equivalent-measures system (APPI Art. 28)",
+        description: 'A new periodic check of the equivalent-measures system is recorded as its new lastCheckedAt (Art. 28(3)).',
+        tags,
+        params: ContractorParams,
+        body: Type.Object(
+          {
+            country: Type.Optional(Country),
+            equivalentMeasures: Type.Optional({ ...Nullable(EquivalentMeasuresSchema), description: 'null: the system no longer stands' })
+          },
+          { additionalProperties: false, minProperties: 1 }
+        ),
+        response: {
+          200: withExamples(ContractorSchema, { delivery: { summary: 'Changed', value: CONTRACTOR } }, 'The contractor as changed'),
+          ...problemsWith({ 404: { not_found: problemExample('No contractor with this id', new NotFoundError('contractor')) } }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
+      }
+    },
+    async (request) => {
+      const contractor = await updateContractor(fastify.database.db, request.params.id, request.body)
+      fastify.changes.announce(FACTS_CHANNEL, factKey.contractor(request.params.id))
+      if (!contractor) throw new NotFoundError('contractor')
+      return contractor
     }
   )
 

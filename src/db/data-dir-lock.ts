@@ -1,8 +1,13 @@
 import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { StartupError } from './startup-errors.js'
 
-export class DataDirLockedError extends Error {
+/** A start-up error like the others: server.ts prints its message as a sentence, without the class name. */
+export class DataDirLockedError extends StartupError {
   override readonly name = 'DataDirLockedError'
+  constructor(message: string) {
+    super('data_dir_locked', message)
+  }
 }
 
 function alive(pid: number): boolean {

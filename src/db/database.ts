@@ -6,7 +6,8 @@ import type { PGlite } from '@electric-sql/pglite'
 import type { EmbeddedListen } from './change-feed.js'
 import { FileMigrationProvider, Kysely, Migrator, sql, type Transaction } from 'kysely'
 import { openDialect, type DialectOptions } from './dialect.js'
-import { connectFailure, MigrationError, migrationFailure } from './startup-errors.js'
+import { identityOf, ReaderRefusedError, standbyMismatch, StandbyProofPrivilegeError, type ServerIdentity } from './standby.js'
+import { connectFailure, MigrationError, migrationFailure, readerRefused } from './startup-errors.js'
 import type { Database as Tables } from './tables.js'
 
 export type Db = Kysely<Tables>
@@ -68,18 +69,59 @@ export class Database {
   }
 
   private replica: Db | undefined
+  /** The primary's identity, which the standby's must match (see src/db/standby.ts). */
+  private primaryIdentity: ServerIdentity | undefined
 
+  /** Whether reads that decide nothing go to a standby of DATABASE_READ_URL rather than the primary. */
+  get readsFromStandby(): boolean {
+    return this.replica !== undefined
+  }
+
+  /**
+   * Attaches the standby only once it has proved to be one of the primary: anything else that
+   * merely answers (a restored backup, a staging copy, a promoted or forked replica) would have
+   * verify and export read, and sign, a history the primary never had.
+   * @throws StartupError: connectFailure when it cannot be reached, readerRefused when it is no
+   * standby of the primary or the role may not ask.
+   */
   private async attachReader(options: DialectOptions & { readonly url: string }): Promise<void> {
     const { dialect } = await openDialect(options)
     const replica = new Kysely<Tables>({ dialect })
+    let reason: string | undefined
     try {
-      await sql`SELECT 1`.execute(replica)
+      this.primaryIdentity = await identityOf(this.db, 'DATABASE_URL')
+      reason = standbyMismatch(this.primaryIdentity, await identityOf(replica, 'DATABASE_READ_URL'))
     } catch (err) {
       await replica.destroy().catch(() => {})
       await this.close().catch(() => {})
+      if (err instanceof StandbyProofPrivilegeError) throw readerRefused(err.message, options.url)
       throw connectFailure(err, options.url)
     }
+    if (reason !== undefined) {
+      await replica.destroy().catch(() => {})
+      await this.close().catch(() => {})
+      throw readerRefused(reason, options.url)
+    }
     this.replica = replica
+  }
+
+  /**
+   * Checks again that DATABASE_READ_URL is a standby of the primary, before a verify or an export
+   * reads it and for /readyz: what it points at can change while the service runs (a promotion, a
+   * DNS name moved). Nothing to prove without a standby.
+   * @throws ReaderRefusedError when it no longer is one (or the role may not ask); the driver's
+   * error when it cannot be reached.
+   */
+  async proveReader(): Promise<void> {
+    if (this.replica === undefined || this.primaryIdentity === undefined) return
+    let reason: string | undefined
+    try {
+      reason = standbyMismatch(this.primaryIdentity, await identityOf(this.replica, 'DATABASE_READ_URL'))
+    } catch (err) {
+      if (err instanceof StandbyProofPrivilegeError) throw new ReaderRefusedError(err.message)
+      throw err
+    }
+    if (reason !== undefined) throw new ReaderRefusedError(reason)
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

@@ -5,7 +5,16 @@ import { classifyDatabaseError, sqlState } from './errors.js'
  * Why the service cannot start, for the operator reading the terminal: each code names what to
  * fix (the address, the database name, the credentials, a migration).
  */
-export type StartupFailureCode = 'database_unreachable' | 'database_missing' | 'authentication_failed' | 'database_refused' | 'migration_failed'
+export type StartupFailureCode =
+  | 'database_unreachable'
+  | 'database_missing'
+  | 'authentication_failed'
+  | 'database_refused'
+  | 'migration_failed'
+  /** DATABASE_READ_URL is not a streaming standby of DATABASE_URL (src/db/standby.ts). */
+  | 'reader_refused'
+  /** Another live process holds the embedded database's DATA_DIR (src/db/data-dir-lock.ts). */
+  | 'data_dir_locked'
 
 /**
  * A start-up failure with a message an operator can act on. The message never carries the
@@ -122,6 +131,17 @@ export function connectFailure(err: unknown, url: string): StartupError {
   const target = targetOf(url)
   const { code, text } = describe(err, target)
   return new StartupError(code, maskSecrets(text, url), { cause: err })
+}
+
+/** DATABASE_READ_URL answered, but is no standby of the primary (`reason`): the start stops rather than trust it. */
+export function readerRefused(reason: string, url: string): StartupError {
+  return new StartupError(
+    'reader_refused',
+    maskSecrets(
+      `DATABASE_READ_URL (PostgreSQL at ${targetOf(url).address}) is not a streaming standby of DATABASE_URL: ${reason}; point it at a standby of the primary or unset it`,
+      url
+    )
+  )
 }
 
 /**

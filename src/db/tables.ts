@@ -23,6 +23,14 @@ export interface RecipientsTable {
   active: boolean
   created_at: Timestamp
   updated_at: Timestamp
+  /** { basis, lastCheckedAt } (APPI Art. 28(1), 28(3)); null: none recorded. */
+  equivalent_measures: Json<EquivalentMeasuresJson | null> | null
+}
+
+/** A recorded equivalent-measures system as stored. */
+export interface EquivalentMeasuresJson {
+  basis: string
+  lastCheckedAt: string
 }
 
 export interface ContractorsTable {
@@ -30,6 +38,23 @@ export interface ContractorsTable {
   name: string
   address: string
   created_at: Timestamp
+  /** ISO 3166-1 alpha-2, upper case. */
+  country: Generated<string>
+  equivalent_measures: Json<EquivalentMeasuresJson | null> | null
+}
+
+/** A member co-op (the federation and JCCU are named by the policy document, not stored). */
+export interface EntitiesTable {
+  id: string
+  kind: string
+  name_ja: string
+  name_en: string
+  address: string | null
+  representative: string | null
+  corporate_number: string | null
+  active: boolean
+  created_at: Timestamp
+  updated_at: Timestamp
 }
 
 export interface ContractsTable {
@@ -57,8 +82,14 @@ export interface InspectionsTable {
 export interface ConsentsTable {
   id: string
   member_id: string
-  recipient_category: string
+  /** The legal person the member consented to provide. */
+  provider_id: string
+  /** null for a consent to entrustment to a contractor abroad. */
+  recipient_category: string | null
   recipient_id: string | null
+  contractor_id: string | null
+  /** { country, system, measures } (PPC rule 17(2)); null: none given. */
+  foreign_recipient: Json<{ country: string; system: string; measures: string } | null> | null
   data_items: Json<string[] | null> | null
   obtained_at: Timestamp
   method: string
@@ -73,6 +104,8 @@ export interface ConsentsTable {
 export interface SuspensionsTable {
   id: string
   member_id: string
+  /** The legal person the member asked; the stop applies to every provider all the same. */
+  provider_id: string
   reason: string
   requested_at: Timestamp
   lifted_at: Timestamp | null
@@ -85,6 +118,8 @@ export interface ClientsTable {
   id: string
   name: string
   role: string
+  /** The legal person whose system the client is: the provider of what it records (default: the federation). */
+  entity_id: Generated<string>
   channels: Json<string[] | null> | null
   purposes: Json<string[] | null> | null
   token_hash: string
@@ -92,6 +127,8 @@ export interface ClientsTable {
   revoked_at: Timestamp | null
   /** Requests per minute; null: not throttled. */
   rate_limit: number | null
+  /** The token is refused from this time on; null: it does not expire. */
+  expires_at: Timestamp | null
 }
 
 export interface LedgerEntriesTable {
@@ -129,6 +166,7 @@ export interface IdempotencyKeysTable {
 
 export interface Database {
   policy_versions: PolicyVersionsTable
+  entities: EntitiesTable
   recipients: RecipientsTable
   contractors: ContractorsTable
   contracts: ContractsTable
@@ -142,6 +180,7 @@ export interface Database {
 }
 
 export type RecipientRow = Selectable<RecipientsTable>
+export type EntityRow = Selectable<EntitiesTable>
 export type ContractorRow = Selectable<ContractorsTable>
 export type ContractRow = Selectable<ContractsTable>
 export type InspectionRow = Selectable<InspectionsTable>

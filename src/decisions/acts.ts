@@ -21,10 +21,10 @@ import type { PolicyDocument } from '../policy/document.js'
 import { decide, denyOutsideClientScope, type Decision, type DecisionRequest } from '../policy/engine.js'
 import { REASONS } from '../policy/reasons.js'
 import { policyInForce } from '../policy/registry.js'
-import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
+import { World, needEntity, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
 import { claimId, claimIdempotencyKeys, releaseIdempotencyKeys, storeIdempotentResponses, type IdempotencyClaim, type StoredResponse } from './idempotency.js'
 import { presentDecision, type Language, type PresentedDecision } from './presenter.js'
-import { withinClientScope, type DecisionAction } from './scope.js'
+import { providerOf, withinClientScope, type DecisionAction } from './scope.js'
 
 /** Who acts, in which language they are answered, and where their request logs: the same for every act. */
 export interface ActContext {
@@ -87,10 +87,12 @@ export function memberOf(act: Act): string {
 
 function needFactsOf(needed: FactsNeeded, act: Act): void {
   if (act.kind === 'decision') {
-    if (withinClientScope(act.ctx.client, act.action, act.request)) needFactsFor(needed, act.request)
+    if (withinClientScope(act.ctx.client, act.action, act.request)) needFactsFor(needed, act.request, providerOf(act.ctx.client, act.request))
     return
   }
   needed.memberIds.add(act.memberId)
+  if (act.kind === 'consent_granted' || act.kind === 'suspension_created') needEntity(needed, act.input.providerId ?? act.ctx.client.entityId)
+  if (act.kind === 'consent_granted' && act.input.contractorId !== undefined) needed.contractorIds.add(act.input.contractorId)
   if (act.kind === 'consent_granted' && act.input.recipientId !== undefined) needed.recipientIds.add(act.input.recipientId)
   if (act.kind === 'consent_withdrawn' && act.input.withdrawnAt !== undefined) {
     needed.backdatedWithdrawals.push({ memberId: act.memberId, consentId: act.consentId, since: new Date(act.input.withdrawnAt) })
@@ -105,12 +107,16 @@ function decisionBody(request: DecisionRequest, decision: Decision, facts: Retur
   return {
     action,
     clientName: client.name,
+    provider: facts?.provider ? { id: facts.provider.id, kind: facts.provider.kind, name: facts.provider.name } : undefined,
     channel: request.channel,
     purpose: request.purpose,
     serviceCategory: request.serviceCategory,
     dataItems: request.dataItems,
     method: request.method,
     jointUser: request.jointUser,
+    requestedProviderId: request.providerId,
+    // The other end of a joint use, as it stood: both ends are on record.
+    jointUserEntity: facts?.jointUser ? { id: facts.jointUser.id, kind: facts.jointUser.kind, name: facts.jointUser.name } : undefined,
     recipientId: request.recipientId,
     contractorId: request.contractorId,
     exception: request.exception,
@@ -118,6 +124,7 @@ function decisionBody(request: DecisionRequest, decision: Decision, facts: Retur
     reasons: decision.reasons.map((r) => ({ ...r, message: REASONS[r.code].message.en })),
     obligations: decision.obligations,
     policyVersion: decision.policyVersion,
+    warnings: decision.warnings.length > 0 ? decision.warnings : undefined,
     consentId: decision.consentId,
     providerDetails: decision.providerDetails,
     recipient: facts?.recipient ?? undefined,
@@ -126,6 +133,9 @@ function decisionBody(request: DecisionRequest, decision: Decision, facts: Retur
           id: contractor.id,
           name: contractor.name,
           address: contractor.address,
+          country: contractor.country,
+          // The ground of an entrustment abroad (Art. 28(1)), as it stood.
+          equivalentMeasures: contractor.equivalentMeasures ?? undefined,
           contract: contract
             ? { id: contract.id, reference: contract.reference, signedAt: contract.signedAt, validFrom: contract.validFrom, validUntil: contract.validUntil }
             : null,
@@ -149,8 +159,9 @@ function decisionBody(request: DecisionRequest, decision: Decision, facts: Retur
 
 /** Decides one request against the world as it stands, outside the client's scope or not. */
 export function decideIn(world: World, policy: PolicyDocument, now: Date, client: Client, action: DecisionAction, request: DecisionRequest) {
-  if (!withinClientScope(client, action, request)) return { decision: denyOutsideClientScope(policy), facts: null }
-  const facts = world.factsFor(request)
+  // An attempt to act for another provider is the caller's own provider's record.
+  if (!withinClientScope(client, action, request)) return { decision: denyOutsideClientScope(policy, client.entityId), facts: null }
+  const facts = world.factsFor(request, providerOf(client, request))
   return { decision: decide(request, policy, facts, now), facts }
 }
 
@@ -268,6 +279,7 @@ export class GroupApplier {
         kind: 'decision',
         memberId: act.request.memberId,
         clientId: client.id,
+        providerId: decision.providerId,
         channel: act.request.channel,
         decision: decision.decision,
         recipientId: act.request.recipientId,
@@ -276,6 +288,7 @@ export class GroupApplier {
       },
       this.now
     )
+    this.world.noteEntry(act.request.memberId)
     if (decision.decision === 'allow' && decision.consentId !== undefined) {
       this.world.noteTransfer(act.request.memberId, decision.consentId, {
         entryId: entry.id,

@@ -1,5 +1,6 @@
 import type { ChangeFeed, ChangeListener } from '../db/change-feed.js'
 import type { ContractorFacts, RecipientFacts } from '../policy/engine.js'
+import type { EntityFacts } from '../policy/parties.js'
 import { World, type FactsNeeded, type MemberFacts } from './facts.js'
 
 /** Channel on which the database announces changed facts (migration 2026-12-02T01_fact_changes). */
@@ -8,6 +9,7 @@ export const FACTS_CHANNEL = 'shizenha_facts'
 /** What an announcement names: the facts of one member, recipient or contractor, or all of them. */
 export const factKey = {
   member: (id: string) => `member:${id}`,
+  entity: (id: string) => `entity:${id}`,
   recipient: (id: string) => `recipient:${id}`,
   contractor: (id: string) => `contractor:${id}`
 }
@@ -34,6 +36,7 @@ export type FactsSource = 'hit' | 'miss' | 'bypass'
  */
 export class FactsCache implements ChangeListener {
   private readonly members = new Map<string, MemberFacts>()
+  private readonly entities = new Map<string, EntityFacts | null>()
   private readonly recipients = new Map<string, RecipientFacts | null>()
   private readonly contractors = new Map<string, ContractorFacts | null>()
   private generation = 0
@@ -45,6 +48,12 @@ export class FactsCache implements ChangeListener {
   /** The world `needed` describes, from memory; undefined when anything must be read. */
   lookup(needed: FactsNeeded): World | undefined {
     if (!this.feed.live) return undefined
+    const entities = new Map<string, EntityFacts>()
+    for (const id of needed.entityIds) {
+      const facts = this.entities.get(id)
+      if (facts === undefined) return undefined
+      if (facts !== null) entities.set(id, facts)
+    }
     const recipients = new Map<string, RecipientFacts>()
     for (const id of needed.recipientIds) {
       const facts = this.recipients.get(id)
@@ -63,7 +72,7 @@ export class FactsCache implements ChangeListener {
       if (member === undefined) return undefined
       members.set(id, member)
     }
-    return World.of(recipients, contractors, members)
+    return World.of(entities, recipients, contractors, members)
   }
 
   /** A marker to pass to `remember`, taken before the database is read. */
@@ -74,11 +83,12 @@ export class FactsCache implements ChangeListener {
   /** Keeps what `world` holds for `needed`, unless the feed is down or something changed since `startedAt`. */
   remember(needed: FactsNeeded, world: World, startedAt: number): FactsSource {
     if (!this.feed.live || startedAt !== this.generation) return 'bypass'
+    for (const id of needed.entityIds) keep(this.entities, MAX_PARTIES, id, world.entity(id) ?? null)
     for (const id of needed.recipientIds) keep(this.recipients, MAX_PARTIES, id, world.recipient(id) ?? null)
     for (const id of needed.contractorIds) keep(this.contractors, MAX_PARTIES, id, world.contractor(id) ?? null)
     for (const id of needed.memberIds) {
-      const { consents, suspensions } = world.member(id)
-      keep(this.members, MAX_MEMBERS, id, { consents, suspensions })
+      const { consents, suspensions, seen } = world.member(id)
+      keep(this.members, MAX_MEMBERS, id, { consents, suspensions, seen })
     }
     return 'miss'
   }
@@ -90,9 +100,19 @@ export class FactsCache implements ChangeListener {
     const kind = payload.slice(0, separator)
     const id = payload.slice(separator + 1)
     if (kind === 'member') this.members.delete(id)
+    else if (kind === 'entity') this.entities.delete(id)
     else if (kind === 'recipient') this.recipients.delete(id)
     else if (kind === 'contractor') this.contractors.delete(id)
     else this.clear()
+  }
+
+  /**
+   * A member's first entry is announced by no trigger (entries change no fact a decision rests
+   * on); this process drops a member it holds as never seen once it records one, so its checks
+   * stop warning member_unseen. Another process's cache may warn until the member's facts change.
+   */
+  recorded(memberId: string): void {
+    if (this.members.get(memberId)?.seen === false) this.members.delete(memberId)
   }
 
   reset(): void {
@@ -102,6 +122,7 @@ export class FactsCache implements ChangeListener {
 
   private clear(): void {
     this.members.clear()
+    this.entities.clear()
     this.recipients.clear()
     this.contractors.clear()
   }

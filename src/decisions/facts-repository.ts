@@ -1,9 +1,13 @@
 import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
 import { preparedAs } from '../db/prepared-statements.js'
-import type { ConsentRow, ContractorRow, ContractRow, InspectionRow, RecipientRow, SuspensionRow } from '../db/tables.js'
+import type { ConsentRow, ContractorRow, ContractRow, EntityRow, InspectionRow, RecipientRow, SuspensionRow } from '../db/tables.js'
 
 export interface FactRows {
+  /** The registered member co-ops named (as providers or joint users). */
+  readonly entities: EntityRow[]
+  /** The members among those asked for that have at least one ledger entry. */
+  readonly seen: string[]
   readonly recipients: RecipientRow[]
   readonly contractors: ContractorRow[]
   readonly contracts: ContractRow[]
@@ -57,7 +61,12 @@ function rows<T>(json: unknown): T[] {
  */
 export async function loadFactRows(
   db: Queryable,
-  ids: { readonly recipientIds: readonly string[]; readonly contractorIds: readonly string[]; readonly memberIds: readonly string[] },
+  ids: {
+    readonly entityIds: readonly string[]
+    readonly recipientIds: readonly string[]
+    readonly contractorIds: readonly string[]
+    readonly memberIds: readonly string[]
+  },
   lock: boolean,
   withdrawals: WithdrawalLookup = { memberIds: [], consentIds: [], since: null }
 ): Promise<FactRows> {
@@ -67,6 +76,8 @@ export async function loadFactRows(
     rows: [result]
   } = await sql<Record<keyof FactRows, unknown>>`${name}
     SELECT
+      (SELECT json_agg(n) FROM (SELECT * FROM entities WHERE id = ANY(${[...ids.entityIds]}::text[]) ${share}) n) AS entities,
+      (SELECT json_agg(m) FROM unnest(${[...ids.memberIds]}::text[]) m WHERE EXISTS (SELECT 1 FROM ledger_entries e WHERE e.member_id = m)) AS seen,
       (SELECT json_agg(r) FROM (SELECT * FROM recipients WHERE id = ANY(${[...ids.recipientIds]}::uuid[]) ${share}) r) AS recipients,
       (SELECT json_agg(k) FROM (SELECT * FROM contractors WHERE id = ANY(${[...ids.contractorIds]}::uuid[]) ${share}) k) AS contractors,
       (SELECT json_agg(c ORDER BY c.valid_from, c.id) FROM contracts c WHERE c.contractor_id = ANY(${[...ids.contractorIds]}::uuid[])) AS contracts,
@@ -84,6 +95,8 @@ export async function loadFactRows(
           AND e.recorded_at >= ${withdrawals.since?.toISOString() ?? null}::timestamptz) t) AS transfers
   `.execute(db)
   return {
+    entities: rows(result!.entities),
+    seen: (typeof result!.seen === 'string' ? (JSON.parse(result!.seen) as string[] | null) : (result!.seen as string[] | null)) ?? [],
     recipients: rows(result!.recipients),
     contractors: rows(result!.contractors),
     contracts: rows(result!.contracts),

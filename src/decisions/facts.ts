@@ -1,13 +1,17 @@
 import { toContractorFacts } from '../contractors/repository.js'
 import type { Queryable } from '../db/database.js'
+import { toEntity } from '../entities/repository.js'
 import { toConsent, toConsentFacts, toSuspension, type Consent, type Suspension } from '../members/repository.js'
 import type { ContractorFacts, DecisionRequest, Facts, RecipientFacts } from '../policy/engine.js'
+import { namedEntity, type EntityFacts } from '../policy/parties.js'
 import type { DataItem, Purpose } from '../policy/vocabulary.js'
-import { toRecipient } from '../recipients/repository.js'
+import { toRecipient, toRecipientFacts } from '../recipients/repository.js'
 import { loadFactRows, type TransferRow } from './facts-repository.js'
 
 /** What a group of acts needs to know: recipients, contractors, and the members it touches. */
 export interface FactsNeeded {
+  /** Registered legal persons named as provider or joint user (the policy's own need no read). */
+  readonly entityIds: Set<string>
   readonly recipientIds: Set<string>
   readonly contractorIds: Set<string>
   /** Members whose consents and suspensions the acts read or change. */
@@ -17,15 +21,23 @@ export interface FactsNeeded {
 }
 
 export function noFactsNeeded(): FactsNeeded {
-  return { recipientIds: new Set(), contractorIds: new Set(), memberIds: new Set(), backdatedWithdrawals: [] }
+  return { entityIds: new Set(), recipientIds: new Set(), contractorIds: new Set(), memberIds: new Set(), backdatedWithdrawals: [] }
+}
+
+/** Notes a legal person to read, unless the policy names it (then it is known without a read). */
+export function needEntity(needed: FactsNeeded, id: string | undefined): void {
+  if (id !== undefined && namedEntity(id) === undefined) needed.entityIds.add(id.toLowerCase())
 }
 
 /**
- * Adds what deciding `request` reads. Every channel but a statutory exception reads the
- * member's suspensions, since a stop of use (Art. 35) halts them all.
+ * Adds what deciding `request` for `providerId` reads: the provider, and on every channel the
+ * member (a stop of use, Art. 35, halts all but a statutory exception, and any decision warns
+ * of a member never seen).
  */
-export function needFactsFor(needed: FactsNeeded, request: DecisionRequest): void {
-  if (request.channel !== 'statutory_exception') needed.memberIds.add(request.memberId)
+export function needFactsFor(needed: FactsNeeded, request: DecisionRequest, providerId: string): void {
+  needed.memberIds.add(request.memberId)
+  needEntity(needed, providerId)
+  if (request.channel === 'joint_use') needEntity(needed, request.jointUser)
   if (request.channel === 'third_party' && request.recipientId !== undefined) {
     needed.recipientIds.add(request.recipientId)
   } else if (request.channel === 'entrustment' && request.contractorId !== undefined) {
@@ -47,6 +59,8 @@ export interface TransferOnConsent {
 export interface MemberState {
   consents: Consent[]
   suspensions: Suspension[]
+  /** Whether anything was ever recorded for the member (an entry, so also a consent or suspension). */
+  seen: boolean
   /** Transfers allowed on a consent being withdrawn with effect from the past, read and made by this group. */
   transfers: (TransferOnConsent & { readonly consentId: string })[]
 }
@@ -65,6 +79,7 @@ const toTransfer = (row: TransferRow): TransferOnConsent & { consentId: string }
 export interface MemberFacts {
   readonly consents: readonly Consent[]
   readonly suspensions: readonly Suspension[]
+  readonly seen: boolean
 }
 
 /**
@@ -73,6 +88,7 @@ export interface MemberFacts {
  */
 export class World {
   private constructor(
+    private readonly entities: Map<string, EntityFacts>,
     private readonly recipients: Map<string, RecipientFacts>,
     private readonly contractors: Map<string, ContractorFacts>,
     private readonly members: Map<string, MemberState>
@@ -83,17 +99,20 @@ export class World {
     const memberIds = [...needed.memberIds]
     const backdated = needed.backdatedWithdrawals
     const since = backdated.reduce<Date | null>((earliest, w) => (earliest === null || w.since < earliest ? w.since : earliest), null)
-    const facts = await loadFactRows(db, { recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds }, lock, {
+    const ids = { entityIds: [...needed.entityIds], recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds }
+    const facts = await loadFactRows(db, ids, lock, {
       memberIds: [...new Set(backdated.map((w) => w.memberId))],
       consentIds: backdated.map((w) => w.consentId),
       since
     })
-    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [], transfers: [] }]))
+    const seen = new Set(facts.seen)
+    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [], transfers: [], seen: seen.has(id) }]))
     for (const row of facts.consents) members.get(row.member_id)?.consents.push(toConsent(row))
     for (const row of facts.suspensions) members.get(row.member_id)?.suspensions.push(toSuspension(row))
     for (const row of facts.transfers) members.get(row.member_id)?.transfers.push(toTransfer(row))
     return new World(
-      new Map(facts.recipients.map((row) => [row.id, toRecipient(row)])),
+      new Map(facts.entities.map((row) => [row.id, toEntity(row)])),
+      new Map(facts.recipients.map((row) => [row.id, toRecipientFacts(toRecipient(row))])),
       new Map(
         facts.contractors.map((row) => [
           row.id,
@@ -109,10 +128,20 @@ export class World {
   }
 
   /** A world of facts already read (the check cache's); each member's lists are copied, so acts on it change no one else's. */
-  static of(recipients: Map<string, RecipientFacts>, contractors: Map<string, ContractorFacts>, members: ReadonlyMap<string, MemberFacts>): World {
+  static of(
+    entities: Map<string, EntityFacts>,
+    recipients: Map<string, RecipientFacts>,
+    contractors: Map<string, ContractorFacts>,
+    members: ReadonlyMap<string, MemberFacts>
+  ): World {
     const states = new Map<string, MemberState>()
-    for (const [id, { consents, suspensions }] of members) states.set(id, { consents: [...consents], suspensions: [...suspensions], transfers: [] })
-    return new World(recipients, contractors, states)
+    for (const [id, { consents, suspensions, seen }] of members) states.set(id, { consents: [...consents], suspensions: [...suspensions], transfers: [], seen })
+    return new World(entities, recipients, contractors, states)
+  }
+
+  /** The legal person with this id: one the policy names, or a registered member co-op read with the facts. */
+  entity(id: string): EntityFacts | undefined {
+    return namedEntity(id) ?? this.entities.get(id.toLowerCase())
   }
 
   recipient(id: string): RecipientFacts | undefined {
@@ -126,7 +155,7 @@ export class World {
   member(memberId: string): MemberState {
     let state = this.members.get(memberId)
     if (state === undefined) {
-      state = { consents: [], suspensions: [], transfers: [] }
+      state = { consents: [], suspensions: [], transfers: [], seen: false }
       this.members.set(memberId, state)
     }
     return state
@@ -144,18 +173,29 @@ export class World {
       .map(({ consentId: _consent, ...transfer }) => transfer)
   }
 
-  /** The facts the engine needs for `request`, with the consent records an entry snapshots. */
-  factsFor(request: DecisionRequest): Facts & { readonly consentRecords: readonly Consent[] } {
-    const { consents, suspensions } = request.channel === 'statutory_exception' ? { consents: [], suspensions: [] } : this.member(request.memberId)
+  /** Notes that an entry was made for the member, so later acts of the group no longer warn of it. */
+  noteEntry(memberId: string): void {
+    this.member(memberId).seen = true
+  }
+
+  /** The facts the engine needs for `request` by `providerId`, with the consent records an entry snapshots. */
+  factsFor(request: DecisionRequest, providerId: string): Facts & { readonly consentRecords: readonly Consent[] } {
+    const member = this.member(request.memberId)
+    const { consents, suspensions } = request.channel === 'statutory_exception' ? { consents: [], suspensions: [] } : member
+    // Consents decide a third-party provision, and an entrustment abroad (Art. 28).
+    const consulted = request.channel === 'third_party' || request.channel === 'entrustment' ? consents : []
     return {
+      provider: this.entity(providerId) ?? null,
+      memberSeen: member.seen,
+      ...(request.channel === 'joint_use' ? { jointUser: (request.jointUser === undefined ? undefined : this.entity(request.jointUser)) ?? null } : {}),
       ...(request.channel === 'third_party'
         ? { recipient: (request.recipientId === undefined ? undefined : this.recipients.get(request.recipientId)) ?? null }
         : {}),
       ...(request.channel === 'entrustment'
         ? { contractor: (request.contractorId === undefined ? undefined : this.contractors.get(request.contractorId)) ?? null }
         : {}),
-      consents: request.channel === 'third_party' ? consents.map(toConsentFacts) : [],
-      consentRecords: request.channel === 'third_party' ? consents : [],
+      consents: consulted.map(toConsentFacts),
+      consentRecords: consulted,
       suspensions: [...new Set(suspensions.filter((s) => s.liftedAt === null).map((s) => s.scope))]
     }
   }

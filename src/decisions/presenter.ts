@@ -1,7 +1,7 @@
 import type { Bilingual } from '../policy/document.js'
 import type { Decision } from '../policy/engine.js'
 import type { ProviderDetail, ProviderDetails } from '../policy/provider.js'
-import { REASONS } from '../policy/reasons.js'
+import { REASONS, warningText } from '../policy/reasons.js'
 
 export type Language = 'ja' | 'en'
 
@@ -24,8 +24,9 @@ export function preferredLanguage(header: string | undefined): Language {
   return 'en'
 }
 
-export interface PresentedDecision extends Omit<Decision, 'reasons' | 'providerDetails'> {
+export interface PresentedDecision extends Omit<Decision, 'reasons' | 'providerDetails' | 'warnings'> {
   readonly reasons: (Decision['reasons'][number] & { message: string })[]
+  readonly warnings: (Decision['warnings'][number] & { message: string })[]
   readonly providerDetails?: ProviderDetails & { readonly message: string }
 }
 
@@ -50,10 +51,11 @@ function providerMessage(details: ProviderDetails, language: Language): string {
 }
 
 export function presentDecision(decision: Decision, language: Language): PresentedDecision {
-  const { providerDetails, ...rest } = decision
+  const { providerDetails, warnings: _warnings, ...rest } = decision
   return {
     ...rest,
     reasons: decision.reasons.map((r) => ({ ...r, message: REASONS[r.code].message[language] })),
+    warnings: decision.warnings.map((w) => ({ ...w, message: warningText(w.code)[language] })),
     ...(providerDetails === undefined ? {} : { providerDetails: { ...providerDetails, message: providerMessage(providerDetails, language) } })
   }
 }

@@ -1,6 +1,7 @@
-import { Type, type Static, type TSchema } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_ENTRY, EXAMPLE_INSPECTION, EXAMPLE_RECIPIENT } from '../examples.js'
 import { decide, type DecisionRequest as EngineRequest, type Facts } from '../policy/engine.js'
+import { FEDERATION } from '../policy/parties.js'
 import { POLICY_VERSIONS } from '../policy/registry.js'
 import { CHANNELS } from '../policy/vocabulary.js'
 import {
@@ -9,11 +10,14 @@ import {
   DataItem,
   DataItems,
   ExceptionBasis,
+  EntityId,
   MemberId,
   Method,
+  Nullable,
   ObligationCode,
   Purpose,
   ReasonCode,
+  WarningCode,
   ServiceCategory,
   StringEnum,
   Text,
@@ -59,7 +63,16 @@ export const DecisionRequestSchema = Type.Object(
     dataItems: DataItems,
     recipientId: Type.Optional({ ...Uuid, description: 'third_party: a registered recipient' }),
     contractorId: Type.Optional({ ...Uuid, description: 'entrustment: a registered contractor' }),
-    jointUser: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$', description: 'joint_use: the joint user, JCCU' })),
+    jointUser: Type.Optional({
+      ...EntityId,
+      description:
+        'joint_use: the joint user of 2(2), by its entity id (GET /v1/entities): JCCU, the federation or an active member co-op. An unknown or inactive one is a recorded deny (joint_user_unknown).'
+    }),
+    providerId: Type.Optional({
+      ...EntityId,
+      description:
+        "The legal person that provides (GET /v1/entities). Default: the calling client's own. Only an admin may name another; a system client naming another is refused and the attempt recorded (client_scope)."
+    }),
     method: Type.Optional(withIntro(Method, 'third_party only.')),
     exception: Type.Optional(
       Type.Object(
@@ -102,8 +115,6 @@ export const ReasonSchema = Type.Object({
   message: Type.String({ description: 'In the language of Accept-Language (ja or en)' })
 })
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
-
 /** What the recipient of a third-party provision must confirm about the provider (APPI Art. 30). */
 export const ProviderDetailsSchema = Type.Object(
   {
@@ -120,7 +131,7 @@ export const ProviderDetailsSchema = Type.Object(
   },
   {
     description:
-      'With every allowed third_party decision: the co-op’s name, address and representative and how the data was obtained, for the calling system to send along to the recipient, which must confirm and record them (APPI Art. 30). Read from the policy; never made up.'
+      'With every allowed third_party decision (and an allowed entrustment abroad): the providing legal person’s name, address and representative (from the policy for the federation, from the registry for a member co-op) and how the data was obtained, for the calling system to send along to the recipient, which must confirm and record them (APPI Art. 30). Never made up: what is not on record is null and listed in missing.'
   }
 )
 
@@ -136,6 +147,19 @@ export const DecisionSchema = Type.Object(
         until: Type.Optional(Timestamp),
         retention: Type.Optional(Type.String({ description: 'ISO 8601 duration' }))
       })
+    ),
+    providerId: { ...EntityId, description: 'The legal person that provides (or would have): the records of Art. 29 and Art. 33(5) are its own' },
+    warnings: Type.Array(
+      Type.Object({
+        code: WarningCode,
+        clause: Type.String(),
+        article: Type.Optional(Type.String()),
+        message: Type.String({ description: 'In the language of Accept-Language (ja or en)' })
+      }),
+      {
+        description:
+          'What the decision does not turn on but a data-protection officer should see: on every joint-use allow, what APPI Art. 27(5)(iii) asks the notice to state and it does not; on any decision, member_unseen for a member id nothing was ever recorded for'
+      }
     ),
     consentId: Type.Optional(Uuid),
     contractId: Type.Optional(Uuid),
@@ -243,10 +267,14 @@ export const BATCH_VALIDATION_EXAMPLES: Examples<ProblemBody> = {
  */
 const EXAMPLE_POLICY = POLICY_VERSIONS.find((p) => p.version === EXAMPLE.policyVersion)!
 const EXAMPLE_FACTS: Facts = {
-  recipient: { id: EXAMPLE.recipientId, ...EXAMPLE_RECIPIENT, country: 'JP', active: true },
+  provider: FEDERATION,
+  memberSeen: true,
+  recipient: { id: EXAMPLE.recipientId, ...EXAMPLE_RECIPIENT, country: 'JP', active: true, equivalentMeasures: null },
   contractor: {
     id: EXAMPLE.contractorId,
     ...EXAMPLE_CONTRACTOR,
+    country: 'JP',
+    equivalentMeasures: null,
     contracts: [
       {
         id: EXAMPLE.contractId,
@@ -263,8 +291,11 @@ const EXAMPLE_FACTS: Facts = {
   consents: [
     {
       id: EXAMPLE.consentId,
+      providerId: FEDERATION.id,
       recipientCategory: EXAMPLE_CONSENT.recipientCategory,
       recipientId: null,
+      contractorId: null,
+      foreignRecipient: null,
       dataItems: null,
       obtainedAt: new Date(EXAMPLE_CONSENT.obtainedAt),
       method: EXAMPLE_CONSENT.method,

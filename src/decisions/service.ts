@@ -24,7 +24,7 @@ import { factKey, type FactsCache, type FactsSource } from './facts-cache.js'
 import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
 import { requestHash } from './idempotency.js'
 import { presentDecision, type PresentedDecision } from './presenter.js'
-import { withinClientScope, type DecisionAction } from './scope.js'
+import { providerOf, withinClientScope, type DecisionAction } from './scope.js'
 
 export interface TransferOutcome {
   readonly statusCode: 201 | 403
@@ -106,7 +106,10 @@ export class DecisionService {
     } finally {
       // Before the caller hears of it, even when the commit's outcome is unknown: this process's
       // checks must not answer from the member's facts as they were.
-      for (const act of acts) if (act.kind !== 'decision') this.checkFacts?.changed(factKey.member(act.memberId))
+      for (const act of acts) {
+        if (act.kind !== 'decision') this.checkFacts?.changed(factKey.member(act.memberId))
+        else this.checkFacts?.recorded(act.request.memberId)
+      }
     }
   }
 
@@ -123,7 +126,7 @@ export class DecisionService {
       throw new ClientScopeError(body.entry as unknown as Record<string, unknown>)
     }
     const needed = noFactsNeeded()
-    needFactsFor(needed, request)
+    needFactsFor(needed, request, providerOf(ctx.client, request))
     const world = await this.checkWorld(needed)
     const now = this.clock()
     const { decision } = decideIn(world, policyInForce(now), now, ctx.client, 'check', request)

@@ -7,10 +7,11 @@ import { keyIdOf, publicKeyObject, signNote, verifierKeyOf } from './checkpoints
  * The service's checkpoint signing key. Where it comes from, first match wins:
  *  1. CHECKPOINT_SIGNING_KEY: a PKCS#8 PEM Ed25519 private key, or its 32-byte seed in base64;
  *  2. CHECKPOINT_SIGNING_KEY_FILE: a file holding either of those;
- *  3. on the embedded database only, `<DATA_DIR>/checkpoint-signing-key.pem`, generated on first
- *     use with mode 0600 and kept.
- * On PostgreSQL with neither 1 nor 2 there is no key: checkpoints are refused (503) rather than
- * signed by a key each replica would make up for itself, which no outside party could pin.
+ *  3. `<DATA_DIR>/checkpoint-signing-key.pem`, generated with mode 0600 and kept, on every
+ *     database: without a key nothing is signed, and an owner's rewrite of the ledger with the
+ *     hashes recomputed would go unseen. On PostgreSQL, where replicas each have a DATA_DIR of
+ *     their own, the first checkpoint records which key signs (see CheckpointService.start):
+ *     a replica that made another key refuses to sign rather than sign with a second key.
  */
 export class CheckpointKeyError extends Error {
   override readonly name = 'CheckpointKeyError'
@@ -28,7 +29,9 @@ export class CheckpointSigner {
     readonly name: string,
     private readonly privateKey: KeyObject,
     /** Where the key came from, for the log (never the key). */
-    readonly source: string
+    readonly source: string,
+    /** Named by CHECKPOINT_SIGNING_KEY(_FILE), an operator's choice; false for the key kept in DATA_DIR. */
+    readonly configured = true
   ) {
     const jwk = createPublicKey(privateKey).export({ format: 'jwk' })
     this.publicKey = Buffer.from(String(jwk.x), 'base64url')
@@ -82,8 +85,10 @@ export interface KeySettings {
   readonly name: string
   readonly signingKey?: string | undefined
   readonly signingKeyFile?: string | undefined
-  /** Where an embedded service keeps the key it generates; undefined on PostgreSQL. */
+  /** Where the service keeps the key it generates when none is configured (DATA_DIR). */
   readonly generateIn?: string | undefined
+  /** Whether a key missing from `generateIn` is made (default), or there is then none (the CLI on PostgreSQL). */
+  readonly createKey?: boolean | undefined
 }
 
 export interface KeyLog {
@@ -104,6 +109,16 @@ async function readKeyFile(file: string, log: KeyLog): Promise<KeyObject> {
  * wins, and both read the winner's.
  */
 async function generateKeyFile(file: string, log: KeyLog): Promise<void> {
+  try {
+    await writeKeyFile(file, log)
+  } catch (err) {
+    throw new CheckpointKeyError(
+      `cannot create the checkpoint signing key ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}): make DATA_DIR writable, or set CHECKPOINT_SIGNING_KEY_FILE`
+    )
+  }
+}
+
+async function writeKeyFile(file: string, log: KeyLog): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true })
   const { privateKey } = generateKeyPairSync('ed25519')
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
@@ -121,9 +136,10 @@ async function generateKeyFile(file: string, log: KeyLog): Promise<void> {
 }
 
 /**
- * The signing key the settings name, or null when there is none (PostgreSQL without a key).
- * Generates the embedded key file when it does not exist yet.
- * @throws CheckpointKeyError when a configured key or key file cannot be read or is no Ed25519 key.
+ * The signing key the settings name, or null when there is none (no `generateIn`, or its key
+ * file missing while `createKey` is false). Generates the key file when it does not exist yet.
+ * @throws CheckpointKeyError when a configured key or key file cannot be read or is no Ed25519
+ * key, or the key file cannot be created.
  */
 export async function loadSigner(settings: KeySettings, log: KeyLog): Promise<CheckpointSigner | null> {
   if (settings.signingKey !== undefined) {
@@ -142,7 +158,8 @@ export async function loadSigner(settings: KeySettings, log: KeyLog): Promise<Ch
   try {
     await stat(file)
   } catch {
+    if (settings.createKey === false) return null
     await generateKeyFile(file, log)
   }
-  return new CheckpointSigner(settings.name, await readKeyFile(file, log), file)
+  return new CheckpointSigner(settings.name, await readKeyFile(file, log), file, false)
 }

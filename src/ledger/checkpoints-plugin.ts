@@ -27,6 +27,7 @@ export default fp(
     const service = new CheckpointService(database, checkpointSettingsOf(config, database.kind), fastify.log, fastify.now)
     await service.start()
     fastify.decorate('checkpoints', service)
+    fastify.metrics.watchCheckpointSigning(() => service.signing)
 
     let current: Promise<void> | undefined
     let timer: NodeJS.Timeout | undefined = undefined
@@ -60,5 +61,5 @@ export default fp(
     )
     timer.unref()
   },
-  { name: 'checkpoints', dependencies: ['database'] }
+  { name: 'checkpoints', dependencies: ['database', 'metrics'] }
 )

@@ -98,6 +98,11 @@ export async function latestCheckpoint(db: Queryable): Promise<CheckpointRow | u
   return tables(db).selectFrom('ledger_checkpoints').select(CHECKPOINT_COLUMNS).orderBy('id', 'desc').limit(1).executeTakeFirst()
 }
 
+/** The newest checkpoint with this origin, whichever key signed it: it names the key this database's checkpoints are signed with. */
+export async function latestCheckpointOf(db: Queryable, origin: string): Promise<CheckpointRow | undefined> {
+  return tables(db).selectFrom('ledger_checkpoints').select(CHECKPOINT_COLUMNS).where('origin', '=', origin).orderBy('id', 'desc').limit(1).executeTakeFirst()
+}
+
 /** Checkpoints signed by the key `keyId`, newest first, a page of `limit` before the id `before`. */
 export async function checkpointsByKey(db: Queryable, keyId: string, limit: number, before?: number): Promise<CheckpointRow[]> {
   let query = tables(db).selectFrom('ledger_checkpoints').select(CHECKPOINT_COLUMNS).where('key_id', '=', keyId)

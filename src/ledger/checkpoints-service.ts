@@ -13,24 +13,23 @@ import {
   insertCheckpoint,
   insertVerification,
   latestCheckpoint,
+  latestCheckpointOf,
   listCheckpoints,
   lockCheckpointing,
   readHeads,
   recentVerifications,
   type CheckpointRow
 } from './checkpoints-repository.js'
-import { exportLines, verifyLedger, type CheckpointHeads, type Paging, type VerifyReport } from './repository.js'
+import { exportLines, rewritten, verifyLedger, type CheckpointHeads, type Paging, type VerifyReport } from './repository.js'
 import type { CheckpointRef, VerifyFailure } from './verify.js'
 
-/** No signing key: nothing is signed (PostgreSQL without CHECKPOINT_SIGNING_KEY or _FILE). */
+/**
+ * Nothing is signed: no key (the CLI on PostgreSQL without CHECKPOINT_SIGNING_KEY or _FILE), or
+ * this replica's own key is not the one this database's checkpoints are signed with (`why`).
+ */
 export class CheckpointsUnavailableError extends DomainError {
-  constructor() {
-    super(
-      'checkpoints_unavailable',
-      503,
-      'Service Unavailable',
-      'no checkpoint signing key is configured (CHECKPOINT_SIGNING_KEY or CHECKPOINT_SIGNING_KEY_FILE); nothing was signed'
-    )
+  constructor(why = 'no checkpoint signing key is configured (CHECKPOINT_SIGNING_KEY or CHECKPOINT_SIGNING_KEY_FILE)') {
+    super('checkpoints_unavailable', 503, 'Service Unavailable', `${why}; nothing was signed`)
   }
 }
 
@@ -80,9 +79,16 @@ export interface ExportTrailer {
 export interface CheckpointSettings extends KeySettings {
   readonly everyEntries: number
   readonly intervalSeconds: number
+  /**
+   * Replicas share this database, each with a DATA_DIR of its own (PostgreSQL): the key kept in
+   * DATA_DIR is loaded at start, and signs only while the newest checkpoint of the origin is its
+   * own (the first start signs one, which records the key). A configured key is the operator's
+   * choice, and signs whatever signed before (a rotation).
+   */
+  readonly pinKey?: boolean | undefined
 }
 
-/** The service's checkpoint settings from its configuration; the embedded database keeps a generated key in DATA_DIR. */
+/** The service's checkpoint settings from its configuration; without a configured key, a key generated and kept in DATA_DIR signs. */
 export function checkpointSettingsOf(
   config: Pick<
     Config,
@@ -94,7 +100,8 @@ export function checkpointSettingsOf(
     name: config.checkpointOrigin,
     signingKey: config.checkpointSigningKey,
     signingKeyFile: config.checkpointSigningKeyFile,
-    generateIn: kind === 'pglite' ? config.dataDir : undefined,
+    generateIn: config.dataDir,
+    pinKey: kind === 'postgres',
     everyEntries: config.checkpointEveryEntries,
     intervalSeconds: config.checkpointIntervalSeconds
   }
@@ -135,6 +142,8 @@ export class CheckpointService {
   private running: { readonly full: boolean; readonly report: Promise<VerifyReport> } | undefined
   private queuedFull: Promise<VerifyReport> | undefined
   private readonly startedAt: Date
+  /** Why this process signs nothing (another replica's key signs this database's checkpoints), as last found. */
+  private refusal: string | undefined
   /** Verify runs started by this process, for tests and metrics. */
   verifyRuns = 0
 
@@ -157,11 +166,63 @@ export class CheckpointService {
     if (configured) {
       const signer = await this.signer()
       this.log.info({ keyId: signer?.keyId, origin: this.settings.name }, 'checkpoints are signed with the configured key')
+    } else if (this.settings.pinKey) {
+      const signer = await this.signer()
+      if (signer) await this.pin(signer)
     } else if (this.settings.generateIn === undefined) {
       this.log.warn(
         'no checkpoint signing key (CHECKPOINT_SIGNING_KEY or CHECKPOINT_SIGNING_KEY_FILE): checkpoints are refused with 503 and exports end with an unsigned trailer'
       )
     }
+  }
+
+  /**
+   * Records the DATA_DIR key as this database's signing key by signing a first checkpoint, unless
+   * one exists; when the newest is another key's, this replica refuses to sign and says why.
+   */
+  private async pin(signer: CheckpointSigner): Promise<void> {
+    const { row, signed } = await this.database.transaction(async (tx) => {
+      await lockCheckpointing(tx)
+      const newest = await latestCheckpointOf(tx, signer.name)
+      if (newest) return { row: newest, signed: false }
+      return { row: await this.insertSigned(tx, signer, (await readHeads(tx)).heads), signed: true }
+    })
+    this.refusal = this.refusalOf(signer, row)
+    const where = { keyId: signer.keyId, file: signer.source, checkpointId: Number(row.id) }
+    if (this.refusal !== undefined) this.log.error({ ...where, signedBy: row.key_id }, `checkpoints are not signed by this replica: ${this.refusal}`)
+    else if (signed)
+      this.log.warn(
+        where,
+        'checkpoints are signed with the key generated in DATA_DIR; its first checkpoint records it: give its public key to the parties that keep checkpoints, and the key file to every replica'
+      )
+    else this.log.info(where, 'checkpoints are signed with the key in DATA_DIR')
+  }
+
+  /** Why `signer` (a DATA_DIR key on a shared database) must not sign while `newest` is the newest checkpoint; undefined when it may. */
+  private refusalOf(signer: CheckpointSigner, newest: CheckpointRow | undefined): string | undefined {
+    if (signer.configured || !this.settings.pinKey || newest === undefined || newest.key_id === signer.keyId) return undefined
+    return (
+      `this database's checkpoints are signed by key ${newest.key_id} (checkpoint ${Number(newest.id)}), not by this replica's key ${signer.keyId} ` +
+      `in ${signer.source}: give every replica the one key (CHECKPOINT_SIGNING_KEY_FILE), or configure this one to sign from now on`
+    )
+  }
+
+  /** Looks again (under the checkpoint lock, or before a trailer) whether another replica's key signs; remembers it for the metrics. */
+  private async refuseOtherKey(db: Queryable, signer: CheckpointSigner): Promise<string | undefined> {
+    if (signer.configured || !this.settings.pinKey) return undefined
+    this.refusal = this.refusalOf(signer, await latestCheckpointOf(db, signer.name))
+    return this.refusal
+  }
+
+  /** The key to show the parties that keep checkpoints: this process's, or none while it refuses to sign. */
+  async publishedSigner(): Promise<CheckpointSigner | null> {
+    const signer = await this.signer()
+    return signer && (await this.refuseOtherKey(this.database.db, signer)) === undefined ? signer : null
+  }
+
+  /** Whether this process signs checkpoints: false while another replica's key signs this database's (see start). */
+  get signing(): boolean {
+    return this.canSign && this.refusal === undefined
   }
 
   /** The signing key, or null when none is configured; loaded once. */
@@ -211,25 +272,31 @@ export class CheckpointService {
     if (!signer) throw new CheckpointsUnavailableError()
     const row = await this.database.transaction(async (tx) => {
       await lockCheckpointing(tx)
+      const refusal = await this.refuseOtherKey(tx, signer)
+      if (refusal !== undefined) throw new CheckpointsUnavailableError(refusal)
       const { heads } = await readHeads(tx)
       const latest = await this.latestOwn(tx, signer)
       const previous = latest?.body
       if (!due(heads, previous)) return null
       if (latest) await this.refuseContradiction(tx, latest.row, latest.body, heads)
-      const now = this.now()
-      const body: CheckpointBody = { origin: signer.name, treeSize: sum(heads), time: now.toISOString(), policyVersion: policyInForce(now).version, heads }
-      const note = signer.signNote(checkpointText(body))
-      return insertCheckpoint(tx, {
-        origin: signer.name,
-        key_id: signer.keyId,
-        public_key: signer.publicKey.toString('base64'),
-        tree_size: body.treeSize,
-        signed_at: body.time,
-        note
-      })
+      return this.insertSigned(tx, signer, heads)
     })
     if (row) this.log.info({ checkpointId: Number(row.id), treeSize: Number(row.tree_size) }, 'checkpoint signed')
     return row && this.view(row)
+  }
+
+  /** Signs `heads` now and stores the checkpoint, in the caller's transaction (which holds the checkpoint lock). */
+  private async insertSigned(tx: Queryable, signer: CheckpointSigner, heads: readonly ChainHead[]): Promise<CheckpointRow> {
+    const now = this.now()
+    const body: CheckpointBody = { origin: signer.name, treeSize: sum(heads), time: now.toISOString(), policyVersion: policyInForce(now).version, heads }
+    return insertCheckpoint(tx, {
+      origin: signer.name,
+      key_id: signer.keyId,
+      public_key: signer.publicKey.toString('base64'),
+      tree_size: body.treeSize,
+      signed_at: body.time,
+      note: signer.signNote(checkpointText(body))
+    })
   }
 
   /**
@@ -350,9 +417,17 @@ export class CheckpointService {
     this.verifyRuns += 1
     // A verify uses the key that is already there; it never generates one.
     const signer = this.signerLoad ? await this.signerLoad.catch(() => null) : null
-    // Reads from the standby when there is one; the verification record goes to the primary.
-    const { plan, report: walked } = await verifyLedger(this.database.reader, this.database.kind, (snapshot) => this.plan(snapshot, full, signer))
-    const { from, failures, newest } = plan
+    // Reads from the standby when there is one, once it has proved to be the primary's (anything
+    // else answering there would be verified, and its checkpoints believed); the verification
+    // record goes to the primary.
+    const standby = this.database.readsFromStandby
+    if (standby) await this.database.proveReader()
+    const { plan, report: walked } = await verifyLedger(this.database.reader, this.database.kind, (snapshot) => this.plan(snapshot, full, signer, standby))
+    const { from, newest } = plan
+    // A standby's chains must end on the primary's entries (the hash chains make the rest the primary's too).
+    const failures = standby
+      ? [...plan.failures, ...(await this.offPrimary(walked.chains.map((c) => ({ chain: c.chain, seq: c.length, hash: c.headHash }))))]
+      : plan.failures
     const report = failures.length === 0 ? walked : withFailures(walked, failures)
     if (report.ok && signer && newest?.key_id === signer.keyId && Number(newest.id) !== from?.ref.id) {
       await this.record(signer, newest, full, report.entriesChecked)
@@ -363,30 +438,73 @@ export class CheckpointService {
   /**
    * The checkpoints a run checks, each opened with the key stored beside it (one whose signature
    * does not verify is a failure of the run), and where the walk starts: the newest checkpoint
-   * with a verification this service signed, unless `full`.
+   * with a verification this service signed, unless `full`. Read in the walk's snapshot, or, when
+   * the walk reads a standby, from the primary: a copy could hold checkpoints of its own. Then the
+   * heads the standby has not replayed yet are looked up on the primary (a standby that lags is no
+   * rewrite; a primary that lost them is), and `newest` is the newest the standby holds entirely.
    */
   private async plan(
-    db: Queryable,
+    snapshot: Queryable,
     full: boolean,
-    signer: CheckpointSigner | null
+    signer: CheckpointSigner | null,
+    standby: boolean
   ): Promise<{ from?: CheckpointHeads; checkpoints: CheckpointHeads[]; failures: VerifyFailure[]; newest?: CheckpointRow }> {
-    const from = full || !signer ? undefined : await this.verifiedBase(db, signer)
+    const source = standby ? this.database.db : snapshot
+    const upTo = standby ? new Map((await readHeads(snapshot)).heads.map((h) => [h.chain, h.seq])) : undefined
+    const reached = (h: ChainHead) => upTo === undefined || h.seq <= (upTo.get(h.chain) ?? 0)
+    const from = full || !signer ? undefined : await this.verifiedBase(source, signer, reached)
     const failures: VerifyFailure[] = []
     const checkpoints: CheckpointHeads[] = []
-    const rows = await checkpointsAfter(db, from?.ref.id)
-    for (const row of rows) {
+    let newest: CheckpointRow | undefined
+    for (const row of await checkpointsAfter(source, from?.ref.id)) {
+      let heads: readonly ChainHead[]
       try {
-        checkpoints.push({ ref: refOf(row), heads: openRow(row).heads })
+        heads = openRow(row).heads
       } catch (err) {
         const reason = err instanceof Error ? err.message : 'it does not open'
         failures.push({ entryId: null, chain: -1, seq: 0, problem: `checkpoint ${Number(row.id)}: ${reason}`, checkpoint: refOf(row) })
+        continue
       }
+      const ahead = heads.filter((h) => !reached(h))
+      failures.push(...(await this.missingOnPrimary(ahead, refOf(row))))
+      checkpoints.push({ ref: refOf(row), heads: ahead.length === 0 ? heads : heads.filter(reached) })
+      if (ahead.length === 0) newest = row
     }
-    const newest = rows.at(-1)
     return { ...(from ? { from } : {}), checkpoints, failures, ...(newest ? { newest } : {}) }
   }
 
-  private async verifiedBase(db: Queryable, signer: CheckpointSigner): Promise<CheckpointHeads | undefined> {
+  /** Checkpoint heads beyond what the standby has replayed, looked up on the primary: each one it does not hold is a rewrite. */
+  private async missingOnPrimary(heads: readonly ChainHead[], ref: CheckpointRef): Promise<VerifyFailure[]> {
+    if (heads.length === 0) return []
+    const found = await hashesAt(this.database.db, heads)
+    return heads
+      .filter((h) => found.get(`${h.chain}:${h.seq}`)?.hash !== h.hash)
+      .map((h) => rewritten({ seq: h.seq, hash: h.hash, ref }, h.chain, found.get(`${h.chain}:${h.seq}`)))
+  }
+
+  /**
+   * The chains where the standby's head is not the primary's entry at that seq: the standby does
+   * not hold the primary's ledger (a fork, or no copy of it at all). One hash per chain settles it:
+   * each entry's hash covers the one before.
+   */
+  private async offPrimary(heads: readonly ChainHead[]): Promise<VerifyFailure[]> {
+    const found = await hashesAt(this.database.db, heads)
+    return heads
+      .filter((h) => h.seq > 0 && found.get(`${h.chain}:${h.seq}`)?.hash !== h.hash)
+      .map((h) => {
+        const there = found.get(`${h.chain}:${h.seq}`)
+        return {
+          entryId: null,
+          chain: h.chain,
+          seq: h.seq,
+          problem:
+            `the standby's entry at seq ${h.seq} of chain ${h.chain} has hash ${h.hash}, the primary's ${there ? `has ${there.hash}` : 'does not exist'}: ` +
+            "DATABASE_READ_URL does not hold the primary's ledger"
+        }
+      })
+  }
+
+  private async verifiedBase(db: Queryable, signer: CheckpointSigner, reached: (head: ChainHead) => boolean): Promise<CheckpointHeads | undefined> {
     for (const v of await recentVerifications(db, 20)) {
       const { checkpoint } = v
       if (v.key_id !== signer.keyId || checkpoint.key_id !== signer.keyId || checkpoint.origin !== signer.name) continue
@@ -395,7 +513,9 @@ export class CheckpointService {
         continue
       }
       try {
-        return { ref: refOf(checkpoint), heads: openCheckpoint(checkpoint.note, { name: signer.name, publicKey: signer.publicKey }).heads }
+        const heads = openCheckpoint(checkpoint.note, { name: signer.name, publicKey: signer.publicKey }).heads
+        // A standby that has not replayed all of it cannot start there.
+        if (heads.every(reached)) return { ref: refOf(checkpoint), heads }
       } catch {
         continue
       }
@@ -418,15 +538,20 @@ export class CheckpointService {
 
   /**
    * An export of the ledger as `db` holds it (the primary, or a standby that may lag it): every
-   * entry up to the heads read now, then the trailer. The latest checkpoint is read before the
-   * heads, so the heads are at or past it, even when a checkpoint is taken meanwhile or the
-   * standby is still catching up; the trailer is signed unless the ledger contradicts it.
+   * entry up to the heads read now, then the trailer. The latest checkpoint is the primary's, read
+   * before the heads, so on the primary the heads are at or past it even when a checkpoint is
+   * taken meanwhile. A standby must first prove to be the primary's, and its heads must be the
+   * primary's entries: then the export is the primary's history up to them, which the trailer
+   * signs unless the primary contradicts its latest checkpoint.
+   * @throws ReaderRefusedError when `db` is a standby that is not the primary's.
    */
   async exportLedger(db: Queryable, paging: Paging): Promise<{ entries: number; lines: AsyncGenerator<string> }> {
+    const standby = db !== this.database.db
+    if (standby) await this.database.proveReader()
     const signer = await this.signer()
-    const latest = signer ? await this.latestOwn(db, signer) : undefined
+    const latest = signer ? await this.latestOwn(this.database.db, signer) : undefined
     const { heads } = await readHeads(db)
-    const trailer = () => this.trailer(db, heads, signer, latest)
+    const trailer = () => this.trailer(db, heads, signer, latest, standby)
     async function* lines(): AsyncGenerator<string> {
       yield* exportLines(db, paging, heads)
       yield `${JSON.stringify(await trailer())}\n`
@@ -439,7 +564,8 @@ export class CheckpointService {
     db: Queryable,
     heads: readonly ChainHead[],
     signer: CheckpointSigner | null,
-    latest: { row: CheckpointRow; body: CheckpointBody } | undefined
+    latest: { row: CheckpointRow; body: CheckpointBody } | undefined,
+    standby: boolean
   ): Promise<ExportTrailer> {
     const now = this.now()
     const chains = heads.map((h) => ({ chain: h.chain, length: h.seq, headHash: h.hash }))
@@ -447,8 +573,15 @@ export class CheckpointService {
       trailer: { entries: sum(heads), time: now.toISOString(), chains, note: null, keyId: null, publicKey: null, ...(problem ? { problem } : {}) }
     })
     if (!signer) return unsigned('no checkpoint signing key is configured: this trailer is not signed')
+    const refusal = await this.refuseOtherKey(this.database.db, signer)
+    if (refusal !== undefined) return unsigned(`${refusal}: not signed`)
+    if (standby) {
+      const off = await this.offPrimary(heads)
+      if (off.length > 0) return unsigned(`${off[0]!.problem} (chain ${off.map((f) => f.chain).join(', ')}): not signed`)
+    }
     if (latest) {
-      const chainsContradicted = await this.contradicted(db, latest.body, heads)
+      const primary = standby ? this.database.db : db
+      const chainsContradicted = await this.contradicted(primary, latest.body, standby ? (await readHeads(primary)).heads : heads)
       if (chainsContradicted.length > 0)
         return unsigned(`the ledger no longer extends checkpoint ${Number(latest.row.id)} (chain ${chainsContradicted.join(', ')}): not signed`)
     }

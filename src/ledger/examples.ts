@@ -8,6 +8,7 @@ import { CheckpointSigner } from './checkpoints-key.js'
 import { CheckpointsUnavailableError, LedgerRewrittenError } from './checkpoints-service.js'
 import { provisionRecordsCsv } from './provision-csv.js'
 import type { ProvisionRecord } from './provision-records.js'
+import { FEDERATION } from '../policy/parties.js'
 
 /**
  * The examples of the ledger routes, drawn from the example world of src/examples.ts: the
@@ -30,7 +31,9 @@ const DECISION_ENTRY = {
   recordedAt: EXAMPLE_ENTRY.recordedAt,
   kind: 'decision',
   clientId: EXAMPLE.clientId,
+  providerId: FEDERATION.id,
   clientName: '請求システム',
+  provider: { id: FEDERATION.id, kind: FEDERATION.kind, name: FEDERATION.name },
   action: 'transfer',
   ...THIRD_PARTY,
   decision: 'allow',
@@ -61,6 +64,7 @@ const CONSENT_ENTRY = {
   kind: 'consent_granted',
   memberId: EXAMPLE.memberId,
   clientId: 'bootstrap-admin',
+  providerId: FEDERATION.id,
   clientName: 'bootstrap admin',
   consentId: EXAMPLE.consentId,
   recipientCategory: EXAMPLE_CONSENT.recipientCategory,
@@ -206,6 +210,8 @@ const PROVISION_RECORD: ProvisionRecord = {
   providedAt: '2026-11-25T10:15:30.123+09:00',
   recordedAt: EXAMPLE_ENTRY.recordedAt,
   channel: 'third_party',
+  provider: { id: FEDERATION.id, name: FEDERATION.name },
+  contractor: null,
   recipient: { ...DECISION_ENTRY.recipient, categoryLabel: '金融機関' },
   purpose: 'billing',
   purposeLabel: '商品・サービスの代金の請求及び回収のため',

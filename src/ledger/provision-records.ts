@@ -1,11 +1,12 @@
 import { sql } from 'kysely'
-import { Type, type TSchema } from 'typebox'
+import { Type } from 'typebox'
 import type { Queryable } from '../db/database.js'
 import type { Bilingual, PolicyDocument } from '../policy/document.js'
+import { FEDERATION } from '../policy/parties.js'
 import { REASONS } from '../policy/reasons.js'
 import { policyInForce, policyVersion } from '../policy/registry.js'
 import { CONSENT_METHOD_LABELS, type Channel, type ConsentMethod, type ExceptionBasis } from '../policy/vocabulary.js'
-import { MemberId, StringEnum, Timestamp, Uuid } from '../schemas.js'
+import { Bilingual as BilingualSchema, EntityId, MemberId, Nullable, StringEnum, Timestamp, Uuid } from '../schemas.js'
 
 export type RecordLanguage = 'ja' | 'en'
 /** third_party: the records APPI Art. 29 requires; all: with the statutory exceptions kept by choice. */
@@ -23,7 +24,12 @@ export interface ProvisionRecord {
   readonly providedAt: string
   /** The same instant exactly as the ledger entry holds it (UTC), to look the entry up by. */
   readonly recordedAt: string
-  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception'>
+  /** entrustment: to a contractor abroad, a provision abroad for APPI Art. 28 and recorded as one. */
+  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception' | 'entrustment'>
+  /** The legal person that provided: each keeps its own records and answers its own members. */
+  readonly provider: { readonly id: string; readonly name: Bilingual }
+  /** An entrustment abroad: the contractor, as the entry keeps it. */
+  readonly contractor: { readonly id: string; readonly name: string; readonly address: string; readonly country: string | null } | null
   readonly recipient: {
     readonly id: string
     readonly name: string
@@ -141,7 +147,10 @@ interface DecisionContent {
   readonly memberId: string
   readonly recordedAt: string
   readonly action: string
-  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception'>
+  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception' | 'entrustment'>
+  readonly providerId?: string
+  readonly provider?: { readonly id: string; readonly name: Bilingual } | null
+  readonly contractor?: { readonly id: string; readonly name: string; readonly address: string; readonly country?: string | null } | null
   readonly policyVersion: string
   readonly purpose: string
   readonly serviceCategory?: string | null
@@ -163,8 +172,10 @@ function toRecord(content: DecisionContent, language: RecordLanguage): Provision
   // The labels of the version that decided, so a record reads as it did when it was made.
   const policy = policyVersion(content.policyVersion) ?? policyInForce(new Date(content.recordedAt))
   const label = labelsOf(policy, language)
-  const required = content.channel === 'third_party'
+  // Entrustment is recorded only when abroad (Art. 28), and then the law asks for the record too.
+  const required = content.channel !== 'statutory_exception'
   const recipient = content.recipient
+  const contractor = content.contractor
   const consent = content.consent
   const exception = content.exception
   return {
@@ -173,6 +184,9 @@ function toRecord(content: DecisionContent, language: RecordLanguage): Provision
     providedAt: japanTime(content.recordedAt),
     recordedAt: content.recordedAt,
     channel: content.channel,
+    // An entry made before providers were told apart was the federation's.
+    provider: content.provider ? { id: content.provider.id, name: content.provider.name } : { id: content.providerId ?? FEDERATION.id, name: FEDERATION.name },
+    contractor: contractor ? { id: contractor.id, name: contractor.name, address: contractor.address, country: contractor.country ?? null } : null,
     recipient: recipient
       ? {
           id: recipient.id,
@@ -228,18 +242,36 @@ function toRecord(content: DecisionContent, language: RecordLanguage): Provision
 export async function listProvisionRecords(
   db: Queryable,
   memberId: string,
-  options: { readonly language?: RecordLanguage; readonly include?: RecordSelection } = {}
+  options: {
+    readonly language?: RecordLanguage
+    readonly include?: RecordSelection
+    /** Whose records: one provider's, or every provider's (`null`). */
+    readonly providerId?: string | null
+  } = {}
 ): Promise<ProvisionRecord[]> {
   const channels = options.include === 'all' ? ['third_party', 'statutory_exception'] : ['third_party']
+  const providerId = options.providerId ?? null
   // What a record never shows is left in PostgreSQL: the service parses half of each entry, and
-  // what a request allocates is what its garbage collections, the tail of its latency, cost.
+  // what a request allocates is what its garbage collections, the tail of its latency, cost. An
+  // entrustment's record is of its contractor, so that one keeps it.
+  const unshown = (members: readonly string[]) => sql.lit(`{${members.join(',')}}`)
   const rows = await db
     .selectFrom('ledger_entries')
-    .select(sql<DecisionContent>`content - ${sql.lit(`{${UNSHOWN_MEMBERS.join(',')}}`)}::text[]`.as('content'))
+    .select(
+      sql<DecisionContent>`CASE WHEN channel = 'entrustment' THEN content - ${unshown(UNSHOWN_MEMBERS.filter((m) => m !== 'contractor'))}::text[]
+        ELSE content - ${unshown(UNSHOWN_MEMBERS)}::text[] END`.as('content')
+    )
     .where('member_id', '=', memberId)
     .where('kind', '=', 'decision')
-    .where('channel', 'in', channels)
+    .where((eb) =>
+      eb.or([
+        eb('channel', 'in', channels),
+        // An entrustment abroad is a provision abroad (Art. 28): its allow obliges the record.
+        eb.and([eb('channel', '=', 'entrustment'), eb(sql`content->'obligations'`, '@>', sql`'[{"code":"keep_provision_record"}]'::jsonb`)])
+      ])
+    )
     .where('decision', '=', 'allow')
+    .$if(providerId !== null, (query) => query.where(sql`coalesce(content->>'providerId', ${FEDERATION.id})`, '=', providerId))
     .orderBy('position', 'desc')
     .execute()
   return (
@@ -257,12 +289,15 @@ const UNSHOWN_MEMBERS = ['providerDetails', 'reasons', 'obligations', 'prevHash'
 // ---------------------------------------------------------------------------------------------
 // HTTP schemas of GET /v1/members/{memberId}/provision-records (registered in ledger/routes.ts)
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
-
 export const ProvisionRecordsQuery = Type.Object(
   {
     format: Type.Optional(StringEnum(['json', 'csv'])),
     lang: Type.Optional(StringEnum(['ja', 'en'], { description: 'Language of the labels (and of the CSV values); Japanese by default' })),
+    providerId: Type.Optional({
+      ...EntityId,
+      description:
+        "Whose records (GET /v1/entities): each provider keeps its own (Art. 29) and answers its own members (Art. 33(5)). Default: the calling client's own provider; `all`: every provider's."
+    }),
     include: Type.Optional(
       StringEnum(['third_party', 'all'], {
         description:
@@ -279,7 +314,16 @@ export const ProvisionRecordSchema = Type.Object({
   memberId: MemberId,
   providedAt: { ...Timestamp, description: 'In Japan time (+09:00)' },
   recordedAt: { ...Timestamp, description: 'The same instant as the ledger entry keeps it (UTC)' },
-  channel: StringEnum(['third_party', 'statutory_exception']),
+  channel: StringEnum(['third_party', 'statutory_exception', 'entrustment'], {
+    description: 'entrustment: to a contractor abroad, which APPI Art. 28 treats as a provision abroad and Art. 29 asks to record'
+  }),
+  provider: Type.Object({ id: EntityId, name: BilingualSchema }, { description: 'The legal person that provided' }),
+  contractor: Nullable(
+    Type.Object(
+      { id: Uuid, name: Type.String(), address: Type.String(), country: Nullable(Type.String()) },
+      { description: 'An entrustment abroad: the contractor' }
+    )
+  ),
   recipient: Nullable(
     Type.Object({
       id: Uuid,

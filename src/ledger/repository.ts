@@ -320,13 +320,14 @@ async function checkEntrySlowly(db: Queryable, verifier: ChainVerifier, chain: n
 }
 
 /** One checkpoint head that the walk must meet. */
-interface Expectation {
+export interface Expectation {
   readonly seq: number
   readonly hash: string
   readonly ref: CheckpointRef
 }
 
-function rewritten(expectation: Expectation, chain: number, found: { id: string; hash: string } | undefined): VerifyFailure {
+/** The failure of a checkpoint head the ledger no longer holds (`found`: what is there now). */
+export function rewritten(expectation: Expectation, chain: number, found: { id: string; hash: string } | undefined): VerifyFailure {
   const { ref, seq, hash } = expectation
   const now = found ? `the ledger now has ${found.hash} there` : 'the ledger has no entry there'
   return {

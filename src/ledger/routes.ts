@@ -264,7 +264,7 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const before = cursor === undefined ? undefined : decodeCursor(cursor, CHECKPOINT_CURSOR)
       const page = await fastify.checkpoints.list({ limit, before })
       const last = page.checkpoints.at(-1)
-      const signer = await fastify.checkpoints.signer()
+      const signer = await fastify.checkpoints.publishedSigner()
       return {
         key: signer && {
           name: signer.name,
@@ -378,8 +378,12 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       }
     },
     async (request, reply) => {
-      const { format, lang: language = 'ja', include = 'third_party' } = request.query
-      const records = await listProvisionRecords(fastify.database.reader, request.params.memberId, { language, include })
+      const { format, lang: language = 'ja', include = 'third_party', providerId = request.client!.entityId } = request.query
+      const records = await listProvisionRecords(fastify.database.reader, request.params.memberId, {
+        language,
+        include,
+        providerId: providerId === 'all' ? null : providerId
+      })
       if (format === 'csv') {
         return reply
           .type('text/csv; charset=utf-8')

@@ -12,6 +12,8 @@ export interface EntryDraft {
   readonly kind: EntryKind
   readonly memberId: string
   readonly clientId: string
+  /** The legal person that provides (a decision) or that the member dealt with (a consent, a suspension). */
+  readonly providerId: string
   readonly channel?: string | undefined
   readonly decision?: 'allow' | 'deny' | undefined
   readonly recipientId?: string | undefined
@@ -181,7 +183,8 @@ export class LedgerWriter {
       recordedAt,
       kind: draft.kind,
       memberId: draft.memberId,
-      clientId: draft.clientId
+      clientId: draft.clientId,
+      providerId: draft.providerId
     })
     const hash = storedContentHash(content)
     const staged: StagedEntry = {

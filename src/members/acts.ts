@@ -1,11 +1,12 @@
 import type { Client } from '../clients/repository.js'
 import type { MemberState, TransferOnConsent, World } from '../decisions/facts.js'
-import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
+import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js'
+import { providerKinds, type EntityFacts } from '../policy/parties.js'
 import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
 import type { PolicyDocument } from '../policy/document.js'
 import { policyInForce } from '../policy/registry.js'
 import type { SuspensionScope } from '../policy/vocabulary.js'
-import { buildConsentReceipt, recipientSnapshot, type ConsentReceipt } from './receipt.js'
+import { buildConsentReceipt, providerSnapshot, recipientSnapshot, type ConsentReceipt } from './receipt.js'
 import { newConsent, newSuspension, saveConsents, saveSuspensions, type Consent, type NewConsent, type Suspension } from './repository.js'
 import type { Queryable } from '../db/database.js'
 
@@ -22,6 +23,8 @@ export interface WithdrawalInput {
 }
 
 export interface SuspensionInput {
+  /** Absent: the recording client's own provider. */
+  readonly providerId?: string | undefined
   readonly reason: string
   readonly requestedAt: string
   /** provision (default): third-party provision stops; use: every channel but statutory exceptions. */
@@ -80,9 +83,46 @@ function notInFuture(value: string, field: string, now: Date): void {
   if (new Date(value) > now) throw new InvalidRequestError(`${field}_in_future`, `${field} is in the future`)
 }
 
+/**
+ * The provider a member act is recorded for: the one named (an admin may name any), else the
+ * client's own. A withdrawal or a lift belongs to the provider of what it ends.
+ * @throws ForbiddenError when a non-admin names another provider; InvalidRequestError when the
+ *   provider is not the federation or an active member co-op.
+ */
+function providerFor(scope: MemberActScope, requested: string | undefined): EntityFacts {
+  const { client } = scope
+  if (requested !== undefined && client.role !== 'admin' && requested.toLowerCase() !== client.entityId.toLowerCase()) {
+    throw new ForbiddenError('this client may record only for its own provider; an admin may name another')
+  }
+  const provider = scope.world.entity(requested ?? client.entityId)
+  const kinds = providerKinds(scope.policy)
+  if (provider === undefined || !provider.active || (kinds.length > 0 && !kinds.includes(provider.kind))) {
+    throw new InvalidRequestError('provider_unknown', 'providerId must name the federation or an active member co-op (GET /v1/entities)')
+  }
+  return provider
+}
+
+/** A consent to a contractor abroad (Art. 28): it names the contractor and what the member was told, and no recipient. */
+function validateContractorConsent(scope: MemberActScope, input: NewConsent): void {
+  if (input.recipientCategory !== undefined || input.recipientId !== undefined) {
+    throw new InvalidRequestError('consent_recipient_and_contractor', 'a consent names a recipient category or a contractor abroad, not both')
+  }
+  const contractor = scope.world.contractor(input.contractorId!)
+  if (!contractor) throw new InvalidRequestError('contractor_unknown', 'contractorId names no registered contractor')
+  if (input.foreignRecipient?.country !== contractor.country) {
+    throw new InvalidRequestError(
+      'foreign_recipient_required',
+      "a consent to a contractor abroad must carry foreignRecipient (PPC rule 17(2)) for the contractor's country"
+    )
+  }
+}
+
 /** Checks a consent a clerk is about to record against the policy it is given under and the registry. */
 function validateConsent(scope: MemberActScope, policy: PolicyDocument, input: NewConsent): void {
   notInFuture(input.obtainedAt, 'obtainedAt', scope.now)
+  if (input.contractorId !== undefined) return validateContractorConsent(scope, input)
+  if (input.recipientCategory === undefined)
+    throw new InvalidRequestError('recipient_category_required', 'a consent names a recipientCategory, or a contractorId abroad')
   const category = policy.recipientCategories.find((c) => c.id === input.recipientCategory)
   if (category === undefined) throw new InvalidRequestError('recipient_category_unknown', 'the policy has no such recipient category')
   if (input.recipientId !== undefined) {
@@ -113,8 +153,9 @@ function replace<T extends { id: string }>(list: T[], item: T): void {
  */
 export function grantConsent(scope: MemberActScope, memberId: string, input: NewConsent): { consent: Consent; entry: EntryRef; receipt: ConsentReceipt } {
   const policy = policyInForce(new Date(input.obtainedAt))
+  const provider = providerSnapshot(providerFor(scope, input.providerId))
   validateConsent(scope, policy, input)
-  const consent = newConsent(memberId, input, policy.version, scope.now)
+  const consent = newConsent(memberId, provider.id, input, policy.version, scope.now)
   scope.world.member(memberId).consents.push(consent)
   scope.changes.consent(consent, true)
   const recipient = consent.recipientId === null ? undefined : recipientSnapshot(scope.world.recipient(consent.recipientId))
@@ -123,12 +164,14 @@ export function grantConsent(scope: MemberActScope, memberId: string, input: New
       kind: 'consent_granted',
       memberId,
       clientId: scope.client.id,
+      providerId: provider.id,
       recipientId: consent.recipientId ?? undefined,
-      body: { consent, policyVersion: policy.version, recipient }
+      contractorId: consent.contractorId ?? undefined,
+      body: { consent, policyVersion: policy.version, recipient, provider }
     },
     scope.now
   )
-  return { consent, entry, receipt: buildConsentReceipt(consent, entry, recipient ?? null, policy) }
+  return { consent, entry, receipt: buildConsentReceipt(consent, entry, recipient ?? null, policy, provider) }
 }
 
 export function withdrawConsent(scope: MemberActScope, memberId: string, consentId: string, input: WithdrawalInput): WithdrawalOutcome {
@@ -153,6 +196,7 @@ export function withdrawConsent(scope: MemberActScope, memberId: string, consent
       kind: 'consent_withdrawn',
       memberId,
       clientId: scope.client.id,
+      providerId: consent.providerId,
       recipientId: consent.recipientId ?? undefined,
       body: { consentId, withdrawnAt: consent.withdrawnAt, withdrawalReason: consent.withdrawalReason, backdated, transfersAfterWithdrawal }
     },
@@ -163,10 +207,11 @@ export function withdrawConsent(scope: MemberActScope, memberId: string, consent
 
 export function suspendProvision(scope: MemberActScope, memberId: string, input: SuspensionInput): { suspension: Suspension; entry: EntryRef } {
   notInFuture(input.requestedAt, 'requestedAt', scope.now)
-  const suspension = newSuspension(memberId, input, scope.now)
+  const providerId = providerFor(scope, input.providerId).id
+  const suspension = newSuspension(memberId, providerId, input, scope.now)
   scope.world.member(memberId).suspensions.push(suspension)
   scope.changes.suspension(suspension, true)
-  const entry = scope.ledger.append({ kind: 'suspension_created', memberId, clientId: scope.client.id, body: { suspension } }, scope.now)
+  const entry = scope.ledger.append({ kind: 'suspension_created', memberId, clientId: scope.client.id, providerId, body: { suspension } }, scope.now)
   return { suspension, entry }
 }
 
@@ -179,7 +224,13 @@ export function liftSuspension(scope: MemberActScope, memberId: string, suspensi
   replace(state.suspensions, suspension)
   scope.changes.suspension(suspension, false)
   const entry = scope.ledger.append(
-    { kind: 'suspension_lifted', memberId, clientId: scope.client.id, body: { suspensionId, liftedAt: suspension.liftedAt } },
+    {
+      kind: 'suspension_lifted',
+      memberId,
+      clientId: scope.client.id,
+      providerId: suspension.providerId,
+      body: { suspensionId, liftedAt: suspension.liftedAt }
+    },
     scope.now
   )
   return { suspension, entry }

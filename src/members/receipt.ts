@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import type { EntryRef } from '../ledger/writer.js'
 import type { Bilingual, PolicyDocument } from '../policy/document.js'
 import type { RecipientFacts } from '../policy/engine.js'
+import { FEDERATION, type EntityFacts } from '../policy/parties.js'
 import { providerDetails, type ProviderDetail } from '../policy/provider.js'
 import { REASONS } from '../policy/reasons.js'
 import { policyVersion } from '../policy/registry.js'
@@ -37,6 +38,8 @@ export interface ConsentReceipt {
   readonly issuedAt: string
   readonly jurisdiction: string
   readonly controller: {
+    /** The legal person the member consented to (GET /v1/entities). */
+    readonly id: string
     readonly name: Bilingual | null
     readonly address: Bilingual | null
     readonly representative: Bilingual | null
@@ -54,7 +57,9 @@ export interface ConsentReceipt {
   readonly itemsListed: boolean
   readonly dataCategories: (Bilingual & { readonly id: DataItem; readonly sensitive: boolean })[]
   readonly recipient: Bilingual & {
-    readonly category: RecipientCategory
+    /** null for a consent to a contractor abroad. */
+    readonly category: RecipientCategory | null
+    readonly contractorId: string | null
     readonly clause: string
     readonly id: string | null
     readonly name: string | null
@@ -83,10 +88,23 @@ const HOW_TO_VERIFY: Bilingual = {
   ja: 'ここに記載された台帳記録(GET /v1/ledger/{id})を生協に請求してください。そのハッシュ値が ledgerEntry.hash と一致し、公開された台帳チェックポイントに含まれていれば、同意の記録は改ざんされていません。'
 }
 
-export function buildConsentReceipt(consent: Consent, entry: EntryRef, recipient: RecipientSnapshot | null, policy: PolicyDocument): ConsentReceipt {
+/** The provider as a grant's entry keeps it, so a receipt rebuilt later names the controller as it was. */
+export function providerSnapshot(provider: EntityFacts): EntityFacts {
+  const { id, kind, name, address, representative, corporateNumber, active } = provider
+  return { id, kind, name, address, representative, corporateNumber, active }
+}
+
+export function buildConsentReceipt(
+  consent: Consent,
+  entry: EntryRef,
+  recipient: RecipientSnapshot | null,
+  policy: PolicyDocument,
+  provider: EntityFacts
+): ConsentReceipt {
   const category = policy.recipientCategories.find((c) => c.id === consent.recipientCategory)
   const items = consent.dataItems ?? category?.necessaryItems ?? []
-  const { acquisition: _acquisition, missing, ...controller } = providerDetails(policy)
+  const { acquisition: _acquisition, missing, ...details } = providerDetails(policy, provider)
+  const controller = { id: provider.id, ...details }
   return {
     receiptId: receiptIdOf(entry.id),
     specification: SPECIFICATION,
@@ -111,6 +129,7 @@ export function buildConsentReceipt(consent: Consent, entry: EntryRef, recipient
     }),
     recipient: {
       category: consent.recipientCategory,
+      contractorId: consent.contractorId,
       clause: category?.clause ?? '',
       ja: category?.ja ?? '',
       en: category?.en ?? '',
@@ -133,7 +152,8 @@ export function buildConsentReceipt(consent: Consent, entry: EntryRef, recipient
 export function rebuildConsentReceipt(consent: Consent, grant: { content: Record<string, unknown>; hash: string }): ConsentReceipt {
   const policy = policyVersion(consent.policyVersion)
   if (policy === undefined) throw new Error(`consent ${consent.id} names an unknown policy version`)
-  const content = grant.content as { id: string; chain: number; seq: number; recordedAt: string; recipient?: RecipientSnapshot }
+  const content = grant.content as { id: string; chain: number; seq: number; recordedAt: string; recipient?: RecipientSnapshot; provider?: EntityFacts }
   const entry: EntryRef = { id: content.id, chain: content.chain, seq: content.seq, hash: grant.hash, recordedAt: content.recordedAt }
-  return buildConsentReceipt(consent, entry, content.recipient ?? null, policy)
+  // A grant recorded before providers were told apart was the federation's.
+  return buildConsentReceipt(consent, entry, content.recipient ?? null, policy, content.provider ?? FEDERATION)
 }

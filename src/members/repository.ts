@@ -2,14 +2,22 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
 import type { ConsentRow, SuspensionRow } from '../db/tables.js'
+import type { ForeignRecipientInformation } from '../policy/abroad.js'
 import type { ConsentFacts } from '../policy/engine.js'
 import type { ConsentMethod, DataItem, RecipientCategory, SuspensionScope } from '../policy/vocabulary.js'
 
 export interface Consent {
   readonly id: string
   readonly memberId: string
-  readonly recipientCategory: RecipientCategory
+  /** The legal person the member consented to provide (GET /v1/entities); the consent permits that provider only. */
+  readonly providerId: string
+  /** null for a consent to entrustment to a contractor abroad. */
+  readonly recipientCategory: RecipientCategory | null
   readonly recipientId: string | null
+  /** A consent to entrustment to this contractor abroad (APPI Art. 28). */
+  readonly contractorId: string | null
+  /** What the member was told of the recipient abroad (PPC rule 17(2)); null: nothing. */
+  readonly foreignRecipient: ForeignRecipientInformation | null
   readonly dataItems: DataItem[] | null
   readonly obtainedAt: string
   readonly method: ConsentMethod
@@ -24,6 +32,8 @@ export interface Consent {
 export interface Suspension {
   readonly id: string
   readonly memberId: string
+  /** The legal person the member asked. The stop applies to every provider, who all hold the data (2(2)). */
+  readonly providerId: string
   readonly reason: string
   readonly requestedAt: string
   readonly liftedAt: string | null
@@ -34,8 +44,11 @@ export interface Suspension {
 export const toConsent = (row: ConsentRow): Consent => ({
   id: row.id,
   memberId: row.member_id,
-  recipientCategory: row.recipient_category as RecipientCategory,
+  providerId: row.provider_id,
+  recipientCategory: (row.recipient_category as RecipientCategory | null) ?? null,
   recipientId: row.recipient_id,
+  contractorId: row.contractor_id ?? null,
+  foreignRecipient: row.foreign_recipient ?? null,
   dataItems: (row.data_items as DataItem[] | null) ?? null,
   obtainedAt: row.obtained_at.toISOString(),
   method: row.method as ConsentMethod,
@@ -49,6 +62,7 @@ export const toConsent = (row: ConsentRow): Consent => ({
 export const toSuspension = (row: SuspensionRow): Suspension => ({
   id: row.id,
   memberId: row.member_id,
+  providerId: row.provider_id,
   reason: row.reason,
   requestedAt: row.requested_at.toISOString(),
   liftedAt: row.lifted_at?.toISOString() ?? null,
@@ -59,8 +73,11 @@ export const toSuspension = (row: SuspensionRow): Suspension => ({
 export function toConsentFacts(consent: Consent): ConsentFacts {
   return {
     id: consent.id,
+    providerId: consent.providerId,
     recipientCategory: consent.recipientCategory,
     recipientId: consent.recipientId,
+    contractorId: consent.contractorId,
+    foreignRecipient: consent.foreignRecipient,
     dataItems: consent.dataItems,
     obtainedAt: new Date(consent.obtainedAt),
     method: consent.method,
@@ -70,8 +87,13 @@ export function toConsentFacts(consent: Consent): ConsentFacts {
 }
 
 export interface NewConsent {
-  readonly recipientCategory: RecipientCategory
+  /** Absent: the recording client's own provider. */
+  readonly providerId?: string | undefined
+  /** Absent only for a consent to a contractor abroad (contractorId). */
+  readonly recipientCategory?: RecipientCategory | undefined
   readonly recipientId?: string | undefined
+  readonly contractorId?: string | undefined
+  readonly foreignRecipient?: ForeignRecipientInformation | undefined
   readonly dataItems?: DataItem[] | undefined
   readonly obtainedAt: string
   readonly method: ConsentMethod
@@ -79,12 +101,15 @@ export interface NewConsent {
 }
 
 /** A consent as the service makes it, before it is stored: the id and times are the act's own. */
-export function newConsent(memberId: string, input: NewConsent, policyVersion: string, now: Date): Consent {
+export function newConsent(memberId: string, providerId: string, input: NewConsent, policyVersion: string, now: Date): Consent {
   return {
     id: randomUUID(),
     memberId,
-    recipientCategory: input.recipientCategory,
+    providerId,
+    recipientCategory: input.recipientCategory ?? null,
     recipientId: input.recipientId ?? null,
+    contractorId: input.contractorId ?? null,
+    foreignRecipient: input.foreignRecipient ?? null,
     dataItems: input.dataItems ?? null,
     obtainedAt: new Date(input.obtainedAt).toISOString(),
     method: input.method,
@@ -96,10 +121,16 @@ export function newConsent(memberId: string, input: NewConsent, policyVersion: s
   }
 }
 
-export function newSuspension(memberId: string, input: { reason: string; requestedAt: string; scope?: SuspensionScope | undefined }, now: Date): Suspension {
+export function newSuspension(
+  memberId: string,
+  providerId: string,
+  input: { reason: string; requestedAt: string; scope?: SuspensionScope | undefined },
+  now: Date
+): Suspension {
   return {
     id: randomUUID(),
     memberId,
+    providerId,
     reason: input.reason,
     requestedAt: new Date(input.requestedAt).toISOString(),
     liftedAt: null,
@@ -117,8 +148,11 @@ export async function saveConsents(db: Queryable, created: readonly Consent[], w
         created.map((c) => ({
           id: c.id,
           member_id: c.memberId,
+          provider_id: c.providerId,
           recipient_category: c.recipientCategory,
           recipient_id: c.recipientId,
+          contractor_id: c.contractorId,
+          foreign_recipient: c.foreignRecipient === null ? null : JSON.stringify(c.foreignRecipient),
           data_items: c.dataItems === null ? null : JSON.stringify(c.dataItems),
           obtained_at: c.obtainedAt,
           method: c.method,
@@ -144,6 +178,7 @@ export async function saveSuspensions(db: Queryable, created: readonly Suspensio
         created.map((s) => ({
           id: s.id,
           member_id: s.memberId,
+          provider_id: s.providerId,
           reason: s.reason,
           requested_at: s.requestedAt,
           lifted_at: s.liftedAt,

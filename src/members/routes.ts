@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type, type TSchema } from 'typebox'
+import { Type } from 'typebox'
 import { EntrySchema } from '../decisions/schemas.js'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
 import { policyVersion } from '../policy/registry.js'
@@ -7,6 +7,9 @@ import {
   AUTHENTICATED_PROBLEMS,
   Bilingual,
   ConsentMethod,
+  Country,
+  EntityId,
+  Nullable,
   DataItem,
   DataItems,
   IDEMPOTENT_REPLAYED_HEADER,
@@ -26,12 +29,25 @@ import {
   withExamples
 } from '../schemas.js'
 import { ConflictError, NotFoundError } from '../errors.js'
+import { FEDERATION } from '../policy/parties.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
 import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from './repository.js'
 import { actContextOf, markReplayed } from '../decisions/request-context.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from './receipt.js'
 
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()])
+/** What the member was told of a recipient or contractor abroad before consenting (PPC rule 17(2)). */
+const ForeignRecipientSchema = Type.Object(
+  {
+    country: Country,
+    system: { ...Text(2000), description: "What the member was told of that country's personal-information protection system" },
+    measures: { ...Text(2000), description: 'What the member was told of the measures the recipient takes to protect the data' }
+  },
+  {
+    additionalProperties: false,
+    description:
+      'The foreign-recipient information the consent was given with (APPI Art. 28(2), PPC rule 17(2)). With it, the consent permits provision to a recipient in that country, or entrustment to a contractor there (contractorId).'
+  }
+)
 
 const ConsentReceiptSchema = Type.Object(
   {
@@ -40,6 +56,7 @@ const ConsentReceiptSchema = Type.Object(
     issuedAt: { ...Timestamp, description: 'When the grant was recorded: the recordedAt of its ledger entry' },
     jurisdiction: Type.String({ description: 'ISO 3166-1 alpha-2' }),
     controller: Type.Object({
+      id: { ...EntityId, description: 'The legal person the member consented to (GET /v1/entities)' },
       name: Nullable(Bilingual),
       address: Nullable(Bilingual),
       representative: Nullable(Bilingual),
@@ -56,7 +73,8 @@ const ConsentReceiptSchema = Type.Object(
     itemsListed: Type.Boolean({ description: "false: the consent covers the category's necessary items of policy.version" }),
     dataCategories: Type.Array(Type.Object({ id: DataItem, ja: Type.String(), en: Type.String(), sensitive: Type.Boolean() })),
     recipient: Type.Object({
-      category: RecipientCategory,
+      category: Nullable(RecipientCategory),
+      contractorId: Nullable(Uuid),
       clause: Type.String(),
       ja: Type.String(),
       en: Type.String(),
@@ -88,8 +106,11 @@ const TransferOnConsentSchema = Type.Object({
 const ConsentSchema = Type.Object({
   id: Uuid,
   memberId: MemberId,
-  recipientCategory: RecipientCategory,
+  providerId: { ...EntityId, description: 'The legal person the member consented to provide: the consent permits that provider only' },
+  recipientCategory: Nullable(RecipientCategory),
   recipientId: Type.Union([Uuid, Type.Null()]),
+  contractorId: { ...Nullable(Uuid), description: 'A consent to entrustment to this contractor abroad (APPI Art. 28); then recipientCategory is null' },
+  foreignRecipient: Nullable(ForeignRecipientSchema),
   dataItems: Type.Union([Type.Array(DataItem), Type.Null()], { description: 'null: every necessary item of the category' }),
   obtainedAt: Timestamp,
   method: ConsentMethod,
@@ -121,6 +142,7 @@ const SuspensionScopeSchema = StringEnum(SUSPENSION_SCOPES, {
 const SuspensionSchema = Type.Object({
   id: Uuid,
   memberId: MemberId,
+  providerId: { ...EntityId, description: 'The legal person the member asked; the stop applies to every provider' },
   reason: Type.String(),
   requestedAt: Timestamp,
   liftedAt: Type.Union([Timestamp, Type.Null()]),
@@ -137,8 +159,11 @@ const GRANT_ENTRY = { id: 'f7ea53a9-6b3f-4c43-a9fd-d792f36d87af', chain: 11, seq
 const CONSENT: Consent = {
   id: EXAMPLE.consentId,
   memberId: EXAMPLE.memberId,
+  providerId: FEDERATION.id,
   recipientCategory: EXAMPLE_CONSENT.recipientCategory,
   recipientId: null,
+  contractorId: null,
+  foreignRecipient: null,
   dataItems: null,
   obtainedAt: new Date(EXAMPLE_CONSENT.obtainedAt).toISOString(),
   method: EXAMPLE_CONSENT.method,
@@ -148,13 +173,14 @@ const CONSENT: Consent = {
   createdAt: EXAMPLE.createdAt,
   policyVersion: EXAMPLE.policyVersion
 }
-const RECEIPT = buildConsentReceipt(CONSENT, GRANT_ENTRY, null, policyVersion(EXAMPLE.policyVersion)!)
+const RECEIPT = buildConsentReceipt(CONSENT, GRANT_ENTRY, null, policyVersion(EXAMPLE.policyVersion)!, FEDERATION)
 const WITHDRAWN_AT = '2026-11-24T09:00:00.000Z'
 const WITHDRAWAL_ENTRY = { ...EXAMPLE_ENTRY, id: '46cc8eb3-7d6d-47c8-910d-c59c1619c0b0', seq: 44, recordedAt: '2026-11-26T02:00:00.000Z' }
 const WITHDRAWN = { ...CONSENT, withdrawnAt: WITHDRAWN_AT, withdrawalReason: '電話で撤回の申し出(11月24日)', status: 'withdrawn' as const }
 const SUSPENSION: Suspension = {
   id: EXAMPLE.suspensionId,
   memberId: EXAMPLE.memberId,
+  providerId: FEDERATION.id,
   reason: '本人から第三者提供の停止の請求(電話)',
   requestedAt: '2026-11-24T06:00:00.000Z',
   liftedAt: null,
@@ -198,8 +224,19 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         body: withExamples(
           Type.Object(
             {
-              recipientCategory: RecipientCategory,
+              providerId: Type.Optional({
+                ...EntityId,
+                description: 'The provider the member consented to (admin only; others record for their own provider). Default: the client’s provider.'
+              }),
+              recipientCategory: Type.Optional(withIntro(RecipientCategory, 'Required unless contractorId is given.')),
               recipientId: Type.Optional(withIntro(Uuid, 'A registered recipient of the category: the consent is to it alone.')),
+              contractorId: Type.Optional(
+                withIntro(
+                  Uuid,
+                  'Instead of a recipient category: a consent to entrustment to this contractor abroad (APPI Art. 28); needs foreignRecipient for its country.'
+                )
+              ),
+              foreignRecipient: Type.Optional(ForeignRecipientSchema),
               dataItems: Type.Optional(DataItems),
               obtainedAt: Timestamp,
               method: ConsentMethod,
@@ -419,7 +456,15 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         headers: RecordingHeaders,
         params: MemberParams,
         body: withExamples(
-          Type.Object({ reason: Text(500), requestedAt: Timestamp, scope: Type.Optional(SuspensionScopeSchema) }, { additionalProperties: false }),
+          Type.Object(
+            {
+              providerId: Type.Optional({ ...EntityId, description: 'The provider the member asked (admin only). Default: the client’s provider.' }),
+              reason: Text(500),
+              requestedAt: Timestamp,
+              scope: Type.Optional(SuspensionScopeSchema)
+            },
+            { additionalProperties: false }
+          ),
           {
             provision: {
               summary: 'Stop third-party provision (the default scope)',

@@ -1,7 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
+import { ReaderRefusedError } from '../db/standby.js'
 import { DomainError } from '../errors.js'
+import { listEntities } from '../entities/repository.js'
 import { lintPolicy, POLICY_WARNING_CODES } from '../policy/lint.js'
+import { jointUserKinds, missingDetails, NAMED_ENTITIES, providerKinds } from '../policy/parties.js'
 import { EXAMPLE } from '../examples.js'
 import { policyInForce, policyVersion, POLICY_VERSIONS } from '../policy/registry.js'
 import { AUTHENTICATED_PROBLEMS, StringEnum, problemExample, problemsWith, withExamples } from '../schemas.js'
@@ -16,7 +19,20 @@ const READY_TIMEOUT_MS = 2_000
 /** GET /v1/policy as it answers while the example world's version is in force. */
 function policyAnswer(version: string) {
   const policy = policyVersion(version)!
-  return { ...policy, warnings: lintPolicy(policy), versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom })) }
+  return {
+    ...policy,
+    warnings: lintPolicy(policy),
+    versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom })),
+    ...legalPersonsOf(
+      policy,
+      NAMED_ENTITIES.map((e) => ({ ...e, missing: missingDetails(e) }))
+    )
+  }
+}
+
+/** Who provides and who uses jointly under `policy`, by kind, and every legal person of the notice. */
+function legalPersonsOf<E>(policy: Parameters<typeof jointUserKinds>[0], entities: E[]) {
+  return { jointUserKinds: jointUserKinds(policy), providerKinds: providerKinds(policy), entities }
 }
 
 const METRICS_EXAMPLE = [
@@ -84,13 +100,30 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       // Closing: the orchestrator must stop sending traffic here, whatever the database says.
       if (fastify.draining) throw new DomainError('not_ready', 503, 'Service Unavailable', 'the service is shutting down')
       let timer: NodeJS.Timeout | undefined
+      // A standby that answers but is not the primary's takes the service out of rotation; one that
+      // cannot be reached does not: decisions never read it, and the reads that do fail on their own.
+      const proveReader = () =>
+        fastify.database.proveReader().catch((err: unknown) => {
+          if (err instanceof ReaderRefusedError) throw err
+          request.log.warn({ err }, 'the standby of DATABASE_READ_URL cannot be reached')
+        })
       try {
-        const check = fastify.database.ping().then(() => fastify.database.isMigrated())
+        const check = fastify.database
+          .ping()
+          .then(() => fastify.database.isMigrated())
+          .then(async (migrated) => {
+            if (migrated) await proveReader()
+            return migrated
+          })
         const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS)))
         const outcome = await Promise.race([check, late])
         if (outcome === true) return { status: 'ready' as const, database: fastify.database.kind }
         if (outcome === 'timeout') request.log.warn({ timeoutMs: READY_TIMEOUT_MS }, 'readiness check timed out')
       } catch (err) {
+        if (err instanceof ReaderRefusedError) {
+          request.log.error({ err }, 'not ready: DATABASE_READ_URL is not a standby of DATABASE_URL')
+          throw new DomainError('not_ready', 503, 'Service Unavailable', err.message)
+        }
         request.log.warn({ err }, 'readiness check failed')
       } finally {
         clearTimeout(timer)
@@ -150,7 +183,10 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
                     en: Type.String()
                   })
                 ),
-                versions: Type.Array(Type.Object({ version: Type.String(), effectiveFrom: Type.String() }))
+                versions: Type.Array(Type.Object({ version: Type.String(), effectiveFrom: Type.String() })),
+                jointUserKinds: Type.Array(Type.String(), { description: 'The kinds of legal person that use jointly under 2(2) in this version' }),
+                providerKinds: Type.Array(Type.String(), { description: 'The kinds responsible for management (2(2)): those that provide' }),
+                entities: Type.Array(Type.Any(), { description: 'Every legal person of the notice, as GET /v1/entities lists them' })
               },
               { additionalProperties: true }
             ),
@@ -163,10 +199,12 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async () => {
       const policy = policyInForce(fastify.now())
+      const entities = (await listEntities(fastify.database.db)).map((e) => ({ ...e, missing: missingDetails(e) }))
       return {
         ...policy,
         warnings: lintPolicy(policy),
-        versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom }))
+        versions: POLICY_VERSIONS.map((v) => ({ version: v.version, effectiveFrom: v.effectiveFrom })),
+        ...legalPersonsOf(policy, entities)
       }
     }
   )

@@ -22,7 +22,8 @@ declare module 'fastify' {
      * looked up once per request.
      * @throws RateLimitedError before the lookup when the source address is over its limit of
      * failed authentications, and after it when the client is over its own `rateLimit`.
-     * @throws UnauthorizedError without a valid token; that counts as a failure of the address.
+     * @throws UnauthorizedError without a valid token (none, unknown, revoked or expired); that
+     * counts as a failure of the address.
      */
     authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client>
   }
@@ -36,10 +37,10 @@ declare module 'fastify' {
 export default fp(
   async function auth(fastify: FastifyInstance) {
     fastify.decorateRequest('client', null)
-    const tokens = new TokenCache(fastify.changes)
+    const tokens = new TokenCache(fastify.changes, fastify.config.tokenCacheTtlMs)
     fastify.decorate('authenticate', async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client> {
       await fastify.throttle.refuseFailingAddress(request, reply)
-      const client = await resolveClient(fastify.database, tokens, request)
+      const client = await resolveClient(fastify.database, tokens, request, fastify.now)
       if (!client) {
         await fastify.throttle.countFailure(request)
         throw new UnauthorizedError()

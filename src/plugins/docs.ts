@@ -21,6 +21,9 @@ export const OPENAPI_INFO = {
     'language of `Accept-Language` (`ja` or `en`). Every operation has named examples: pick one under "Try it out" to send it.'
 }
 
+/** The title of the /docs page (plain text: @fastify/swagger-ui writes it into the HTML as it is). */
+export const DOCS_TITLE = `${OPENAPI_INFO.title} — API reference`
+
 /** Where the document's operations are: relative, so "Try it out" calls the host that serves /docs. */
 export const OPENAPI_SERVERS = [{ url: '/', description: 'This service: the host that serves this document' }]
 
@@ -70,7 +73,14 @@ export default fp(
         }
       ] as typeof route.onSend
     })
-    await fastify.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true }, uiHooks: {} })
+    // The page's title is what a browser tab, a bookmark and a history entry show: the service's
+    // name, not the stock "Swagger UI". The page stays lang="en": its interface and text are English.
+    await fastify.register(swaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { docExpansion: 'list', deepLinking: true },
+      uiHooks: {},
+      theme: { title: DOCS_TITLE }
+    })
     fastify.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => fastify.swagger())
   },
   { name: 'docs' }

@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Socket } from 'node:net'
 import { classifyDatabaseError } from '../db/errors.js'
 import { DatabaseUnavailableError, DomainError, ValueOutOfRangeError } from '../errors.js'
 import type { ProblemBody } from '../schemas.js'
@@ -49,6 +50,38 @@ const FRAMEWORK_ERRORS: Record<string, { status: number; title: string; detail: 
 export function frameworkErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const known = FRAMEWORK_ERRORS[error.code] ?? FRAMEWORK_ERRORS.FST_ERR_ASYNC_CONSTRAINT!
   void sendProblem(reply, { ...known, instance: request.id })
+}
+
+/** What the HTTP parser or its deadlines refuse before Fastify has a request (no request id yet). */
+const CONNECTION_ERRORS: Record<string, { status: number; title: string; detail: string; code: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    title: 'Request Timeout',
+    detail: 'the request did not arrive in full within REQUEST_TIMEOUT_MS; nothing was done',
+    code: 'request_timeout'
+  },
+  HPE_HEADER_OVERFLOW: { status: 431, title: 'Request Header Fields Too Large', detail: 'the request headers are too large', code: 'malformed_request' }
+}
+const MALFORMED_CONNECTION = { status: 400, title: 'Bad Request', detail: 'the request is malformed', code: 'malformed_request' }
+
+/**
+ * Fastify's `clientErrorHandler`: a request that timed out or cannot be parsed gets a problem+json
+ * answer (Fastify's own is plain JSON) where one is still possible, and its connection is closed.
+ * No answer goes out once another answer on the socket has begun: the client would read one
+ * answer spliced into the other.
+ */
+export function connectionErrorHandler(this: FastifyInstance, error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const problem = CONNECTION_ERRORS[error.code] ?? MALFORMED_CONNECTION
+  this.log.info({ code: problem.code, status: problem.status, errorCode: error.code }, 'connection closed: request refused')
+  const answering = (socket as Socket & { _httpMessage?: { headersSent: boolean } | null })._httpMessage
+  if (socket.writable && !answering?.headersSent) {
+    const body = JSON.stringify({ type: `${PROBLEM_TYPE_BASE}${problem.code}`, ...problem })
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    )
+  }
+  socket.destroy()
 }
 
 export function sendProblem(reply: FastifyReply, problem: Omit<ProblemBody, 'type'> & { code: string }): FastifyReply {

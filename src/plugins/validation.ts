@@ -2,7 +2,7 @@ import { Ajv, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { InvalidRequestError } from '../errors.js'
+import { DomainError, InvalidRequestError } from '../errors.js'
 
 const RFC3339 = /^(\d{4})-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/
 /** Real offsets run from -12:00 to +14:00; PostgreSQL refuses what lies far beyond. */
@@ -14,7 +14,7 @@ const LATEST_YEAR = 9999
  * RFC 3339 with an offset, that JavaScript and PostgreSQL can both hold: a leap second (…:60)
  * would become an invalid Date, year 0000 and offsets past ±14:00 are refused by the database.
  */
-function isInstant(value: string): boolean {
+export function isInstant(value: string): boolean {
   const match = RFC3339.exec(value)
   if (!match) return false
   const year = Number(match[1])
@@ -23,6 +23,31 @@ function isInstant(value: string): boolean {
 }
 
 export const TIMESTAMP_EXPECTED = `RFC 3339 with an offset within ±14:00 and a year from ${EARLIEST_YEAR} to ${LATEST_YEAR}, e.g. 2026-04-01T10:00:00+09:00`
+
+/** A JSON body labelled with another charset: it was decoded as UTF-8 and would be misread, so nothing is done. */
+export class UnsupportedCharsetError extends DomainError {
+  constructor() {
+    super('unsupported_media_type', 415, 'Unsupported Media Type', 'the body must be application/json in UTF-8: send charset=utf-8 or no charset')
+  }
+}
+
+/** JSON is UTF-8 (RFC 8259 §8.1); `utf8` is the common misspelling every library accepts. */
+const UTF8_CHARSETS = new Set(['utf-8', 'utf8'])
+
+/** Whether a Content-Type names no charset, or UTF-8 (in any case, quoted or not). */
+export function isUtf8ContentType(contentType: string): boolean {
+  for (const parameter of contentType.split(';').slice(1)) {
+    const separator = parameter.indexOf('=')
+    if (separator < 0 || parameter.slice(0, separator).trim().toLowerCase() !== 'charset') continue
+    const value = parameter
+      .slice(separator + 1)
+      .trim()
+      .replace(/^"(.*)"$/, '$1')
+      .toLowerCase()
+    if (!UTF8_CHARSETS.has(value)) return false
+  }
+  return true
+}
 
 /** Bodies nest a few levels at most; a deeper one is refused before anything walks it recursively. */
 export const MAX_JSON_DEPTH = 32
@@ -97,6 +122,10 @@ export default fp(
     const parseJson = fastify.getDefaultJsonParser('error', 'error')
     fastify.removeContentTypeParser('application/json')
     fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      if (!isUtf8ContentType(request.headers['content-type'] ?? '')) {
+        done(new UnsupportedCharsetError(), undefined)
+        return
+      }
       if (jsonDepth(body as string) > MAX_JSON_DEPTH) {
         done(new InvalidRequestError('too_deeply_nested', `the body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined)
         return

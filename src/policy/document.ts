@@ -1,4 +1,4 @@
-import type { Channel, DataItem, ExceptionBasis, Method, Purpose, RecipientCategory, ServiceCategory } from './vocabulary.js'
+import type { Channel, DataItem, EntityKind, ExceptionBasis, Method, Purpose, RecipientCategory, ServiceCategory } from './vocabulary.js'
 
 /** Text in both languages: `ja` quotes the published notice, `en` is the working rendering. */
 export interface Bilingual {
@@ -55,6 +55,12 @@ export interface Party {
   readonly id: string
   readonly name: Bilingual
   readonly role: 'responsible_for_management' | 'joint_user'
+  /**
+   * The kind of legal person. A party of a kind that has several persons (member_coop) stands for
+   * every registered person of that kind. Absent in the first two versions, which named JCCU alone
+   * as joint user by its id.
+   */
+  readonly kind?: EntityKind
   readonly address?: Bilingual
   /** For a corporation, its representative (代表者), as Art. 27(5)(iii) and Art. 30(1) ask. */
   readonly representative?: Bilingual
@@ -64,6 +70,7 @@ export interface Party {
 
 export interface JointUse {
   readonly clause: string
+  /** The ids of the parties that use jointly; a party with a `kind` brings every person of that kind. */
   readonly jointUsers: string[]
   /** The notice shares every collected item, so the catalogue as a whole applies. */
   readonly items: 'all'

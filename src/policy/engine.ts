@@ -1,9 +1,11 @@
+import { isAbroadForArt28, measuresCurrent, type EquivalentMeasures, type ForeignRecipientInformation } from './abroad.js'
 import type { PolicyDocument, RecipientCategoryEntry } from './document.js'
+import { lintPolicy } from './lint.js'
+import { jointUserKinds, providerKinds, type EntityFacts } from './parties.js'
 import { providerDetails, type ProviderDetails } from './provider.js'
-import { REASONS, type ReasonCode } from './reasons.js'
+import { REASONS, WARNINGS, type ReasonCode, type WarningCode } from './reasons.js'
 import { POLICY_VERSIONS, policyVersion } from './registry.js'
 import {
-  HOME_COUNTRY,
   type Channel,
   type ConsentMethod,
   type DataItem,
@@ -26,6 +28,8 @@ export interface DecisionRequest {
   readonly recipientId?: string
   readonly contractorId?: string
   readonly jointUser?: string
+  /** The legal person that provides; absent: the calling client's own. */
+  readonly providerId?: string
   readonly method?: Method
   readonly exception?: {
     readonly basis: ExceptionBasis
@@ -45,6 +49,8 @@ export interface RecipientFacts {
   /** ISO 3166-1 alpha-2, upper case. */
   readonly country: string
   readonly active: boolean
+  /** A recorded equivalent-measures system (Art. 28(1)); null: none. */
+  readonly equivalentMeasures: EquivalentMeasures | null
 }
 
 export interface ContractFacts {
@@ -67,14 +73,24 @@ export interface ContractorFacts {
   readonly id: string
   readonly name: string
   readonly address: string
+  /** ISO 3166-1 alpha-2, upper case: an entrustment abroad is a provision abroad for Art. 28. */
+  readonly country: string
+  readonly equivalentMeasures: EquivalentMeasures | null
   readonly contracts: ContractFacts[]
   readonly latestInspection: InspectionFacts | null
 }
 
 export interface ConsentFacts {
   readonly id: string
-  readonly recipientCategory: RecipientCategory
+  /** The legal person the member consented to provide: a consent permits that provider only. */
+  readonly providerId: string
+  /** null for a consent to entrustment to a contractor abroad (contractorId). */
+  readonly recipientCategory: RecipientCategory | null
   readonly recipientId: string | null
+  /** A consent to entrustment to this contractor abroad (Art. 28). */
+  readonly contractorId: string | null
+  /** The information the member was given on the recipient abroad (PPC rule 17(2)); null: none. */
+  readonly foreignRecipient: ForeignRecipientInformation | null
   readonly dataItems: DataItem[] | null
   readonly obtainedAt: Date
   readonly method: ConsentMethod
@@ -88,6 +104,12 @@ export interface ConsentFacts {
  * means the channel does not need one; `null` means the id names no registered party.
  */
 export interface Facts {
+  /** The legal person that provides; null: the id names no active provider. */
+  readonly provider: EntityFacts | null
+  /** joint_use only: the joint user named; null: no such person. */
+  readonly jointUser?: EntityFacts | null
+  /** Whether anything (a consent, a suspension, an entry) was ever recorded for the member. */
+  readonly memberSeen: boolean
   readonly recipient?: RecipientFacts | null
   readonly contractor?: ContractorFacts | null
   /** The member's consents (any state); only consulted for third-party provision. */
@@ -116,11 +138,21 @@ export interface Obligation {
   readonly retention?: string
 }
 
+/** What the decision does not turn on but a data-protection officer should see (a gap in the notice, a doubtful member id). */
+export interface Warning {
+  readonly code: WarningCode
+  readonly clause: string
+  readonly article?: string
+}
+
 export interface Decision {
   readonly decision: 'allow' | 'deny'
   readonly reasons: Reason[]
   readonly obligations: Obligation[]
   readonly policyVersion: string
+  /** The legal person that provides (or would have). */
+  readonly providerId: string
+  readonly warnings: Warning[]
   /** The consent that permitted a third-party provision. */
   readonly consentId?: string
   /** The contract that covered an entrustment. */
@@ -157,10 +189,16 @@ function checkPurposeAnnounced(policy: PolicyDocument, request: DecisionRequest,
   if (!policy.purposes.some((p) => p.id === request.purpose)) verdict.denials.push(reason('purpose_not_in_notice'))
 }
 
-function decideJointUse(policy: PolicyDocument, request: DecisionRequest, verdict: Verdict): void {
-  if (request.jointUser === undefined || !policy.jointUse.jointUsers.includes(request.jointUser)) {
-    verdict.denials.push(reason('joint_user_unknown'))
-  }
+/** Whether the joint user named is one of 2(2): an active person of a joint-user kind (by id in versions that state no kinds). */
+function isJointUser(policy: PolicyDocument, request: DecisionRequest, facts: Facts): boolean {
+  const kinds = jointUserKinds(policy)
+  if (kinds.length === 0) return request.jointUser !== undefined && policy.jointUse.jointUsers.includes(request.jointUser)
+  const jointUser = facts.jointUser
+  return jointUser !== undefined && jointUser !== null && jointUser.active && kinds.includes(jointUser.kind)
+}
+
+function decideJointUse(policy: PolicyDocument, request: DecisionRequest, facts: Facts, verdict: Verdict): void {
+  if (!isJointUser(policy, request, facts)) verdict.denials.push(reason('joint_user_unknown'))
   if (!policy.jointUse.purposes.includes(request.purpose)) verdict.denials.push(reason('purpose_not_in_notice'))
   verdict.grounds.push(reason('joint_use_announced'))
 }
@@ -172,6 +210,7 @@ function decideEntrustment(policy: PolicyDocument, request: DecisionRequest, fac
     verdict.denials.push(reason('contractor_unknown'))
     return
   }
+  if (isAbroadForArt28(contractor.country)) checkEntrustmentAbroad(request, facts, contractor, now, verdict)
   const valid = contractor.contracts.filter((c) => c.validFrom <= now && now <= c.validUntil)
   // A contract binds the contractor from its signing; a validity period alone binds nobody.
   const inForce = valid.filter((c) => c.signedAt <= now)
@@ -205,6 +244,36 @@ function decideEntrustment(policy: PolicyDocument, request: DecisionRequest, fac
   }
 }
 
+/** The consents in effect at `now` that permit `provider`'s provision. */
+function consentsInEffect(consents: readonly ConsentFacts[], provider: EntityFacts | null, now: Date): ConsentFacts[] {
+  return consents.filter((c) => c.providerId === provider?.id && c.obtainedAt <= now && (c.withdrawnAt === null || c.withdrawnAt > now))
+}
+
+/**
+ * Entrustment to a contractor abroad is a provision to a third party abroad (Art. 28(1)): it needs
+ * the member's consent given with the foreign-recipient information (PPC rule 17(2)) or an
+ * equivalent-measures system checked periodically (Art. 28(3)). Either way it is recorded (Art. 29).
+ */
+function checkEntrustmentAbroad(request: DecisionRequest, facts: Facts, contractor: ContractorFacts, now: Date, verdict: Verdict): void {
+  const consent = consentsInEffect(facts.consents, facts.provider, now).find(
+    (c) =>
+      c.contractorId === contractor.id && c.foreignRecipient?.country === contractor.country && (c.dataItems === null || covers(c.dataItems, request.dataItems))
+  )
+  if (consent !== undefined) {
+    verdict.consentId = consent.id
+    verdict.grounds.push(reason('abroad_consent_on_record'))
+  } else if (measuresCurrent(contractor.equivalentMeasures, now)) {
+    verdict.grounds.push(reason('abroad_equivalent_measures'))
+  } else {
+    verdict.denials.push(reason('contractor_abroad'))
+    return
+  }
+  verdict.obligations.push({ code: 'keep_provision_record', retention: KEEP_FOR })
+}
+
+/** Art. 29 records of a provision abroad are kept as long as any other (enforcement rule 21). */
+const KEEP_FOR = 'P3Y'
+
 function checkCategoryRules(category: RecipientCategoryEntry, request: DecisionRequest, verdict: Verdict): void {
   if (!category.purposes.includes(request.purpose)) verdict.denials.push(reason('purpose_not_allowed'))
   // A category bound to a kind of service (insurers, travel) needs the request to name that kind.
@@ -234,7 +303,11 @@ function findConsent(
   verdict: Verdict
 ): void {
   const applicable = facts.consents.filter(
-    (c) => c.recipientCategory === recipient.category && (c.recipientId === null || c.recipientId === recipient.id) && c.obtainedAt <= now
+    (c) =>
+      c.providerId === facts.provider?.id &&
+      c.recipientCategory === recipient.category &&
+      (c.recipientId === null || c.recipientId === recipient.id) &&
+      c.obtainedAt <= now
   )
   const inEffect = applicable.filter((c) => c.withdrawnAt === null || c.withdrawnAt > now)
   const sufficient = inEffect.find((c) => covers(consentedItems(c, policy, published), request.dataItems))
@@ -248,6 +321,17 @@ function findConsent(
   } else {
     verdict.denials.push(reason('consent_missing'))
   }
+}
+
+/**
+ * A recipient abroad (outside Japan and the designated countries) needs, beside the consent to the
+ * provision (when there is none, both are denied), that consent given with the foreign-recipient information (PPC rule 17(2)) or a
+ * current equivalent-measures system (Art. 28(1), 28(3)).
+ */
+function checkProvisionAbroad(recipient: RecipientFacts, consent: ConsentFacts | undefined, now: Date, verdict: Verdict): void {
+  if (consent !== undefined && consent.foreignRecipient?.country === recipient.country) verdict.grounds.push(reason('abroad_consent_on_record'))
+  else if (measuresCurrent(recipient.equivalentMeasures, now)) verdict.grounds.push(reason('abroad_equivalent_measures'))
+  else verdict.denials.push(reason('recipient_abroad'))
 }
 
 function decideThirdParty(
@@ -272,9 +356,6 @@ function decideThirdParty(
     return
   }
   if (!recipient.active) verdict.denials.push(reason('recipient_inactive'))
-  // The notice speaks of no provision abroad, and Art. 28 needs a consent given with the
-  // country and its system named, which no consent here records: every foreign recipient is denied.
-  if (recipient.country !== HOME_COUNTRY) verdict.denials.push(reason('recipient_abroad'))
   const category = policy.recipientCategories.find((c) => c.id === recipient.category)
   if (category === undefined) {
     verdict.denials.push(reason('recipient_unknown'))
@@ -284,6 +365,14 @@ function decideThirdParty(
   const unnecessary = request.dataItems.filter((item) => !sensitive.includes(item) && !category.necessaryItems.includes(item))
   if (unnecessary.length > 0) verdict.denials.push(reason('items_not_necessary', unnecessary))
   findConsent(request, policy, published, facts, recipient, now, verdict)
+  if (isAbroadForArt28(recipient.country)) {
+    checkProvisionAbroad(
+      recipient,
+      facts.consents.find((c) => c.id === verdict.consentId),
+      now,
+      verdict
+    )
+  }
   verdict.obligations.push({ code: 'keep_provision_record', retention: policy.provisionRecordRetention })
 }
 
@@ -316,11 +405,12 @@ export function decide(
   published: readonly PolicyDocument[] = POLICY_VERSIONS
 ): Decision {
   const verdict: Verdict = { denials: [], grounds: [], obligations: [] }
+  checkProvider(policy, facts, verdict)
   // A stop of use (Art. 35) halts every channel but what a law or a life requires.
   if (request.channel !== 'statutory_exception' && facts.suspensions.includes('use')) verdict.denials.push(reason('use_suspended'))
   switch (request.channel) {
     case 'joint_use':
-      decideJointUse(policy, request, verdict)
+      decideJointUse(policy, request, facts, verdict)
       break
     case 'entrustment':
       decideEntrustment(policy, request, facts, now, verdict)
@@ -333,18 +423,46 @@ export function decide(
       break
   }
   const allowed = verdict.denials.length === 0 && verdict.grounds.length > 0
+  const providerId = facts.provider?.id ?? request.providerId ?? ''
+  const warnings = warningsOf(policy, request, facts, allowed)
   if (!allowed) {
-    return { decision: 'deny', reasons: dedupe(verdict.denials), obligations: [], policyVersion: policy.version }
+    return { decision: 'deny', reasons: dedupe(verdict.denials), obligations: [], policyVersion: policy.version, providerId, warnings }
   }
+  // The recipient abroad, or the contractor abroad, is told who provides as any recipient is (Art. 30).
+  const provides = request.channel === 'third_party' || verdict.obligations.some((o) => o.code === 'keep_provision_record')
   return {
     decision: 'allow',
     reasons: verdict.grounds,
     obligations: [{ code: 'items_limited_to', items: [...request.dataItems] }, ...verdict.obligations],
     policyVersion: policy.version,
+    providerId,
+    warnings,
     ...(verdict.consentId === undefined ? {} : { consentId: verdict.consentId }),
     ...(verdict.contractId === undefined ? {} : { contractId: verdict.contractId }),
-    ...(request.channel === 'third_party' ? { providerDetails: providerDetails(policy) } : {})
+    ...(provides && facts.provider ? { providerDetails: providerDetails(policy, facts.provider) } : {})
   }
+}
+
+/** The provider must be a legal person responsible for management under 2(2): the federation or an active member co-op. */
+function checkProvider(policy: PolicyDocument, facts: Facts, verdict: Verdict): void {
+  const kinds = providerKinds(policy)
+  const provider = facts.provider
+  if (provider === null || !provider.active || (kinds.length > 0 && !kinds.includes(provider.kind))) verdict.denials.push(reason('provider_unknown'))
+}
+
+/**
+ * A joint-use allow carries what Art. 27(5)(iii) asks the notice to state and it does not, so the
+ * gap is seen on every decision that rests on it; any decision on a member never seen says so.
+ */
+function warningsOf(policy: PolicyDocument, request: DecisionRequest, facts: Facts, allowed: boolean): Warning[] {
+  const warnings: Warning[] = []
+  if (allowed && request.channel === 'joint_use') {
+    for (const gap of lintPolicy(policy)) {
+      if (gap.clause === policy.jointUse.clause) warnings.push({ code: gap.code, clause: gap.clause, article: gap.article })
+    }
+  }
+  if (!facts.memberSeen) warnings.push({ code: 'member_unseen', clause: WARNINGS.member_unseen.clause })
+  return warnings
 }
 
 function dedupe(reasons: Reason[]): Reason[] {
@@ -353,6 +471,6 @@ function dedupe(reasons: Reason[]): Reason[] {
 }
 
 /** The decision given when the calling system asks outside the channels or purposes it was granted. */
-export function denyOutsideClientScope(policy: PolicyDocument): Decision {
-  return { decision: 'deny', reasons: [reason('client_scope')], obligations: [], policyVersion: policy.version }
+export function denyOutsideClientScope(policy: PolicyDocument, providerId: string): Decision {
+  return { decision: 'deny', reasons: [reason('client_scope')], obligations: [], policyVersion: policy.version, providerId, warnings: [] }
 }

@@ -88,10 +88,16 @@ const RULES: readonly Rule[] = [
     article: 'APPI Art. 28',
     clause: () => 'II',
     fails: (policy) => policy.provisionAbroad === undefined,
-    en: 'The notice says nothing of provision to third parties abroad. The service denies every provision to a recipient outside Japan.',
-    ja: '外国にある第三者への提供について記載がありません。本サービスは日本国外の提供先への提供をすべて拒否します。'
+    en: 'The notice says nothing of provision to third parties abroad. The service allows a provision, or an entrustment, to a country the PPC has not designated only on a consent given with the information of PPC rule 17(2), or on an equivalent-measures system checked within the last year (APPI Art. 28).',
+    ja: '外国にある第三者への提供について記載がありません。本サービスは、個人情報保護委員会が指定していない国への提供または委託を、規則第17条第2項の情報を提供した上での同意、または直近1年以内に確認した基準適合体制がある場合に限り認めます(個人情報保護法第28条)。'
   }
 ]
+
+/** The texts of a lint warning, by its code. */
+export function policyWarningText(code: PolicyWarningCode): Bilingual {
+  const rule = RULES.find((r) => r.code === code)!
+  return { ja: rule.ja, en: rule.en }
+}
 
 /** Every warning for `policy`, in a fixed order. Pure. */
 export function lintPolicy(policy: PolicyDocument): PolicyWarning[] {

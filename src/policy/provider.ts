@@ -1,11 +1,13 @@
-import type { Bilingual, Party, PolicyDocument } from './document.js'
+import type { Bilingual, PolicyDocument } from './document.js'
+import type { EntityFacts } from './parties.js'
 
 export type ProviderDetail = 'name' | 'address' | 'representative' | 'acquisition'
 
 /**
  * What a recipient of a third-party provision must confirm and record about the provider
  * (APPI Art. 30(1)): its name, address and representative, and how it obtained the data. All
- * of it is read from the policy document, never made up: where the notice does not state a
+ * of it is read from the provider's own record (the policy document for the federation, the
+ * registry for a member co-op), never made up: where the notice does not state a
  * detail it is null and listed in `missing`, and the policy lint reports the same gap.
  */
 export interface ProviderDetails {
@@ -17,20 +19,18 @@ export interface ProviderDetails {
   readonly missing: ProviderDetail[]
 }
 
-/** The controller that provides: the first party the notice makes responsible for management. */
-export function controllerOf(policy: PolicyDocument): Party | undefined {
-  return policy.parties.find((p) => p.role === 'responsible_for_management')
-}
-
 const ACQUISITION_CLAUSE = '2(1)'
 
-export function providerDetails(policy: PolicyDocument): ProviderDetails {
-  const controller = controllerOf(policy)
+/** A registry's text as it is written: a Japanese address or name reads the same in both fields. */
+const asWritten = (text: string | null): Bilingual | null => (text === null ? null : { ja: text, en: text })
+
+/** The details of `provider`, the legal person that actually provides, from its own record. */
+export function providerDetails(policy: PolicyDocument, provider: EntityFacts): ProviderDetails {
   const clause = policy.clauses.find((c) => c.id === ACQUISITION_CLAUSE)
   const details = {
-    name: controller?.name ?? null,
-    address: controller?.address ?? null,
-    representative: controller?.representative ?? null,
+    name: provider.name,
+    address: asWritten(provider.address),
+    representative: asWritten(provider.representative),
     acquisition: clause ? { clause: clause.id, ja: clause.ja, en: clause.en } : null
   }
   const missing = (['name', 'address', 'representative', 'acquisition'] as const).filter((key) => details[key] === null)

@@ -1,4 +1,5 @@
 import type { Bilingual } from './document.js'
+import { POLICY_WARNING_CODES, policyWarningText, type PolicyWarningCode } from './lint.js'
 
 interface ReasonDefinition {
   readonly clause: string
@@ -15,8 +16,8 @@ export const REASONS = {
     clause: '2(2)',
     law: 'APPI Art. 27(5)(iii)',
     message: {
-      en: 'Joint use with JCCU of every item, for a purpose of §I, as announced in the notice.',
-      ja: '通知された共同利用(日本生活協同組合連合会、全項目、Ⅰの利用目的)に該当します。'
+      en: 'Joint use of every item among the federation, the member co-ops and JCCU, for a purpose of §I, as announced in the notice.',
+      ja: '通知された共同利用(コープ自然派事業連合、会員生協及び日本生活協同組合連合会の間、全項目、Ⅰの利用目的)に該当します。'
     }
   },
   purpose_not_in_notice: {
@@ -29,8 +30,8 @@ export const REASONS = {
   joint_user_unknown: {
     clause: '2(2)',
     message: {
-      en: 'The notice announces joint use with JCCU only; this party is not a joint user.',
-      ja: '共同利用者は日本生活協同組合連合会のみです。この相手先は共同利用者ではありません。'
+      en: 'This party is not a joint user. The joint users of 2(2) are the federation, the member co-ops registered and active in GET /v1/entities, and JCCU (jointUser: "JCCU" or an entity id).',
+      ja: 'この相手先は共同利用者ではありません。2(2)の共同利用者は、コープ自然派事業連合、登録済みで有効な会員生協(GET /v1/entities)及び日本生活協同組合連合会です(jointUser には "JCCU" またはエンティティの id を指定します)。'
     }
   },
   contract_in_force: {
@@ -223,10 +224,42 @@ export const REASONS = {
   },
   recipient_abroad: {
     clause: 'II',
-    law: 'APPI Art. 28',
+    law: 'APPI Art. 28(1); PPC rule 17(2)',
     message: {
-      en: "The recipient is outside Japan. Provision to a third party abroad needs the member's consent to provision to that country, given with information on its system (APPI Art. 28); the notice says nothing of provision abroad and no consent here records such information.",
-      ja: '提供先は外国にあります。外国にある第三者への提供には、当該外国の制度等の情報を提供した上での本人の同意が必要です(個人情報保護法第28条)。通知は外国への提供について記載しておらず、そのような同意の記録もありません。'
+      en: "The recipient is in a country outside Japan that the PPC has not designated. Provision to it needs a consent given with the information of PPC rule 17(2) (the country, its personal-information protection system, the recipient's measures) recorded as the consent's foreignRecipient for that country, or the recipient's equivalent-measures system checked within the last year (Art. 28(1), 28(3)); neither is on record.",
+      ja: '提供先は、個人情報保護委員会が指定していない外国にあります。提供には、規則第17条第2項の情報(国名、その国の個人情報保護制度、提供先が講ずる措置)を提供した上での同意(同意の foreignRecipient に当該国を記録)か、直近1年以内に確認した提供先の基準適合体制(法第28条第1項・第3項)が必要ですが、いずれも記録がありません。'
+    }
+  },
+  contractor_abroad: {
+    clause: '2(3)',
+    law: 'APPI Art. 28(1); PPC rule 17(2)',
+    message: {
+      en: "The contractor is in a country outside Japan that the PPC has not designated, and entrustment abroad is a provision to a third party abroad (Art. 28(1)). It needs the member's consent to this contractor given with the information of PPC rule 17(2) (foreignRecipient for that country), or the contractor's equivalent-measures system checked within the last year (Art. 28(3)); neither is on record.",
+      ja: '委託先は、個人情報保護委員会が指定していない外国にあります。外国への委託は外国にある第三者への提供に当たります(法第28条第1項)。規則第17条第2項の情報(当該国の foreignRecipient)を提供した上でのこの委託先への本人の同意か、直近1年以内に確認した委託先の基準適合体制(法第28条第3項)が必要ですが、いずれも記録がありません。'
+    }
+  },
+  abroad_consent_on_record: {
+    clause: '2(5)',
+    law: 'APPI Art. 28(1); PPC rule 17(2)',
+    message: {
+      en: 'The member consented to provision to this party abroad after being given the information of PPC rule 17(2); the provision is recorded (Art. 29).',
+      ja: '本人は、規則第17条第2項の情報の提供を受けた上で、外国にあるこの相手先への提供に同意しています。提供は記録されます(法第29条)。'
+    }
+  },
+  abroad_equivalent_measures: {
+    clause: '2(5)',
+    law: 'APPI Art. 28(1), 28(3)',
+    message: {
+      en: 'The party abroad has an equivalent-measures system (基準適合体制) on record, checked within the last year; the provision is recorded (Art. 29).',
+      ja: '外国にある相手先には基準適合体制の記録があり、直近1年以内に確認されています。提供は記録されます(法第29条)。'
+    }
+  },
+  provider_unknown: {
+    clause: '2(2)',
+    law: 'APPI Art. 27(5)(iii)',
+    message: {
+      en: 'The provider is not a legal person responsible for management under 2(2): it must be the federation or an active member co-op registered in GET /v1/entities.',
+      ja: '提供者が2(2)の管理責任者ではありません。コープ自然派事業連合、または GET /v1/entities に登録された有効な会員生協である必要があります。'
     }
   },
   use_suspended: {
@@ -248,11 +281,33 @@ export const REASONS = {
   client_scope: {
     clause: '2(9)',
     message: {
-      en: 'The calling system is not permitted this channel or purpose.',
-      ja: '呼び出し元のシステムには、この経路または利用目的が許可されていません。'
+      en: 'The calling system is not permitted this channel or purpose, or may not act for the provider it named (only an admin acts for another provider).',
+      ja: '呼び出し元のシステムには、この経路または利用目的が許可されていないか、指定した提供者として行う権限がありません(他の提供者として行えるのは admin のみです)。'
     }
   }
 } as const satisfies Record<string, ReasonDefinition>
 
 export type ReasonCode = keyof typeof REASONS
+
+/**
+ * Warnings of the service's own, beside those the policy lint finds in the notice: a decision is
+ * made all the same, and the warning says what a careful reader should check.
+ */
+export const WARNINGS = {
+  member_unseen: {
+    clause: '2(6)',
+    message: {
+      en: 'Nothing was ever recorded for this member id (no consent, suspension or ledger entry). Check the member number: a typing error, such as a missing hyphen, would read as a member without consent.',
+      ja: 'この組合員番号については、同意・停止・台帳の記録が一度もありません。組合員番号をご確認ください(ハイフンの欠落などの誤りは、同意のない組合員として扱われます)。'
+    }
+  }
+} as const satisfies Record<string, { clause: string; message: Bilingual }>
+
+export type WarningCode = PolicyWarningCode | keyof typeof WARNINGS
+export const WARNING_CODES: readonly WarningCode[] = Object.freeze([...POLICY_WARNING_CODES, ...(Object.keys(WARNINGS) as (keyof typeof WARNINGS)[])])
+
+/** The ja and en texts of a warning. */
+export function warningText(code: WarningCode): Bilingual {
+  return code in WARNINGS ? WARNINGS[code as keyof typeof WARNINGS].message : policyWarningText(code as PolicyWarningCode)
+}
 export const REASON_CODES = Object.freeze(Object.keys(REASONS) as ReasonCode[])

@@ -79,4 +79,12 @@ export type InspectionResult = (typeof INSPECTION_RESULTS)[number]
 export const ROLES = ['admin', 'ops', 'system'] as const
 export type Role = (typeof ROLES)[number]
 
-export const JOINT_USERS = ['JCCU'] as const
+/**
+ * The kinds of legal person the notice is issued by or shares with (2(2)): the federation, each of
+ * its member co-ops (each a legal person of its own, 消費生活協同組合法 Art. 4) and JCCU.
+ */
+export const ENTITY_KINDS = ['federation', 'member_coop', 'jccu'] as const
+export type EntityKind = (typeof ENTITY_KINDS)[number]
+
+/** What a caller may still write for the joint user JCCU: the id the first contract fixed. */
+export const JCCU_ALIAS = 'JCCU'

@@ -1,12 +1,19 @@
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { RecipientRow } from '../db/tables.js'
+import { equivalentMeasuresOf, storedMeasures, type StoredMeasures } from '../policy/abroad.js'
 import type { RecipientFacts } from '../policy/engine.js'
 import { HOME_COUNTRY, type RecipientCategory } from '../policy/vocabulary.js'
 
-export interface Recipient extends RecipientFacts {
+export interface Recipient extends Omit<RecipientFacts, 'equivalentMeasures'> {
+  readonly equivalentMeasures: StoredMeasures | null
   readonly createdAt: string
   readonly updatedAt: string
+}
+
+/** What the engine reads of a recipient. */
+export function toRecipientFacts(recipient: Recipient): RecipientFacts {
+  return { ...recipient, equivalentMeasures: equivalentMeasuresOf(recipient.equivalentMeasures) }
 }
 
 export function toRecipient(row: RecipientRow): Recipient {
@@ -18,6 +25,7 @@ export function toRecipient(row: RecipientRow): Recipient {
     representative: row.representative,
     country: row.country,
     active: row.active,
+    equivalentMeasures: storedMeasures(row.equivalent_measures),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString()
   }
@@ -30,12 +38,24 @@ export interface NewRecipient {
   readonly representative: string
   /** ISO 3166-1 alpha-2; Japan when not given. */
   readonly country?: string | undefined
+  readonly equivalentMeasures?: StoredMeasures | undefined
 }
 
 export async function insertRecipient(db: Queryable, recipient: NewRecipient, now: Date): Promise<Recipient> {
   const row = await db
     .insertInto('recipients')
-    .values({ id: randomUUID(), ...recipient, country: recipient.country ?? HOME_COUNTRY, active: true, created_at: now, updated_at: now })
+    .values({
+      id: randomUUID(),
+      category: recipient.category,
+      name: recipient.name,
+      address: recipient.address,
+      representative: recipient.representative,
+      country: recipient.country ?? HOME_COUNTRY,
+      equivalent_measures: recipient.equivalentMeasures ? JSON.stringify(storedMeasures(recipient.equivalentMeasures)) : null,
+      active: true,
+      created_at: now,
+      updated_at: now
+    })
     .returningAll()
     .executeTakeFirstOrThrow()
   return toRecipient(row)
@@ -57,12 +77,19 @@ export async function findRecipient(db: Queryable, id: string): Promise<Recipien
 export async function updateRecipient(
   db: Queryable,
   id: string,
-  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'country' | 'active'>>,
+  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'country' | 'active' | 'equivalentMeasures'>>,
   now: Date
 ): Promise<Recipient | undefined> {
+  const { equivalentMeasures, ...columns } = changes
   const row = await db
     .updateTable('recipients')
-    .set({ ...changes, updated_at: now })
+    .set({
+      ...columns,
+      ...(equivalentMeasures === undefined
+        ? {}
+        : { equivalent_measures: equivalentMeasures === null ? null : JSON.stringify(storedMeasures(equivalentMeasures)) }),
+      updated_at: now
+    })
     .where('id', '=', id)
     .returningAll()
     .executeTakeFirst()

@@ -4,6 +4,9 @@ import { NotFoundError, InvalidRequestError } from '../errors.js'
 import { EXAMPLE, EXAMPLE_RECIPIENT } from '../examples.js'
 import {
   AUTHENTICATED_PROBLEMS,
+  Country,
+  EquivalentMeasuresSchema,
+  Nullable,
   RecipientCategory,
   Text,
   Timestamp,
@@ -14,18 +17,8 @@ import {
   withExample,
   withExamples
 } from '../schemas.js'
-import { HOME_COUNTRY } from '../policy/vocabulary.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
 import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
-
-/** Where the recipient is: a third party outside Japan is denied (APPI Art. 28). */
-export const Country = Type.String({
-  pattern: '^[A-Z]{2}$',
-  minLength: 2,
-  maxLength: 2,
-  description: `ISO 3166-1 alpha-2 country code, upper case; ${HOME_COUNTRY} when not given. A third_party provision to a recipient outside ${HOME_COUNTRY} is denied (recipient_abroad, APPI Art. 28).`,
-  examples: [HOME_COUNTRY]
-})
 
 export const RecipientSchema = Type.Object({
   id: Uuid,
@@ -35,6 +28,7 @@ export const RecipientSchema = Type.Object({
   representative: Type.String(),
   country: Country,
   active: Type.Boolean(),
+  equivalentMeasures: Nullable(EquivalentMeasuresSchema),
   createdAt: Timestamp,
   updatedAt: Timestamp
 })
@@ -42,7 +36,15 @@ export const RecipientSchema = Type.Object({
 const RecipientParams = Type.Object({ id: withExample(Uuid, EXAMPLE.recipientId) })
 const tags = ['Registries']
 
-const RECIPIENT = { id: EXAMPLE.recipientId, ...EXAMPLE_RECIPIENT, country: 'JP', active: true, createdAt: EXAMPLE.createdAt, updatedAt: EXAMPLE.createdAt }
+const RECIPIENT = {
+  id: EXAMPLE.recipientId,
+  ...EXAMPLE_RECIPIENT,
+  country: 'JP',
+  active: true,
+  equivalentMeasures: null,
+  createdAt: EXAMPLE.createdAt,
+  updatedAt: EXAMPLE.createdAt
+}
 const NOT_FOUND = { not_found: problemExample('No recipient with this id', new NotFoundError('recipient')) }
 const ID_VALIDATION = { validation_failed: validationExample('The id is not a UUID', [{ path: 'params/id', message: 'must match format "uuid"' }]) }
 
@@ -57,7 +59,14 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         body: withExamples(
           Type.Object(
-            { category: RecipientCategory, name: Text(200), address: Text(500), representative: Text(200), country: Type.Optional(Country) },
+            {
+              category: RecipientCategory,
+              name: Text(200),
+              address: Text(500),
+              representative: Text(200),
+              country: Type.Optional(Country),
+              equivalentMeasures: Type.Optional(EquivalentMeasuresSchema)
+            },
             { additionalProperties: false }
           ),
           {
@@ -169,6 +178,10 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               address: Type.Optional(Text(500)),
               representative: Type.Optional(Text(200)),
               country: Type.Optional(Country),
+              equivalentMeasures: Type.Optional({
+                ...Nullable(EquivalentMeasuresSchema),
+                description: 'A new periodic check (lastCheckedAt), or null: no equivalent-measures system any more'
+              }),
               active: Type.Optional(Type.Boolean({ description: 'false: every later third_party transfer to it is denied (recipient_inactive)' }))
             },
             { additionalProperties: false }

@@ -211,6 +211,25 @@ const CALLS: Record<string, (w: World) => Call | Promise<Call>> = {
     status: 200,
     check: has({ id: w.recipientId, active: true })
   }),
+  'GET /v1/entities': () => ok('/v1/entities', lists('entities', 'shizenha')),
+  'GET /v1/entities/:id': () => ok('/v1/entities/JCCU', has({ id: 'JCCU', kind: 'jccu', source: 'policy' })),
+  'POST /v1/entities': () => ({
+    url: '/v1/entities',
+    payload: { kind: 'member_coop', name: { ja: '生活協同組合コープ自然派マトリクス', en: 'Co-op Shizenha Matrix' } },
+    status: 201,
+    check: has({ id: String, kind: 'member_coop', active: true })
+  }),
+  'PATCH /v1/entities/:id': async ({ test }) => {
+    const coop = await test.request({ method: 'POST', url: '/v1/entities', payload: { kind: 'member_coop', name: { ja: '会員生協(試験)', en: 'Test co-op' } } })
+    const id = coop.json<{ id: string }>().id
+    return { url: `/v1/entities/${id}`, payload: { active: false }, status: 200, check: has({ id, active: false }) }
+  },
+  'PATCH /v1/contractors/:id': (w) => ({
+    url: `/v1/contractors/${w.contractorId}`,
+    payload: { country: 'JP' },
+    status: 200,
+    check: has({ id: w.contractorId, country: 'JP' })
+  }),
   'POST /v1/contractors': () => ({
     url: '/v1/contractors',
     payload: { name: 'Matrix Logistics', address: '2-2 Minato, Tokyo' },
@@ -339,7 +358,18 @@ const EXPECTED: Record<string, Access> = {
 }
 
 /** Routes a system client may call: checks and transfers, and the policy ("any role"). */
-const SYSTEM_ROUTES = new Set(['GET /v1/policy', 'HEAD /v1/policy', 'POST /v1/checks', 'POST /v1/transfers', 'POST /v1/transfers/batch'])
+// A system client also reads the legal persons: it names them as jointUser and providerId.
+const SYSTEM_ROUTES = new Set([
+  'GET /v1/policy',
+  'HEAD /v1/policy',
+  'POST /v1/checks',
+  'POST /v1/transfers',
+  'POST /v1/transfers/batch',
+  'GET /v1/entities',
+  'HEAD /v1/entities',
+  'GET /v1/entities/:id',
+  'HEAD /v1/entities/:id'
+])
 
 t.test('every registered route declares its access, and the declaration matches the contract', async (t) => {
   const { test, routes } = await buildCollectingApp(t)
@@ -378,7 +408,7 @@ t.test('every registered route declares its access, and the declaration matches 
     if ((route.method === 'GET' || route.method === 'HEAD') && !route.url.startsWith('/v1/clients')) {
       t.ok(access.roles.includes('ops'), `${key}: ops may read everything`)
     }
-    t.equal(access.roles.includes('system'), SYSTEM_ROUTES.has(key), `${key}: system only for checks, transfers and the policy`)
+    t.equal(access.roles.includes('system'), SYSTEM_ROUTES.has(key), `${key}: system only for checks, transfers, the policy and the legal persons`)
   }
 
   // The OpenAPI document and the router agree: every documented operation exists, and every

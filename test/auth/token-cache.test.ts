@@ -3,6 +3,7 @@ import t from 'tap'
 import { buildTestApp, createClient, NEEDS_POSTGRES_FOR_TWO_PROCESSES, twoAppsOnOneDatabase, until, type TestApp } from '../helper.js'
 
 /** Tokens are cached per process; a revocation anywhere must still hold at once or within a second. */
+// A revocation by SQL and the cache's TTL: test/auth/revocation.test.ts.
 
 const status = async (test: TestApp, token: string) => (await test.request({ method: 'GET', url: '/v1/policy', token })).statusCode
 
@@ -30,8 +31,12 @@ t.test('two processes on one database', { skip: NEEDS_POSTGRES_FOR_TWO_PROCESSES
   t.test('the cache is only trusted while the change feed is live', async (t) => {
     const other = await createClient(a, { role: 'ops' })
     t.equal(await status(b, other.token), 200)
-    // A change behind the service's back announces nothing: a live cache keeps serving it.
-    await sql`UPDATE clients SET revoked_at = now() WHERE id = ${other.id}`.execute(a.database.db)
+    // A change with the triggers off (as replication applies it) announces nothing: a live cache
+    // keeps serving it until its TTL (test/auth/revocation.test.ts) runs out.
+    await a.database.transaction(async (tx) => {
+      await sql`SET LOCAL session_replication_role = replica`.execute(tx)
+      await sql`UPDATE clients SET revoked_at = now() WHERE id = ${other.id}`.execute(tx)
+    })
     t.equal(await status(b, other.token), 200, 'served from the cache, so the cache is real')
     // Cut every listening connection: the caches can no longer vouch, so they are bypassed.
     await sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'LISTEN%' AND datname = current_database()`.execute(a.database.db)

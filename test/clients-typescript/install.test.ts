@@ -59,7 +59,7 @@ t.test('a fresh project installs the client with one npm install of its folder a
   const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc')
   const compiled = await run(process.execPath, [tsc, '-p', project], { cwd: project }).then(
     () => '',
-    (err: { stdout?: string }) => err.stdout ?? String(err)
+    (err: Error & { stdout?: string }) => err.stdout ?? err.message
   )
   t.equal(compiled, '', 'the snippet type-checks against the installed client (an `as const` request included)')
 

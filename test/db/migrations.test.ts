@@ -74,3 +74,51 @@ t.test('a published policy version can never be edited', async (t) => {
   t.equal(stored.length, 1)
   t.equal((stored[0]!.document as { contractorInspectionIntervalDays: number }).contractorInspectionIntervalDays, 365)
 })
+
+t.test('what was recorded before legal persons were told apart is the federation’s', async (t) => {
+  const { database } = await openTestDatabase(t)
+  t.teardown(() => database.close())
+  await database.migrateToLatestOrThrow()
+  // Back to the schema before the legal persons (2026-12-07T01) and the migrations after it.
+  const names = (await fs.readdir(new URL('../../migrations/', import.meta.url))).filter((f) => f.endsWith('.ts')).sort()
+  const since = names.indexOf('2026-12-07T01_legal_persons.ts')
+  t.ok(since > 0, 'the legal-persons migration exists')
+  for (let i = since; i < names.length; i += 1) await database.migrateDownOrThrow()
+  const db = database.db as unknown as Kysely<any>
+  const now = new Date()
+  await db.insertInto('clients').values({ id: 'old-billing', name: 'old billing', role: 'system', token_hash: 'h-old', created_at: now }).execute()
+  await db.insertInto('contractors').values({ id: '11111111-1111-4111-8111-111111111111', name: 'Old Logistics', address: 'Osaka', created_at: now }).execute()
+  await db
+    .insertInto('consents')
+    .values({
+      id: '22222222-2222-4222-8222-222222222222',
+      member_id: 'M-old',
+      recipient_category: 'financial_institution',
+      obtained_at: now,
+      method: 'paper',
+      evidence_ref: 'form-old',
+      created_at: now,
+      policy_version: noticeV1.version
+    })
+    .execute()
+  await db
+    .insertInto('suspensions')
+    .values({ id: '33333333-3333-4333-8333-333333333333', member_id: 'M-old', reason: 'asked', requested_at: now, created_at: now, scope: 'provision' })
+    .execute()
+
+  await database.migrateToLatestOrThrow()
+  t.same(
+    await db.selectFrom('clients').select('entity_id').where('id', '=', 'old-billing').execute(),
+    [{ entity_id: 'shizenha' }],
+    'the client belongs to the federation'
+  )
+  t.same(await db.selectFrom('consents').select(['provider_id', 'contractor_id', 'foreign_recipient']).execute(), [
+    { provider_id: 'shizenha', contractor_id: null, foreign_recipient: null }
+  ])
+  t.same(await db.selectFrom('suspensions').select('provider_id').execute(), [{ provider_id: 'shizenha' }])
+  t.same(
+    await db.selectFrom('contractors').select(['country', 'equivalent_measures']).execute(),
+    [{ country: 'JP', equivalent_measures: null }],
+    'a contractor is in Japan'
+  )
+})

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import t, { type Test } from 'tap'
+import { lockDataDir } from '../../src/db/data-dir-lock.js'
 import { connectFailure, maskSecrets } from '../../src/db/startup-errors.js'
 import { PgCluster, postgresBinDir } from '../support/pg-cluster.js'
 import { freePort, runServerToExit, type Exit } from '../support/server-process.js'
@@ -76,6 +80,21 @@ t.test('a server that accepts connections but never answers: start-up gives up a
   t.equal(exit.code, 1, 'exits non-zero')
   t.match(exit.stderr, new RegExp(`^failed to start: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${cluster.port} \\(.*timeout.*\\)\n$`))
   t.ok(Date.now() - started < 30_000, 'within the connect timeout, not never')
+})
+
+t.test('a data directory another live process holds: a plain sentence, like the other start errors', async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-locked-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  // This test's own process holds it, as a running service would.
+  const release = await lockDataDir(dataDir)
+  t.teardown(release)
+  const exit = await runServerToExit({ DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: 'startup-errors-admin-token-0123' })
+  assertFailure(
+    t,
+    exit,
+    `the embedded database in ${dataDir} is in use by process ${process.pid}; run one process per DATA_DIR, or use PostgreSQL (DATABASE_URL) for replicas`
+  )
+  t.notMatch(exit.stderr, /DataDirLockedError|Error:/, 'no class name in front of it')
 })
 
 t.test('the translation on its own: every address refused, and the password masked however it is spelt', async (t) => {

@@ -5,6 +5,7 @@
  */
 import t from 'tap'
 import { noticeV1 } from '../../src/policy/notice-v1.js'
+import { noticeV3 } from '../../src/policy/notice-v3.js'
 import {
   addContract,
   addInspection,
@@ -229,7 +230,17 @@ t.test('GET /v1/policy lists the notice’s warnings with their articles and cla
   const res = await test.request({ method: 'GET', url: '/v1/policy' })
   t.equal(res.statusCode, 200)
   const body = res.json()
-  t.equal(body.version, noticeV1.version)
+  t.equal(body.version, noticeV3.version, 'the version in force now: every legal person of 2(2)')
+  t.same(body.jointUserKinds, ['federation', 'member_coop', 'jccu'], 'the joint users of 2(2), by kind')
+  t.same(body.providerKinds, ['federation', 'member_coop'], 'the providers: those responsible for management')
+  t.same(
+    body.entities.map((e: { id: string; kind: string }) => [e.id, e.kind]),
+    [
+      ['shizenha', 'federation'],
+      ['JCCU', 'jccu']
+    ],
+    'the legal persons the notice names (member co-ops are registered)'
+  )
   const byCode = Object.fromEntries((body.warnings as { code: string; article: string; clause: string; ja: string; en: string }[]).map((w) => [w.code, w]))
   t.same(Object.fromEntries(Object.entries(byCode).map(([code, w]) => [code, [w.article, w.clause]])), {
     joint_use_responsible_party_address: ['APPI Art. 27(5)(iii)', '2(2)'],
@@ -245,7 +256,7 @@ t.test('GET /v1/policy lists the notice’s warnings with their articles and cla
   }
   t.same(
     body.versions.map((v: { version: string }) => v.version),
-    ['2026-11-01.1', '2027-04-01.1'],
-    'both versions are listed'
+    ['2026-11-01.1', '2027-04-01.1', '2026-12-07.1', '2027-04-01.2'],
+    'every published version is listed'
   )
 })

@@ -87,3 +87,23 @@ t.test('every environment variable of README.md is in the environment table of R
 t.test('README.md links the Japanese version', async (t) => {
   t.match(await readme, /\]\(README\.ja\.md\)/, 'README.md has a link to README.ja.md')
 })
+
+t.test('both READMEs give the exit code a bad setting has: 78, as src/server.ts exits on a ConfigError', async (t) => {
+  const server = await readFile(new URL('../../src/server.ts', import.meta.url), 'utf8')
+  t.match(server, /instanceof ConfigError\)[\s\S]{0,120}process\.exit\(78\)/, 'src/server.ts exits 78 on a ConfigError')
+  t.match(await readme, /A bad setting exits 78\b/, 'README.md says so')
+  t.match(await readmeJa, /環境変数の値が不正な場合は[^。]*終了コード 78/, 'README.ja.md says so')
+})
+
+t.test('README.ja.md says of README.md only what is true: the two roles are there, and a ※ variable is not in its env table', async (t) => {
+  t.match(await readme, /^### Two database roles$/m, 'README.md documents the two database roles')
+  t.notMatch(await readmeJa, /英語版 README に(は)?まだ記載がない/, 'README.ja.md does not say it lacks them')
+  const english = new Set(
+    tableRows(await readme, ENGLISH_ENV_HEADER, 'README.md')
+      .map((row) => envName(row[0] ?? ''))
+      .filter((name): name is string => name !== undefined)
+  )
+  const marked = tableRows(await readmeJa, JAPANESE_ENV_HEADER, 'README.ja.md').filter((row) => row[0]?.includes('※'))
+  t.ok(marked.length > 0, 'some variables are marked')
+  for (const row of marked) t.notOk(english.has(envName(row[0] ?? '') ?? ''), `${row[0]}: marked as missing from README.md's env table, and it is`)
+})

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { chromium, type Browser } from 'playwright-core'
 import t from 'tap'
+import { DOCS_TITLE } from '../../src/plugins/docs.js'
 import { ADMIN_TOKEN, buildTestApp } from '../helper.js'
 
 /**
@@ -39,6 +40,8 @@ t.test(
     // The service's address leads to the reference page.
     await page.goto(`http://127.0.0.1:${port}/`)
     t.equal(new URL(page.url()).pathname, '/docs', 'GET / leads to /docs')
+    t.equal(await page.title(), DOCS_TITLE, 'the tab shows the service’s name, not "Swagger UI"')
+    t.equal(await page.locator('html').getAttribute('lang'), 'en', 'the page says it is in English, which its interface is')
     const operation = page.locator('#operations-Decisions-transfer')
     await operation.locator('.opblock-summary').first().click()
 
@@ -92,3 +95,12 @@ t.test(
     await browser.close()
   }
 )
+
+t.test('/docs is titled with the service’s name, not the stock "Swagger UI" (no browser needed)', async (t) => {
+  const test = await buildTestApp(t)
+  const page = await test.app.inject({ method: 'GET', url: '/docs/' })
+  t.equal(page.statusCode, 200)
+  t.match(page.headers['content-type'], /^text\/html/)
+  t.equal(/<title>([^<]*)<\/title>/.exec(page.body)?.[1], DOCS_TITLE, 'the page’s title')
+  t.notMatch(page.body, /<title>Swagger UI<\/title>/)
+})

@@ -1,18 +1,21 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { Database } from '../../src/db/database.js'
 import { Api, History, allowedTransfer, deniedTransfer, sleep, waitFor, type Op } from '../support/history.js'
 import { PgCluster } from '../support/pg-cluster.js'
-import { startServer } from '../support/server-process.js'
+import { answersIn, closedWithin, rawConnection, type RawConnection } from '../support/raw-http.js'
+import { startServer, type ServerProcess } from '../support/server-process.js'
 import { NO_CLUSTER, TEST_TIMEOUT_MS, assertUnavailable, exitWithin, holdChainHeads, lockWaiters, storedMembers } from './fault-helpers.js'
 
 /**
  * SIGTERM to the real server while transfers are in flight: /readyz turns 503 at once and new
  * requests are refused with 503, the transfers queued behind a held chain lock are answered
  * (201/403) once it is released, their entries are in the ledger, and the process exits 0 within
- * SHUTDOWN_TIMEOUT_MS. A drain that cannot finish in time ends with exit 1 at the bound.
+ * SHUTDOWN_TIMEOUT_MS. A drain that cannot finish in time ends with exit 1 at the bound. SIGTERM
+ * to the whole process group, as supervisors send it, reaches the server twice: the second does
+ * not cut the drain short, a third does.
  */
 
 const ADMIN = 'faults-shutdown-admin-token-0123456789'
@@ -238,3 +241,70 @@ t.test(
     t.equal(code, 0, `exit code 0 (after ${Date.now() - signalledAt} ms)`)
   }
 )
+
+const REPEATED_SIGNAL = /"level":40[^\n]*"signal":"SIGTERM"[^\n]*"msg":"signal repeated while draining/
+
+/**
+ * A check whose body the test holds back: in flight from the moment its headers are read (the
+ * service says so with 100 Continue), so the drain cannot end before `finish()` sends the rest.
+ */
+async function heldCheck(t: Test, server: ServerProcess, memberId: string): Promise<{ connection: RawConnection; finish: () => void }> {
+  const body = JSON.stringify(allowedTransfer(memberId))
+  const connection = await rawConnection(t, server.url)
+  connection.socket.write(
+    `POST /v1/checks HTTP/1.1\r\nHost: service\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nExpect: 100-continue\r\n\r\n`
+  )
+  await waitFor('the service to take the check on (100 Continue)', () => connection.received().startsWith('HTTP/1.1 100 '), 30_000)
+  connection.socket.write(body.slice(0, 10))
+  return { connection, finish: () => connection.socket.write(body.slice(10)) }
+}
+
+/** A service under a parent that forwards signals, both in a process group of their own, with a check held in flight. */
+async function groupWithHeldCheck(t: Test, memberId: string) {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'shizenha-shutdown-group-'))
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }))
+  const server = await startServer(
+    t,
+    { DATA_DIR: dataDir, BOOTSTRAP_ADMIN_TOKEN: ADMIN, SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) },
+    { forwardingParent: true }
+  )
+  const check = await heldCheck(t, server, memberId)
+  process.kill(-server.pid, 'SIGTERM')
+  // Both copies have arrived once the second is logged; before issue 23 the service exited 1 at once instead.
+  await waitFor(
+    'the repeated signal to be logged, or the service to exit',
+    () => REPEATED_SIGNAL.test(server.output()) || server.child.exitCode !== null,
+    30_000
+  )
+  t.equal(server.child.exitCode, null, 'the service still drains after the second SIGTERM')
+  t.match(server.output(), REPEATED_SIGNAL, 'the repeated signal is logged at warn')
+  return { server, check }
+}
+
+t.test(
+  'SIGTERM to the process group (the server gets it twice, once through its parent): the drain goes on, the request in flight is answered, exit 0',
+  { timeout: TEST_TIMEOUT_MS },
+  async (t) => {
+    const { server, check } = await groupWithHeldCheck(t, 'SG-1')
+    t.notMatch(server.output(), /closing already; exiting at once/, 'the drain was not cut short')
+    check.finish()
+    t.ok(await closedWithin(check.connection, 30_000), 'the check is answered and its connection closed')
+    const answer = answersIn(check.connection.received())[0]
+    t.equal(answer?.status, 200, 'the check in flight at the signal is answered 200')
+    t.match(JSON.parse(answer?.body ?? '{}'), { decision: String }, 'with a decision')
+    t.equal(await exitWithin(server, SHUTDOWN_TIMEOUT_MS + 5_000), 0, 'exit code 0')
+    t.match(server.output(), /"msg":"draining: \/readyz is 503/, 'the drain was logged')
+    t.match(server.output(), /"msg":"closed"/, 'the app closed before the exit')
+    t.notMatch(server.output(), /closing already; exiting at once/, 'no signal cut it short')
+  }
+)
+
+t.test('a third signal during the drain ends it at once: exit 1, and the request still in flight gets no answer', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+  const { server, check } = await groupWithHeldCheck(t, 'SG-2')
+  process.kill(-server.pid, 'SIGTERM')
+  t.equal(await exitWithin(server, 10_000), 1, 'exit code 1')
+  t.match(server.output(), /"msg":"closing already; exiting at once"/, 'the abort is logged')
+  t.ok(await closedWithin(check.connection, 10_000), 'the held connection is gone')
+  t.same(answersIn(check.connection.received()), [], 'no answer, which never means "allowed"')
+})

@@ -1,5 +1,5 @@
 import { createPublicKey, generateKeyPairSync, randomBytes, verify as verifySignature } from 'node:crypto'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -12,7 +12,7 @@ import { checkpointText, keyIdOf, openCheckpoint, openNote, parseCheckpointText,
 import { CheckpointKeyError, EMBEDDED_KEY_FILE, loadSigner, parsePrivateKey } from '../../src/ledger/checkpoints-key.js'
 import { chainOf } from '../../src/ledger/hashing.js'
 import { assertProblem, countEntries } from '../fixtures.js'
-import { ADMIN_TOKEN, DATABASE_KIND, buildTestApp, createClient, openTestDatabase } from '../helper.js'
+import { ADMIN_TOKEN, createClient, openTestDatabase } from '../helper.js'
 import { ORIGIN, appWithKey, record, rewriteChain, takeCheckpoint, verify } from './verify-support.js'
 
 const HEADS_SQL = sql<{ chain: number; seq: number | string; hash: string }>`SELECT chain, seq, hash FROM ledger_heads ORDER BY chain`
@@ -304,11 +304,20 @@ t.test('the signing key', async (t) => {
     const fromPem = await loadSigner({ name: ORIGIN, signingKey: pem }, silentLog)
     const fromSeed = await loadSigner({ name: ORIGIN, signingKey: seed }, silentLog)
     t.equal(fromSeed?.keyId, fromPem?.keyId, 'the seed and the PEM are the same key')
-    t.equal(await loadSigner({ name: ORIGIN }, silentLog), null, 'PostgreSQL without a key: none')
+    t.equal(await loadSigner({ name: ORIGIN }, silentLog), null, 'none configured and nowhere to keep one: none')
     t.throws(() => parsePrivateKey('not a key', 'CHECKPOINT_SIGNING_KEY'), CheckpointKeyError)
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
     t.throws(() => parsePrivateKey(rsa, 'CHECKPOINT_SIGNING_KEY'), /not Ed25519/)
     await t.rejects(loadSigner({ name: ORIGIN, signingKeyFile: '/nonexistent/key.pem' }, silentLog), CheckpointKeyError)
+    const notADirectory = path.join(mkdtempSync(path.join(tmpdir(), 'checkpoint-key-')), 'a-file')
+    t.teardown(() => rmSync(path.dirname(notADirectory), { recursive: true, force: true }))
+    writeFileSync(notADirectory, '')
+    await t.rejects(
+      loadSigner({ name: ORIGIN, generateIn: notADirectory }, silentLog),
+      /make DATA_DIR writable/,
+      'a DATA_DIR where no key can be made stops the start'
+    )
+    t.equal(await loadSigner({ name: ORIGIN, generateIn: '/nonexistent', createKey: false }, silentLog), null, 'the CLI on PostgreSQL makes none')
   })
 
   t.test('a bad key stops the start, without printing the key', async (t) => {
@@ -322,30 +331,7 @@ t.test('the signing key', async (t) => {
     t.type(error, CheckpointKeyError)
     t.notMatch(error?.message ?? '', /c2VjcmV0/, 'the message does not quote the key')
   })
-
-  t.test(
-    'PostgreSQL without a key: checkpoints are refused with 503, exports carry an unsigned trailer',
-    { skip: DATABASE_KIND !== 'postgres' && 'the embedded database always has a key' },
-    async (t) => {
-      const lines: string[] = []
-      const test = await buildTestApp(t, {
-        logStream: { write: (line: string) => lines.push(line) },
-        config: { checkpointSigningKey: undefined, checkpointSigningKeyFile: undefined }
-      })
-      t.ok(
-        lines.some((l) => l.includes('no checkpoint signing key')),
-        'the start says so in the log'
-      )
-      const res = await test.request({ method: 'POST', url: '/v1/ledger/checkpoints' })
-      t.equal(assertProblem(t, res, 503).code, 'checkpoints_unavailable')
-      t.equal((await test.request({ method: 'GET', url: '/v1/ledger/checkpoints' })).json().key, null)
-      await record(test, 2)
-      const trailer = JSON.parse((await test.request({ method: 'GET', url: '/v1/ledger/export' })).body.trim().split('\n').at(-1)!).trailer
-      t.equal(trailer.note, null)
-      t.equal(trailer.entries, 2)
-      t.equal((await verify(test)).ok, true, 'verify works without a key')
-    }
-  )
+  // PostgreSQL without a configured key: test/ledger/default-key.test.ts.
 })
 
 t.test('the note format refuses what it must', async (t) => {

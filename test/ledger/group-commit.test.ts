@@ -210,7 +210,7 @@ t.test('a full queue answers 503 at once and loses nothing it accepted', async (
     log,
     async (_tx, ledger, now, jobs) =>
       jobs.map((job) => {
-        ledger.append({ kind: 'decision', memberId: `M-bp-${job}`, clientId: 'test', body: { job } }, now)
+        ledger.append({ kind: 'decision', memberId: `M-bp-${job}`, clientId: 'test', providerId: 'shizenha', body: { job } }, now)
         return { ok: true as const, value: job }
       }),
     { maxGroupEntries: 4, maxQueuedEntries: 10 }
@@ -258,7 +258,7 @@ t.test('what a failed group tells its callers', async (t) => {
       async (tx, ledger, now, jobs) => {
         for (const job of jobs) {
           if (job === 'fault') await fault(tx)
-          ledger.append({ kind: 'decision', memberId: `M-${job}`, clientId: 'test', body: { job } }, now)
+          ledger.append({ kind: 'decision', memberId: `M-${job}`, clientId: 'test', providerId: 'shizenha', body: { job } }, now)
         }
         return jobs.map((job) => ({ ok: true as const, value: job }))
       },
@@ -310,7 +310,7 @@ t.test('a group that fails while its entries are being sent leaves nothing and t
     async (_tx, ledger, now, jobs) => {
       await ledger.startSending()
       for (const job of jobs) {
-        for (let i = 0; i < LARGE; i++) ledger.append({ kind: 'decision', memberId: job.member, clientId: 'test', body: { i } }, now)
+        for (let i = 0; i < LARGE; i++) ledger.append({ kind: 'decision', memberId: job.member, clientId: 'test', providerId: 'shizenha', body: { i } }, now)
         if (job.fail) throw new TypeError('a bug of ours, after the entries went out')
       }
       await ledger.flush()
@@ -341,7 +341,7 @@ function numberedCommitter(database: Database, options: { overlapCommits: boolea
     log,
     async (_tx, ledger, now, jobs) =>
       jobs.map((job) => {
-        ledger.append({ kind: 'decision', memberId: job.member, clientId: 'test', body: { n: job.n } }, now)
+        ledger.append({ kind: 'decision', memberId: job.member, clientId: 'test', providerId: 'shizenha', body: { n: job.n } }, now)
         return { ok: true as const, value: job.n }
       }),
     { maxGroupEntries: options.maxGroupEntries ?? 8, maxQueuedEntries: 10_000, overlapCommits: options.overlapCommits }
@@ -453,7 +453,7 @@ t.test('acts retried after a refused group are not overtaken by later groups', a
     async (tx, ledger, now, jobs) => {
       for (const job of jobs) if (job.refuse === true) await sql`SELECT 1 / 0`.execute(tx)
       return jobs.map((job) => {
-        ledger.append({ kind: 'decision', memberId: 'M-retry', clientId: 'test', body: { n: job.n } }, now)
+        ledger.append({ kind: 'decision', memberId: 'M-retry', clientId: 'test', providerId: 'shizenha', body: { n: job.n } }, now)
         return { ok: true as const, value: job.n }
       })
     },

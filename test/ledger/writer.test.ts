@@ -24,9 +24,15 @@ t.test('an appended entry stores the content it hashed, as it stood when appende
   const refs = await database.transaction(async (tx) => {
     const ledger = await LedgerWriter.lock(tx, ['m-writer-1', 'm-writer-2'])
     const now = new Date('2026-12-02T00:00:00.000Z')
-    const first = ledger.append({ kind: 'decision', memberId: 'm-writer-1', clientId: 'c-1', channel: 'third_party', decision: 'allow', body }, now)
+    const first = ledger.append(
+      { kind: 'decision', memberId: 'm-writer-1', clientId: 'c-1', providerId: 'shizenha', channel: 'third_party', decision: 'allow', body },
+      now
+    )
     recipient.name = 'changed after the append'
-    const second = ledger.append({ kind: 'decision', memberId: 'm-writer-2', clientId: 'c-1', decision: 'deny', body: { plain: 'ascii only' } }, now)
+    const second = ledger.append(
+      { kind: 'decision', memberId: 'm-writer-2', clientId: 'c-1', providerId: 'shizenha', decision: 'deny', body: { plain: 'ascii only' } },
+      now
+    )
     await ledger.flush()
     return [first, second]
   })
@@ -81,7 +87,10 @@ for (const sentAsAppended of [false, true]) {
       if (sentAsAppended) await ledger.startSending()
       const now = new Date('2026-12-02T00:00:00.000Z')
       const appended = perEntry.map((memberId, i) =>
-        ledger.append({ kind: 'decision', memberId, clientId: 'c-1', channel: 'third_party', decision: 'allow', body: { i, tricky } }, now)
+        ledger.append(
+          { kind: 'decision', memberId, clientId: 'c-1', providerId: 'shizenha', channel: 'third_party', decision: 'allow', body: { i, tricky } },
+          now
+        )
       )
       if (sentAsAppended && database.kind === 'postgres') {
         // Seen from another connection: the COPY has rows before the flush ends it.

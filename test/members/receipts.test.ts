@@ -5,7 +5,8 @@
  */
 import t from 'tap'
 import { noticeV1 } from '../../src/policy/notice-v1.js'
-import { noticeV2 } from '../../src/policy/notice-v2.js'
+import { noticeV3, noticeV4 } from '../../src/policy/notice-v3.js'
+import { policyInForce } from '../../src/policy/registry.js'
 import { assertProblem, consentBody, createRecipient, UNKNOWN_ID } from '../fixtures.js'
 import { buildTestApp, daysFrom, type TestApp } from '../helper.js'
 
@@ -57,7 +58,8 @@ t.test('a grant answers with a receipt; GET …/receipt returns the same receipt
     receipt.provisionMethods.map((m: { id: string }) => m.id),
     ['document', 'electronic']
   )
-  t.same(receipt.policy, { version: noticeV1.version, effectiveFrom: noticeV1.effectiveFrom, title: noticeV1.title })
+  const given = policyInForce(new Date(consent.obtainedAt))
+  t.same(receipt.policy, { version: given.version, effectiveFrom: given.effectiveFrom, title: given.title }, 'the version in force when it was given')
   t.same(receipt.ledgerEntry, consent.entry, 'the ledger entry with its hash')
 
   const again = await receiptOf(test, MEMBER, consent.id)
@@ -107,9 +109,10 @@ t.test('a consent keeps the version in force when the member gave it', async (t)
   const test = await buildTestApp(t, { now: () => new Date(now) })
   const before = await grant(test, MEMBER, { obtainedAt: '2027-03-20T10:00:00+09:00' })
   const after = await grant(test, MEMBER, { obtainedAt: '2027-04-15T10:00:00+09:00' })
-  t.equal(before.policyVersion, noticeV1.version, 'given before version 2: version 1')
-  t.equal(after.policyVersion, noticeV2.version, 'given after: version 2')
-  t.equal(before.receipt.policy.version, noticeV1.version)
+  // Version 3 (every legal person) is in force before 2027-04-01, version 4 (v2's §II.3 with them) after.
+  t.equal(before.policyVersion, noticeV3.version, 'given before 2027-04-01: version 3')
+  t.equal(after.policyVersion, noticeV4.version, 'given after: version 4')
+  t.equal(before.receipt.policy.version, noticeV3.version)
   t.notOk(
     before.receipt.dataCategories.some((d: { id: string }) => d.id === 'capital_contribution'),
     'v1: no capital_contribution'
@@ -126,11 +129,11 @@ t.test('a consent keeps the version in force when the member gave it', async (t)
   // Both were recorded at the same (fixed) instant, so the list's order between them is the ids'.
   t.same(
     Object.fromEntries(listed.map((c) => [c.id, c.policyVersion])),
-    { [before.id]: noticeV1.version, [after.id]: noticeV2.version },
+    { [before.id]: noticeV3.version, [after.id]: noticeV4.version },
     'the consent rows keep the version'
   )
   const entry = (await test.request({ method: 'GET', url: `/v1/ledger/${before.entry.id}` })).json()
-  t.equal(entry.policyVersion, noticeV1.version, 'the ledger entry names the same version')
+  t.equal(entry.policyVersion, noticeV3.version, 'the ledger entry names the same version')
 
   // Items a version-1 consent could not have covered are refused at the grant.
   const refused = await test.request({

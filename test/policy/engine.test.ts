@@ -24,6 +24,8 @@ import {
 } from '../../src/policy/engine.js'
 import { noticeV1 } from '../../src/policy/notice-v1.js'
 import { noticeV2 } from '../../src/policy/notice-v2.js'
+import { noticeV3, noticeV4 } from '../../src/policy/notice-v3.js'
+import { FEDERATION, type EntityFacts } from '../../src/policy/parties.js'
 import { providerDetails } from '../../src/policy/provider.js'
 import { POLICY_VERSIONS, policyInForce } from '../../src/policy/registry.js'
 import { REASON_CODES, REASONS, type ReasonCode } from '../../src/policy/reasons.js'
@@ -161,7 +163,21 @@ const IMPRACTICABLE = 'The member is unconscious in hospital and has no one to c
 // ---------------------------------------------------------------------------------------------
 // Facts builders
 
-const noFacts = (): Facts => ({ consents: [], suspensions: [] })
+/** What every decision knows: the provider (the federation unless a row says otherwise) and whether the member was seen. */
+const BASE_FACTS = { provider: FEDERATION, memberSeen: true } as const
+
+const noFacts = (): Facts => ({ ...BASE_FACTS, consents: [], suspensions: [] })
+
+/** A registered member co-op, the shape the registry gives the engine. */
+const MEMBER_COOP: EntityFacts = {
+  id: '5d0c7a4e-3b8f-4a51-9a3e-2f6d1c9b7e10',
+  kind: 'member_coop',
+  name: { ja: '生活協同組合コープ自然派兵庫', en: 'Co-op Shizenha Hyogo' },
+  address: null,
+  representative: null,
+  corporateNumber: null,
+  active: true
+}
 
 function contract(overrides: Partial<ContractFacts> = {}): ContractFacts {
   return {
@@ -187,13 +203,20 @@ function contractor(overrides: Partial<ContractorFacts> = {}): ContractorFacts {
     id: 'K-1',
     name: 'Kansai Logistics',
     address: 'Osaka',
+    country: 'JP',
+    equivalentMeasures: null,
     contracts: [contract()],
     latestInspection: inspection(RECENT_INSPECTION_AT),
     ...overrides
   }
 }
 
-const entrustFacts = (c: ContractorFacts | null = contractor(), suspensions: SuspensionScope[] = []): Facts => ({ contractor: c, consents: [], suspensions })
+const entrustFacts = (c: ContractorFacts | null = contractor(), suspensions: SuspensionScope[] = [], consents: ConsentFacts[] = []): Facts => ({
+  ...BASE_FACTS,
+  contractor: c,
+  consents,
+  suspensions
+})
 
 const recipientId = (category: RecipientCategory): string => `R-${category}`
 
@@ -206,6 +229,7 @@ function recipient(category: RecipientCategory, overrides: Partial<RecipientFact
     representative: 'Tanaka',
     country: 'JP',
     active: true,
+    equivalentMeasures: null,
     ...overrides
   }
 }
@@ -213,8 +237,11 @@ function recipient(category: RecipientCategory, overrides: Partial<RecipientFact
 function consent(category: RecipientCategory, overrides: Partial<ConsentFacts> = {}): ConsentFacts {
   return {
     id: `CS-${category}`,
+    providerId: FEDERATION.id,
     recipientCategory: category,
     recipientId: null,
+    contractorId: null,
+    foreignRecipient: null,
     dataItems: null,
     obtainedAt: daysAgo(30),
     method: 'web',
@@ -230,6 +257,7 @@ function provideFacts(
   overrides: { recipient?: RecipientFacts | null; consents?: ConsentFacts[]; suspensions?: SuspensionScope[] } = {}
 ): Facts {
   return {
+    ...BASE_FACTS,
     recipient: overrides.recipient === undefined ? recipient(category) : overrides.recipient,
     consents: overrides.consents ?? [consent(category)],
     suspensions: overrides.suspensions ?? []
@@ -313,7 +341,7 @@ const jointUseCases: Case[] = [
   {
     name: 'JCCU, with a suspension and no consent on record (joint use needs neither)',
     request: jointUse('billing', ['name', 'bank_account']),
-    facts: { consents: [], suspensions: ['provision'] },
+    facts: { ...BASE_FACTS, consents: [], suspensions: ['provision'] },
     now: NOW,
     expected: { decision: 'allow', reasons: [r('joint_use_announced', '2(2)')], obligations: [itemsLimitedTo(['name', 'bank_account'])] }
   },
@@ -841,7 +869,7 @@ const statutoryCases: Case[] = [
   {
     name: 'vital interest with health_care, member suspended third-party provision and every use, and gave no consent',
     request: statutory('vital_interest', ['name', 'date_of_birth', 'health_care']),
-    facts: { consents: [], suspensions: ['provision', 'use'] },
+    facts: { ...BASE_FACTS, consents: [], suspensions: ['provision', 'use'] },
     now: NOW,
     expected: {
       decision: 'allow',
@@ -935,11 +963,268 @@ const foreignRecipientCases: Case[] = [
     expected: deny(r('recipient_abroad', 'II'))
   })),
   {
-    name: 'a recipient in Korea, inactive and without consent: all reported',
+    name: 'a recipient in Korea, inactive and without consent: all reported (the Art. 28 ground too)',
     request: provide('travel_provider'),
     facts: provideFacts('travel_provider', { recipient: recipient('travel_provider', { country: 'KR', active: false }), consents: [] }),
     now: NOW,
     expected: deny(r('recipient_abroad', 'II'), r('recipient_inactive', 'II'), r('consent_missing', '2(5)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Every legal person of 2(2) (from version 3): the federation, the member co-ops and JCCU use
+// jointly; the federation and the member co-ops provide.
+
+const OTHER_COOP: EntityFacts = {
+  ...MEMBER_COOP,
+  id: '9a1f2b3c-4d5e-4f60-8a7b-1c2d3e4f5a6b',
+  name: { ja: '生活協同組合コープ自然派京都', en: 'Co-op Shizenha Kyoto' }
+}
+const JCCU_ENTITY: EntityFacts = {
+  id: 'JCCU',
+  kind: 'jccu',
+  name: { ja: '日本生活協同組合連合会', en: "Japanese Consumers' Co-operative Union (JCCU)" },
+  address: null,
+  representative: null,
+  corporateNumber: null,
+  active: true
+}
+const byProvider = (provider: EntityFacts | null, jointUser?: EntityFacts | null): Facts => ({
+  ...noFacts(),
+  provider,
+  ...(jointUser === undefined ? {} : { jointUser })
+})
+/** The warnings version 3 carries on every joint-use allow: what Art. 27(5)(iii) asks and the notice leaves out. */
+const JOINT_USE_ALLOW = (items: DataItem[]): Expected => ({
+  decision: 'allow',
+  reasons: [r('joint_use_announced', '2(2)')],
+  obligations: [itemsLimitedTo(items)]
+})
+
+const legalPersonCases: Case[] = [
+  {
+    name: 'v3: a member co-op to the federation',
+    policy: noticeV3,
+    request: jointUse('ordering', ['name', 'address'], FEDERATION.id),
+    facts: byProvider(MEMBER_COOP, FEDERATION),
+    now: NOW,
+    expected: JOINT_USE_ALLOW(['name', 'address'])
+  },
+  {
+    name: 'v3: the federation to a member co-op, every item incl. health_care',
+    policy: noticeV3,
+    request: jointUse('delivery', [...ALL_ITEMS], MEMBER_COOP.id),
+    facts: byProvider(FEDERATION, MEMBER_COOP),
+    now: NOW,
+    expected: JOINT_USE_ALLOW([...ALL_ITEMS])
+  },
+  {
+    name: 'v3: between two member co-ops',
+    policy: noticeV3,
+    request: jointUse('after_sales', ['name', 'phone'], OTHER_COOP.id),
+    facts: byProvider(MEMBER_COOP, OTHER_COOP),
+    now: NOW,
+    expected: JOINT_USE_ALLOW(['name', 'phone'])
+  },
+  {
+    name: 'v3: a member co-op to JCCU',
+    policy: noticeV3,
+    request: jointUse('ordering', ['name'], 'JCCU'),
+    facts: byProvider(MEMBER_COOP, JCCU_ENTITY),
+    now: NOW,
+    expected: JOINT_USE_ALLOW(['name'])
+  },
+  {
+    name: 'v3: a deactivated member co-op is no joint user',
+    policy: noticeV3,
+    request: jointUse('ordering', ['name'], OTHER_COOP.id),
+    facts: byProvider(FEDERATION, { ...OTHER_COOP, active: false }),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'))
+  },
+  {
+    name: 'v3: an id that names no legal person is no joint user',
+    policy: noticeV3,
+    request: jointUse('ordering', ['name'], 'Zenrosai'),
+    facts: byProvider(FEDERATION, null),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'))
+  },
+  {
+    name: 'v1 read JCCU alone as joint user: a member co-op is denied under it',
+    policy: noticeV1,
+    request: jointUse('ordering', ['name'], MEMBER_COOP.id),
+    facts: byProvider(FEDERATION, MEMBER_COOP),
+    now: NOW,
+    expected: deny(r('joint_user_unknown', '2(2)'))
+  },
+  {
+    name: 'v3: JCCU does not provide (it is a joint user, not responsible for management)',
+    policy: noticeV3,
+    request: jointUse('ordering', ['name'], FEDERATION.id),
+    facts: byProvider(JCCU_ENTITY, FEDERATION),
+    now: NOW,
+    expected: deny(r('provider_unknown', '2(2)'))
+  },
+  {
+    name: 'v3: a deactivated member co-op provides nothing',
+    policy: noticeV3,
+    request: provide('financial_institution'),
+    facts: {
+      ...provideFacts('financial_institution', { consents: [consent('financial_institution', { providerId: MEMBER_COOP.id })] }),
+      provider: { ...MEMBER_COOP, active: false }
+    },
+    now: NOW,
+    expected: deny(r('provider_unknown', '2(2)'))
+  },
+  {
+    name: 'v3: no such provider',
+    policy: noticeV3,
+    request: statutory('legal_obligation', ['name'], null),
+    facts: byProvider(null),
+    now: NOW,
+    expected: deny(r('provider_unknown', '2(2)'))
+  },
+  {
+    name: 'v3: a member co-op provides on its own consent',
+    policy: noticeV3,
+    request: provide('financial_institution'),
+    facts: {
+      ...provideFacts('financial_institution', { consents: [consent('financial_institution', { providerId: MEMBER_COOP.id })] }),
+      provider: MEMBER_COOP
+    },
+    now: NOW,
+    expected: allowThirdParty(SECTION_II.financial_institution.necessaryItems, 'CS-financial_institution')
+  },
+  {
+    name: "v3: a consent given to the federation does not permit a member co-op's provision",
+    policy: noticeV3,
+    request: provide('financial_institution'),
+    facts: { ...provideFacts('financial_institution'), provider: MEMBER_COOP },
+    now: NOW,
+    expected: deny(r('consent_missing', '2(5)'))
+  }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Art. 28: a party abroad (not Japan, not a PPC-designated country) needs a rule 17(2) consent or
+// a current equivalent-measures system; an entrustment abroad is such a provision too.
+
+const PH_INFO = { country: 'PH', system: 'Data Privacy Act of 2012 (RA 10173), National Privacy Commission', measures: 'Contract clauses and ISO/IEC 27001' }
+const CURRENT_MEASURES = { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: daysAgo(100) }
+const STALE_MEASURES = { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: daysAgo(400) }
+const manila = (overrides: Partial<ContractorFacts> = {}) => contractor({ country: 'PH', ...overrides })
+const contractorConsent = (overrides: Partial<ConsentFacts> = {}): ConsentFacts => ({
+  ...consent('financial_institution'),
+  id: 'CS-manila',
+  recipientCategory: null,
+  contractorId: 'K-1',
+  foreignRecipient: PH_INFO,
+  dataItems: null,
+  ...overrides
+})
+const ENTRUSTED = ['name', 'address', 'phone'] as DataItem[]
+const allowEntrustmentAbroad = (ground: ReasonCode, consentId?: string): Expected => ({
+  decision: 'allow',
+  reasons: [r('contract_in_force', '2(4)'), r('inspection_current', '2(4)'), r(ground, '2(5)')],
+  obligations: [itemsLimitedTo(ENTRUSTED), reinspectBy(RECENT_INSPECTION_AT), keepRecord],
+  contractId: 'C-1',
+  ...(consentId === undefined ? {} : { consentId })
+})
+
+const abroadCases: Case[] = [
+  {
+    name: 'entrustment to a contractor in PH without either ground is denied',
+    request: entrust(),
+    facts: entrustFacts(manila()),
+    now: NOW,
+    expected: deny(r('contractor_abroad', '2(3)'))
+  },
+  {
+    name: 'entrustment to PH with a rule 17(2) consent to that contractor: allowed and recorded',
+    request: entrust(),
+    facts: entrustFacts(manila(), [], [contractorConsent()]),
+    now: NOW,
+    expected: allowEntrustmentAbroad('abroad_consent_on_record', 'CS-manila')
+  },
+  {
+    name: 'entrustment to PH with a current equivalent-measures system: allowed and recorded',
+    request: entrust(),
+    facts: entrustFacts(manila({ equivalentMeasures: CURRENT_MEASURES })),
+    now: NOW,
+    expected: allowEntrustmentAbroad('abroad_equivalent_measures')
+  },
+  {
+    name: 'entrustment to PH: measures last checked over a year ago ground nothing',
+    request: entrust(),
+    facts: entrustFacts(manila({ equivalentMeasures: STALE_MEASURES })),
+    now: NOW,
+    expected: deny(r('contractor_abroad', '2(3)'))
+  },
+  {
+    name: 'entrustment to PH: a consent with another country’s information grounds nothing',
+    request: entrust(),
+    facts: entrustFacts(manila(), [], [contractorConsent({ foreignRecipient: { ...PH_INFO, country: 'VN' } })]),
+    now: NOW,
+    expected: deny(r('contractor_abroad', '2(3)'))
+  },
+  {
+    name: 'entrustment to PH: a withdrawn consent grounds nothing',
+    request: entrust(),
+    facts: entrustFacts(manila(), [], [contractorConsent({ withdrawnAt: daysAgo(1) })]),
+    now: NOW,
+    expected: deny(r('contractor_abroad', '2(3)'))
+  },
+  {
+    name: 'entrustment to PH: a consent that leaves out an item grounds nothing',
+    request: entrust(),
+    facts: entrustFacts(manila(), [], [contractorConsent({ dataItems: ['name'] })]),
+    now: NOW,
+    expected: deny(r('contractor_abroad', '2(3)'))
+  },
+  {
+    name: 'entrustment to a contractor in DE is treated as domestic (PPC-designated)',
+    request: entrust(),
+    facts: entrustFacts(contractor({ country: 'DE' })),
+    now: NOW,
+    expected: allowEntrustment(ENTRUSTED, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'entrustment to a contractor in GB is treated as domestic (PPC-designated)',
+    request: entrust(),
+    facts: entrustFacts(contractor({ country: 'GB' })),
+    now: NOW,
+    expected: allowEntrustment(ENTRUSTED, 'C-1', RECENT_INSPECTION_AT)
+  },
+  {
+    name: 'a recipient in DE is treated as domestic for Art. 28',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { recipient: recipient('insurer', { country: 'DE' }) }),
+    now: NOW,
+    expected: allowThirdParty(SECTION_II.insurer.necessaryItems, 'CS-insurer')
+  },
+  {
+    name: 'a recipient in the US with a rule 17(2) consent for the US',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', {
+      recipient: recipient('insurer', { country: 'US' }),
+      consents: [consent('insurer', { foreignRecipient: { ...PH_INFO, country: 'US', system: 'No comprehensive federal privacy law' } })]
+    }),
+    now: NOW,
+    expected: {
+      ...allowThirdParty(SECTION_II.insurer.necessaryItems, 'CS-insurer'),
+      reasons: [r('consent_on_record', '2(5)'), r('abroad_consent_on_record', '2(5)')]
+    }
+  },
+  {
+    name: 'a recipient in the US with a current equivalent-measures system',
+    request: provide('insurer'),
+    facts: provideFacts('insurer', { recipient: recipient('insurer', { country: 'US', equivalentMeasures: CURRENT_MEASURES }) }),
+    now: NOW,
+    expected: {
+      ...allowThirdParty(SECTION_II.insurer.necessaryItems, 'CS-insurer'),
+      reasons: [r('consent_on_record', '2(5)'), r('abroad_equivalent_measures', '2(5)')]
+    }
   }
 ]
 
@@ -950,7 +1235,7 @@ const useSuspensionCases: Case[] = [
   {
     name: 'use suspended: joint use is denied',
     request: jointUse('ordering', ['name', 'address']),
-    facts: { consents: [], suspensions: ['use'] },
+    facts: { ...BASE_FACTS, consents: [], suspensions: ['use'] },
     now: NOW,
     expected: deny(r('use_suspended', '2(7)'))
   },
@@ -985,14 +1270,14 @@ const useSuspensionCases: Case[] = [
   {
     name: 'use suspended: a legal obligation still goes ahead',
     request: statutory('legal_obligation', ['name', 'address']),
-    facts: { consents: [], suspensions: ['use'] },
+    facts: { ...BASE_FACTS, consents: [], suspensions: ['use'] },
     now: NOW,
     expected: { decision: 'allow', reasons: [r('legal_obligation', '2(5)a')], obligations: [itemsLimitedTo(['name', 'address'])] }
   },
   {
     name: 'use suspended and another joint user: both reported',
     request: jointUse('ordering', ['name'], 'Zenrosai'),
-    facts: { consents: [], suspensions: ['use'] },
+    facts: { ...BASE_FACTS, consents: [], suspensions: ['use'] },
     now: NOW,
     expected: deny(r('use_suspended', '2(7)'), r('joint_user_unknown', '2(2)'))
   }
@@ -1142,6 +1427,8 @@ const TABLES: Record<string, Case[]> = {
   statutory_exception: statutoryCases,
   'vital_interest: consent impracticable (APPI Art. 27(1)(ii))': vitalInterestConditionCases,
   'third_party: recipient abroad (APPI Art. 28)': foreignRecipientCases,
+  'legal persons of 2(2): joint users and providers': legalPersonCases,
+  'abroad (APPI Art. 28): entrustment and third party': abroadCases,
   'any channel: use suspended (APPI Art. 35)': useSuspensionCases,
   'entrustment: contracts count from their signing': contractSigningCases,
   'third_party: a consent covers what its version said': consentVersionCases
@@ -1172,7 +1459,7 @@ function run(t: Test, request: DecisionRequest, policy: PolicyDocument, facts: F
   return first
 }
 
-function checkDecision(t: Test, decision: Decision, expected: Expected, policy: PolicyDocument, request: DecisionRequest): void {
+function checkDecision(t: Test, decision: Decision, expected: Expected, policy: PolicyDocument, request: DecisionRequest, facts: Facts): void {
   t.equal(decision.decision, expected.decision, 'decision')
   t.strictSame(sortedCodes(decision.reasons.map((x) => x.code)), sortedCodes(expected.reasons.map((x) => x.code)), 'exactly these reason codes')
   t.equal(new Set(decision.reasons.map((x) => x.code)).size, decision.reasons.length, 'no reason is given twice')
@@ -1201,18 +1488,20 @@ function checkDecision(t: Test, decision: Decision, expected: Expected, policy: 
     t.equal(decision.consentId, expected.consentId, 'consentId')
     t.equal(decision.contractId, expected.contractId, 'contractId')
   }
-  if (expected.decision === 'allow' && request.channel === 'third_party') {
-    t.strictSame(decision.providerDetails, providerDetails(policy), 'an allowed provision carries the provider details of its version')
+  const provision = request.channel === 'third_party' || (expected.obligations ?? []).some((o) => o.code === 'keep_provision_record')
+  if (expected.decision === 'allow' && provision) {
+    t.strictSame(decision.providerDetails, providerDetails(policy, facts.provider!), 'an allowed provision carries the details of the provider that provides')
   } else {
-    t.equal(decision.providerDetails, undefined, 'only an allowed third-party provision carries provider details')
+    t.equal(decision.providerDetails, undefined, 'only an allowed provision (third party, or entrustment abroad) carries provider details')
   }
+  t.equal(decision.providerId, facts.provider?.id ?? request.providerId ?? '', 'the decision names its provider')
 }
 
 function runTable(t: Test, cases: readonly Case[], policy: PolicyDocument): void {
   for (const row of cases) {
     t.test(row.name, async (t) => {
       const decision = run(t, row.request, row.policy ?? policy, row.facts, row.now)
-      checkDecision(t, decision, row.expected, row.policy ?? policy, row.request)
+      checkDecision(t, decision, row.expected, row.policy ?? policy, row.request, row.facts)
     })
   }
 }
@@ -1301,7 +1590,7 @@ t.test('purpose_not_in_notice under a policy announcing fewer purposes', async (
 // Client scope (2(9))
 
 t.test('denyOutsideClientScope', async (t) => {
-  const decision = denyOutsideClientScope(noticeV1)
+  const decision = denyOutsideClientScope(noticeV1, FEDERATION.id)
   t.equal(decision.decision, 'deny')
   t.strictSame(
     decision.reasons.map((x) => x.code),
@@ -1313,7 +1602,7 @@ t.test('denyOutsideClientScope', async (t) => {
   t.equal(decision.policyVersion, noticeV1.version)
   t.equal(decision.consentId, undefined)
   t.equal(decision.contractId, undefined)
-  t.strictSame(denyOutsideClientScope(noticeV1), decision, 'pure')
+  t.strictSame(denyOutsideClientScope(noticeV1, FEDERATION.id), decision, 'pure')
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -1354,7 +1643,7 @@ t.test('every reason code is produced by some row', async (t) => {
   for (const row of narrowPolicyCases) {
     for (const reason of decide(row.request, narrowPolicy, row.facts, row.now).reasons) everywhere.add(reason.code)
   }
-  for (const reason of denyOutsideClientScope(noticeV1).reasons) everywhere.add(reason.code)
+  for (const reason of denyOutsideClientScope(noticeV1, FEDERATION.id).reasons) everywhere.add(reason.code)
   t.strictSame(sortedCodes([...everywhere]), sortedCodes(REASON_CODES), 'with the narrow policy and client scope, every code')
 })
 
@@ -1376,8 +1665,8 @@ t.test('the tables are well formed', async (t) => {
 t.test('decisions before version 2’s effectiveFrom keep version 1, from it on use version 2, each naming its version', async (t) => {
   t.strictSame(
     POLICY_VERSIONS.map((v) => v.version),
-    [noticeV1.version, noticeV2.version],
-    'both versions are published, oldest first'
+    [noticeV1.version, noticeV2.version, noticeV3.version, noticeV4.version],
+    'every version is published, in the order of publication'
   )
   t.ok(new Date(noticeV2.effectiveFrom) > new Date(noticeV1.effectiveFrom), 'version 2 comes into force after version 1')
   t.equal(noticeV2.effectiveFrom, '2027-04-01T00:00:00+09:00')
@@ -1388,18 +1677,20 @@ t.test('decisions before version 2’s effectiveFrom keep version 1, from it on 
     {
       name: 'one millisecond before',
       at: new Date(effective.getTime() - 1),
-      version: noticeV1.version,
+      // Version 3 (every legal person of 2(2)) is in force then, with version 1's §II.
+      version: noticeV3.version,
       refund: deny(r('purpose_not_allowed', 'II'), r('items_not_necessary', 'II', ['capital_contribution']))
     },
-    { name: 'exactly at effectiveFrom', at: effective, version: noticeV2.version, refund: allowThirdParty(REFUND_ITEMS, 'CS-listed') },
-    { name: 'a year later', at: new Date(effective.getTime() + 365 * DAY_MS), version: noticeV2.version, refund: allowThirdParty(REFUND_ITEMS, 'CS-listed') }
+    // Version 4 (version 2's §II.3 with every legal person of 2(2)) supersedes version 2 before it ever applies.
+    { name: 'exactly at effectiveFrom', at: effective, version: noticeV4.version, refund: allowThirdParty(REFUND_ITEMS, 'CS-listed') },
+    { name: 'a year later', at: new Date(effective.getTime() + 365 * DAY_MS), version: noticeV4.version, refund: allowThirdParty(REFUND_ITEMS, 'CS-listed') }
   ]
   for (const moment of moments) {
     t.test(moment.name, async (t) => {
       const policy = policyInForce(moment.at)
       t.equal(policy.version, moment.version, 'the version in force')
       const refundDecision = run(t, refund(), policy, facts, moment.at)
-      checkDecision(t, refundDecision, moment.refund, policy, refund())
+      checkDecision(t, refundDecision, moment.refund, policy, refund(), facts)
       t.equal(refundDecision.policyVersion, moment.version, 'the refund names the version that decided it')
       const billing = run(t, provide('financial_institution'), policy, facts, moment.at)
       t.equal(billing.decision, 'deny', 'the listed consent does not cover billing_amount')
@@ -1442,17 +1733,17 @@ t.test('an allowed third-party provision carries the provider details; missing o
   t.equal(decide(provide('insurer'), noticeV1, provideFacts('insurer', { consents: [] }), NOW).providerDetails, undefined, 'a deny carries none')
   t.equal(decide(jointUse('ordering', ['name']), noticeV1, noFacts(), NOW).providerDetails, undefined, 'joint use is no provision: none')
 
-  const stated: PolicyDocument = deepFreeze({
-    ...noticeV2,
-    version: 'test-stated',
-    parties: noticeV2.parties.map((p) =>
-      p.id === 'shizenha'
-        ? { ...p, address: { ja: '大阪府…(試験用)', en: 'Osaka (test)' }, representative: { ja: '代表理事 (試験用)', en: 'President (test)' } }
-        : p
-    )
-  })
-  const withDetails = decide(provide('insurer'), stated, provideFacts('insurer'), NOW)
-  t.strictSame(withDetails.providerDetails?.address, { ja: '大阪府…(試験用)', en: 'Osaka (test)' })
-  t.strictSame(withDetails.providerDetails?.representative, { ja: '代表理事 (試験用)', en: 'President (test)' })
-  t.strictSame(withDetails.providerDetails?.missing, [], 'a version that states them leaves nothing missing')
+  // The details are the providing person's own: a member co-op registered with its address and representative.
+  const coop: EntityFacts = { ...MEMBER_COOP, address: '兵庫県神戸市(試験用)', representative: '代表理事 試験' }
+  const byCoop = decide(
+    provide('insurer'),
+    noticeV3,
+    { ...provideFacts('insurer', { consents: [consent('insurer', { providerId: coop.id })] }), provider: coop },
+    NOW
+  )
+  t.equal(byCoop.decision, 'allow')
+  t.strictSame(byCoop.providerDetails?.name, coop.name, 'the member co-op that provides is named, not the federation')
+  t.strictSame(byCoop.providerDetails?.address, { ja: '兵庫県神戸市(試験用)', en: '兵庫県神戸市(試験用)' })
+  t.strictSame(byCoop.providerDetails?.representative, { ja: '代表理事 試験', en: '代表理事 試験' })
+  t.strictSame(byCoop.providerDetails?.missing, [], 'a record that states them leaves nothing missing')
 })

@@ -8,6 +8,16 @@ const ENTRY = ['--import', 'tsx', 'src/server.ts']
 const OUTPUT_LIMIT = 4 * 1024 * 1024
 const LISTENING = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/
 const POLL_MS = 100
+/**
+ * `npm start` as a supervisor runs it: a parent that forwards SIGTERM and SIGINT to the server and
+ * exits with its code. Started in a process group of their own, a signal to the group reaches the
+ * server twice, once itself and once through the parent, as systemd's KillMode=control-group does.
+ */
+const FORWARDING_PARENT = `
+const server = require('node:child_process').spawn(process.execPath, process.argv.slice(1), { stdio: 'inherit' })
+for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.kill(signal))
+server.on('exit', (code) => process.exit(code ?? 1))
+`
 
 export interface Teardown {
   teardown(fn: () => unknown): void
@@ -30,6 +40,11 @@ export interface StartOptions {
   readonly inheritDatabaseUrl?: boolean
   /** Give up on a server that does not listen within this long (it is killed). */
   readonly startTimeoutMs?: number
+  /**
+   * Run it under a forwarding parent (FORWARDING_PARENT), both in a new process group whose id is
+   * `pid`: `process.kill(-pid, signal)` signals the group; `child` and `exited` are the parent's.
+   */
+  readonly forwardingParent?: boolean
 }
 
 /** The environment of a child server: the test's own, minus DATABASE_URL unless asked for. */
@@ -61,14 +76,19 @@ export function freePort(): Promise<number> {
 export async function startServer(t: Teardown | undefined, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
   const quiet = env.LOG_LEVEL !== undefined && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)
   const port = env.PORT ?? (quiet ? String(await freePort()) : '0')
-  const child = spawn(process.execPath, ENTRY, {
+  const child = spawn(process.execPath, options.forwardingParent ? ['-e', FORWARDING_PARENT, '--', ...ENTRY] : ENTRY, {
     cwd: ROOT,
     env: childEnvironment({ ...env, PORT: port }, options.inheritDatabaseUrl),
-    stdio: ['ignore', 'pipe', 'pipe']
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.forwardingParent === true
   })
   let output = ''
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-  t?.teardown(() => stopServer({ child, exited }))
+  t?.teardown(async () => {
+    await stopServer({ child, exited })
+    // A parent killed after the grace period would leave the server behind.
+    if (options.forwardingParent) killGroup(child.pid!)
+  })
   const server = (url: string): ServerProcess => ({ child, pid: child.pid!, url, exited, output: () => output })
   return new Promise<ServerProcess>((resolve, reject) => {
     let settled = false
@@ -107,6 +127,15 @@ export async function startServer(t: Teardown | undefined, env: Record<string, s
         .finally(() => (probing = false))
     }, POLL_MS)
   })
+}
+
+/** SIGKILL to every process left in the group `pgid`, if any. */
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL')
+  } catch {
+    // The group is gone already.
+  }
 }
 
 function running(child: ChildProcess): boolean {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { findClient, insertClient, listClients, revokeClient, type Client } from '../../clients/repository.js'
+import { clientEntityId, EntityNotProviderError } from '../../clients/entity.js'
 import { CLIENTS_CHANNEL } from '../../clients/token-cache.js'
 import { generateToken, hashToken } from '../../clients/tokens.js'
 import { ChangeFeed } from '../../db/change-feed.js'
@@ -7,6 +8,7 @@ import type { Channel, Purpose, Role } from '../../policy/vocabulary.js'
 import { cliLogger, withDatabase } from '../database-access.js'
 import { scopeFieldsMisplaced } from '../../clients/scope-rule.js'
 import { failure, usageError } from '../exit.js'
+import { isInstant, TIMESTAMP_EXPECTED } from '../../plugins/validation.js'
 import type { ServiceApi } from '../service-api.js'
 import { printJson, table } from '../terminal.js'
 
@@ -16,6 +18,10 @@ export interface NewClient {
   readonly channels?: Channel[] | undefined
   readonly purposes?: Purpose[] | undefined
   readonly rateLimit?: number | undefined
+  /** RFC 3339 with an offset, in the future; undefined: the token does not expire. */
+  readonly expiresAt?: string | undefined
+  /** The provider the client belongs to; undefined: the federation. */
+  readonly entityId?: string | undefined
 }
 
 /** As POST /v1/clients refuses it: a scope only limits system clients. */
@@ -24,19 +30,34 @@ function checkScope(client: NewClient): void {
   if (misplaced.length > 0) throw usageError(`${misplaced.map((field) => `--${field}`).join(' and ')}: these limit system clients only`)
 }
 
+/** As POST /v1/clients refuses it: an expiry is a time with an offset, in the future. */
+function expiryOf(client: NewClient): Date | null {
+  if (client.expiresAt === undefined) return null
+  if (!isInstant(client.expiresAt)) throw usageError(`--expires-at is ${TIMESTAMP_EXPECTED}`)
+  const at = new Date(client.expiresAt)
+  if (at.getTime() <= Date.now()) throw usageError('--expires-at must be in the future')
+  return at
+}
+
 export async function createClientCommand(client: NewClient, output: { json: boolean }, service: ServiceApi | undefined): Promise<void> {
   checkScope(client)
+  const expiresAt = expiryOf(client)
   const created: Client & { token: string } = service
     ? await service.json('POST', 'v1/clients', { body: client })
     : await withDatabase(async (database) => {
+        const entityId = await clientEntityId(database.db, client.entityId).catch((err: unknown) => {
+          throw err instanceof EntityNotProviderError ? usageError(`--entity: ${err.message}`) : err
+        })
         const token = generateToken()
         const inserted = await insertClient(database.db, {
           id: randomUUID(),
           name: client.name,
           role: client.role,
+          entityId,
           channels: client.channels ?? null,
           purposes: client.purposes ?? null,
           rateLimit: client.rateLimit ?? null,
+          expiresAt,
           tokenHash: hashToken(token),
           now: new Date()
         })

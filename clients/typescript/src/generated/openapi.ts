@@ -75,6 +75,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/entities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the legal persons of the notice: the federation, the member co-ops and JCCU
+         * @description The providers (the federation and the member co-ops, responsible for management under 2(2)) and the joint users of 2(2) (the same and JCCU). A jointUser, a providerId and a client’s entityId name one of these ids.
+         */
+        get: operations["listEntities"];
+        put?: never;
+        /**
+         * Register a member co-op
+         * @description Only member co-ops are registered: the federation and JCCU come from the policy document. What is not known stays absent (null), never invented; a member co-op is a provider and a joint user (2(2)) from its registration on.
+         */
+        post: operations["createEntity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/entities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a legal person */
+        get: operations["getEntity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Deactivate (or reactivate) a member co-op
+         * @description An entity is never deleted: its records stay its own. Deactivated, it neither provides nor uses jointly (provider_unknown, joint_user_unknown).
+         */
+        patch: operations["updateEntity"];
+        trace?: never;
+    };
     "/v1/recipients": {
         parameters: {
             query?: never;
@@ -146,7 +191,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Record a contractor's country or its equivalent-measures system (APPI Art. 28)
+         * @description A new periodic check of the equivalent-measures system is recorded as its new lastCheckedAt (Art. 28(3)).
+         */
+        patch: operations["updateContractor"];
         trace?: never;
     };
     "/v1/contractors/{id}/contracts": {
@@ -498,7 +547,7 @@ export interface paths {
         put?: never;
         /**
          * Register a calling system or person; the token is shown this once
-         * @description channels and purposes limit a system client (omitted: all of them, except statutory_exception, which it may use only when channels name it); on an admin or ops client they are a 400. Clients are not throttled unless rateLimit is set: then requests beyond it within a minute are 429 with Retry-After.
+         * @description channels and purposes limit a system client (omitted: all of them, except statutory_exception, which it may use only when channels name it); on an admin or ops client they are a 400. Clients are not throttled unless rateLimit is set: then requests beyond it within a minute are 429 with Retry-After. With expiresAt (in the future) the token is refused (401) from that time on; without it, it works until revoked.
          */
         post: operations["createClient"];
         delete?: never;
@@ -560,9 +609,9 @@ export interface components {
                 /**
                  * @description Why a decision came out as it did: a closed, stable vocabulary, each code with the clause of the notice (and the APPI article) it rests on. `message` carries the text below in the language of Accept-Language.
                  *
-                 *     - `joint_use_announced` (2(2); APPI Art. 27(5)(iii)): 通知された共同利用(日本生活協同組合連合会、全項目、Ⅰの利用目的)に該当します。 / Joint use with JCCU of every item, for a purpose of §I, as announced in the notice.
+                 *     - `joint_use_announced` (2(2); APPI Art. 27(5)(iii)): 通知された共同利用(コープ自然派事業連合、会員生協及び日本生活協同組合連合会の間、全項目、Ⅰの利用目的)に該当します。 / Joint use of every item among the federation, the member co-ops and JCCU, for a purpose of §I, as announced in the notice.
                  *     - `purpose_not_in_notice` (2(1)): この利用目的はⅠに記載された利用目的ではありません。 / This purpose is not among the purposes of use the notice announces in §I.
-                 *     - `joint_user_unknown` (2(2)): 共同利用者は日本生活協同組合連合会のみです。この相手先は共同利用者ではありません。 / The notice announces joint use with JCCU only; this party is not a joint user.
+                 *     - `joint_user_unknown` (2(2)): この相手先は共同利用者ではありません。2(2)の共同利用者は、コープ自然派事業連合、登録済みで有効な会員生協(GET /v1/entities)及び日本生活協同組合連合会です(jointUser には "JCCU" またはエンティティの id を指定します)。 / This party is not a joint user. The joint users of 2(2) are the federation, the member co-ops registered and active in GET /v1/entities, and JCCU (jointUser: "JCCU" or an entity id).
                  *     - `contract_in_force` (2(4); APPI Art. 25): 利用目的と項目を含む有効な委託契約が締結されています。 / A contract in force covers this purpose and these items.
                  *     - `inspection_current` (2(4); APPI Art. 25): 委託先の直近の実施状況の点検は合格で、点検間隔内です。 / The contractor's latest inspection passed and is within the inspection interval.
                  *     - `contractor_unknown` (2(3)): 登録された委託先ではありません。委託は事業連合または会員生協の管理の下でのみ行えます。 / No registered contractor has this id; processing may be entrusted only under the co-op’s management.
@@ -587,13 +636,17 @@ export interface components {
                  *     - `legal_obligation` (2(5)a; APPI Art. 27(1)(i)): 法令により提供が義務付けられている場合に該当し、根拠と承認者が記録されています。 / A law obliges provision to a third party or a government agency; the basis and its approver are recorded.
                  *     - `vital_interest` (2(5)b; APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のために必要であり、本人の同意を得ることが困難な場合に該当し、根拠、同意を得られない理由と承認者が記録されています。 / Provision is judged necessary to protect a person's life, body or property and the person's consent is hard to obtain; the basis, why consent could not be obtained and the approver are recorded.
                  *     - `consent_impracticability_missing` (2(5)b; APPI Art. 27(1)(ii)): 人の生命、身体又は財産の保護のための提供は、本人の同意を得ることが困難であるときに限られます。同意を得られない理由(exception.consentImpracticable)が記載されていません。 / Provision to protect a person's life, body or property is lawful only when the person's consent is hard to obtain; the request does not say why it could not be obtained (exception.consentImpracticable).
-                 *     - `recipient_abroad` (II; APPI Art. 28): 提供先は外国にあります。外国にある第三者への提供には、当該外国の制度等の情報を提供した上での本人の同意が必要です(個人情報保護法第28条)。通知は外国への提供について記載しておらず、そのような同意の記録もありません。 / The recipient is outside Japan. Provision to a third party abroad needs the member's consent to provision to that country, given with information on its system (APPI Art. 28); the notice says nothing of provision abroad and no consent here records such information.
+                 *     - `recipient_abroad` (II; APPI Art. 28(1); PPC rule 17(2)): 提供先は、個人情報保護委員会が指定していない外国にあります。提供には、規則第17条第2項の情報(国名、その国の個人情報保護制度、提供先が講ずる措置)を提供した上での同意(同意の foreignRecipient に当該国を記録)か、直近1年以内に確認した提供先の基準適合体制(法第28条第1項・第3項)が必要ですが、いずれも記録がありません。 / The recipient is in a country outside Japan that the PPC has not designated. Provision to it needs a consent given with the information of PPC rule 17(2) (the country, its personal-information protection system, the recipient's measures) recorded as the consent's foreignRecipient for that country, or the recipient's equivalent-measures system checked within the last year (Art. 28(1), 28(3)); neither is on record.
+                 *     - `contractor_abroad` (2(3); APPI Art. 28(1); PPC rule 17(2)): 委託先は、個人情報保護委員会が指定していない外国にあります。外国への委託は外国にある第三者への提供に当たります(法第28条第1項)。規則第17条第2項の情報(当該国の foreignRecipient)を提供した上でのこの委託先への本人の同意か、直近1年以内に確認した委託先の基準適合体制(法第28条第3項)が必要ですが、いずれも記録がありません。 / The contractor is in a country outside Japan that the PPC has not designated, and entrustment abroad is a provision to a third party abroad (Art. 28(1)). It needs the member's consent to this contractor given with the information of PPC rule 17(2) (foreignRecipient for that country), or the contractor's equivalent-measures system checked within the last year (Art. 28(3)); neither is on record.
+                 *     - `abroad_consent_on_record` (2(5); APPI Art. 28(1); PPC rule 17(2)): 本人は、規則第17条第2項の情報の提供を受けた上で、外国にあるこの相手先への提供に同意しています。提供は記録されます(法第29条)。 / The member consented to provision to this party abroad after being given the information of PPC rule 17(2); the provision is recorded (Art. 29).
+                 *     - `abroad_equivalent_measures` (2(5); APPI Art. 28(1), 28(3)): 外国にある相手先には基準適合体制の記録があり、直近1年以内に確認されています。提供は記録されます(法第29条)。 / The party abroad has an equivalent-measures system (基準適合体制) on record, checked within the last year; the provision is recorded (Art. 29).
+                 *     - `provider_unknown` (2(2); APPI Art. 27(5)(iii)): 提供者が2(2)の管理責任者ではありません。コープ自然派事業連合、または GET /v1/entities に登録された有効な会員生協である必要があります。 / The provider is not a legal person responsible for management under 2(2): it must be the federation or an active member co-op registered in GET /v1/entities.
                  *     - `use_suspended` (2(7); APPI Art. 35(1), 35(5)): 本人の請求により個人情報の利用は停止されています。法令等に基づく提供を除き、利用できません。 / The member has asked the co-op to stop using their personal information; every use but a statutory exception is suspended.
                  *     - `contract_not_signed` (2(4); APPI Art. 25): 対象となる委託契約はまだ締結されていません。委託は契約の締結後に限られます。 / The contract that would cover this is not signed yet; an entrustment counts from the signing, not from the start of validity.
-                 *     - `client_scope` (2(9)): 呼び出し元のシステムには、この経路または利用目的が許可されていません。 / The calling system is not permitted this channel or purpose.
+                 *     - `client_scope` (2(9)): 呼び出し元のシステムには、この経路または利用目的が許可されていないか、指定した提供者として行う権限がありません(他の提供者として行えるのは admin のみです)。 / The calling system is not permitted this channel or purpose, or may not act for the provider it named (only an admin acts for another provider).
                  * @enum {string}
                  */
-                code: "joint_use_announced" | "purpose_not_in_notice" | "joint_user_unknown" | "contract_in_force" | "inspection_current" | "contractor_unknown" | "contract_missing" | "contract_purpose_not_covered" | "contract_items_not_covered" | "inspection_missing" | "inspection_failed" | "inspection_overdue" | "consent_on_record" | "recipient_unknown" | "recipient_inactive" | "purpose_not_allowed" | "service_category_not_allowed" | "items_not_necessary" | "sensitive_item" | "method_not_allowed" | "consent_missing" | "consent_withdrawn" | "consent_items_not_covered" | "provision_suspended" | "legal_obligation" | "vital_interest" | "consent_impracticability_missing" | "recipient_abroad" | "use_suspended" | "contract_not_signed" | "client_scope";
+                code: "joint_use_announced" | "purpose_not_in_notice" | "joint_user_unknown" | "contract_in_force" | "inspection_current" | "contractor_unknown" | "contract_missing" | "contract_purpose_not_covered" | "contract_items_not_covered" | "inspection_missing" | "inspection_failed" | "inspection_overdue" | "consent_on_record" | "recipient_unknown" | "recipient_inactive" | "purpose_not_allowed" | "service_category_not_allowed" | "items_not_necessary" | "sensitive_item" | "method_not_allowed" | "consent_missing" | "consent_withdrawn" | "consent_items_not_covered" | "provision_suspended" | "legal_obligation" | "vital_interest" | "consent_impracticability_missing" | "recipient_abroad" | "contractor_abroad" | "abroad_consent_on_record" | "abroad_equivalent_measures" | "provider_unknown" | "use_suspended" | "contract_not_signed" | "client_scope";
                 /** @description The clause of the notice that decides, e.g. 2(5) or II */
                 clause: string;
                 /** @description The APPI article behind the clause */
@@ -620,6 +673,28 @@ export interface components {
                 /** @description ISO 8601 duration */
                 retention?: string;
             }[];
+            /** @description The legal person that provides (or would have): the records of Art. 29 and Art. 33(5) are its own */
+            providerId: string;
+            /** @description What the decision does not turn on but a data-protection officer should see: on every joint-use allow, what APPI Art. 27(5)(iii) asks the notice to state and it does not; on any decision, member_unseen for a member id nothing was ever recorded for */
+            warnings: {
+                /**
+                 * @description A warning beside a decision: what the notice fails to state that the decision rests on (the policy lint, on joint-use allows), or a member id nothing was recorded for. The decision is made all the same.
+                 *
+                 *     - `joint_use_responsible_party_address`: 共同利用について管理に責任を有する者の住所が記載されていません。 / The notice names the parties responsible for managing the joint use but not their address.
+                 *     - `joint_use_responsible_party_representative`: 共同利用について管理に責任を有する者の代表者の氏名が記載されていません。 / The notice names the parties responsible for managing the joint use but not their representatives.
+                 *     - `joint_use_joint_user_purposes`: 共同利用者である日本生活協同組合連合会の利用目的が記載されていません。Ⅰは生協自身の利用目的のみです。 / The notice does not state the purposes for which JCCU, the joint user, uses the data; §I lists the co-op's own purposes only.
+                 *     - `joint_use_joint_users_not_named`: 共同利用者である会員生協の名称が記載されておらず、共同して利用する者の範囲が分かりません。 / The notice makes the member co-ops joint users without naming them, so a member cannot tell who the joint users are.
+                 *     - `vital_interest_consent_impracticable`: 法律の要件である「本人の同意を得ることが困難であるとき」が記載されていません。本サービスはこの要件を適用しています。 / The clause allows provision to protect life, body or property without the law's condition: only when the person's consent is hard to obtain. The service applies the condition all the same.
+                 *     - `provision_abroad_not_stated`: 外国にある第三者への提供について記載がありません。本サービスは、個人情報保護委員会が指定していない国への提供または委託を、規則第17条第2項の情報を提供した上での同意、または直近1年以内に確認した基準適合体制がある場合に限り認めます(個人情報保護法第28条)。 / The notice says nothing of provision to third parties abroad. The service allows a provision, or an entrustment, to a country the PPC has not designated only on a consent given with the information of PPC rule 17(2), or on an equivalent-measures system checked within the last year (APPI Art. 28).
+                 *     - `member_unseen`: この組合員番号については、同意・停止・台帳の記録が一度もありません。組合員番号をご確認ください(ハイフンの欠落などの誤りは、同意のない組合員として扱われます)。 / Nothing was ever recorded for this member id (no consent, suspension or ledger entry). Check the member number: a typing error, such as a missing hyphen, would read as a member without consent.
+                 * @enum {string}
+                 */
+                code: "joint_use_responsible_party_address" | "joint_use_responsible_party_representative" | "joint_use_joint_user_purposes" | "joint_use_joint_users_not_named" | "vital_interest_consent_impracticable" | "provision_abroad_not_stated" | "member_unseen";
+                clause: string;
+                article?: string;
+                /** @description In the language of Accept-Language (ja or en) */
+                message: string;
+            }[];
             /**
              * Format: uuid
              * @description A UUID; any letter case is accepted and answered in lower case
@@ -630,7 +705,7 @@ export interface components {
              * @description A UUID; any letter case is accepted and answered in lower case
              */
             contractId?: string;
-            /** @description With every allowed third_party decision: the co-op’s name, address and representative and how the data was obtained, for the calling system to send along to the recipient, which must confirm and record them (APPI Art. 30). Read from the policy; never made up. */
+            /** @description With every allowed third_party decision (and an allowed entrustment abroad): the providing legal person’s name, address and representative (from the policy for the federation, from the registry for a member co-op) and how the data was obtained, for the calling system to send along to the recipient, which must confirm and record them (APPI Art. 30). Never made up: what is not on record is null and listed in missing. */
             providerDetails?: {
                 name: {
                     ja: string;
@@ -803,6 +878,12 @@ export interface operations {
                             version: string;
                             effectiveFrom: string;
                         }[];
+                        /** @description The kinds of legal person that use jointly under 2(2) in this version */
+                        jointUserKinds: string[];
+                        /** @description The kinds responsible for management (2(2)): those that provide */
+                        providerKinds: string[];
+                        /** @description Every legal person of the notice, as GET /v1/entities lists them */
+                        entities: unknown[];
                     } & {
                         [key: string]: unknown;
                     };
@@ -828,6 +909,411 @@ export interface operations {
             };
             /** @description The role or scope of the calling client does not permit this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listEntities: {
+        parameters: {
+            query?: {
+                /** @description true: only active ones */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        entities: {
+                            /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                            id: string;
+                            /**
+                             * @description federation: 生活協同組合連合会コープ自然派事業連合; member_coop: a member co-op (会員生協), each a legal person of its own; jccu: 日本生活協同組合連合会
+                             * @enum {string}
+                             */
+                            kind: "federation" | "member_coop" | "jccu";
+                            name: {
+                                ja: string;
+                                en: string;
+                            };
+                            address: string | null;
+                            representative: string | null;
+                            corporateNumber: string | null;
+                            active: boolean;
+                            /**
+                             * @description policy: named by the policy document (the federation, JCCU) and not changeable here; registry: registered by an admin
+                             * @enum {string}
+                             */
+                            source: "policy" | "registry";
+                            /** @description What neither the notice nor the registration states (null above): nothing is made up */
+                            missing: ("address" | "representative" | "corporateNumber")[];
+                            createdAt: string | null;
+                            updatedAt: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role or scope of the calling client does not permit this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createEntity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @enum {string} */
+                    kind: "member_coop";
+                    name: {
+                        ja: string;
+                        en: string;
+                    };
+                    address?: string;
+                    representative?: string;
+                    /**
+                     * @description 法人番号 (corporate number), 13 digits
+                     * @example 1234567890123
+                     */
+                    corporateNumber?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Registered; Location names it */
+            201: {
+                headers: {
+                    /** @description The entity: /v1/entities/{id} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                        id: string;
+                        /**
+                         * @description federation: 生活協同組合連合会コープ自然派事業連合; member_coop: a member co-op (会員生協), each a legal person of its own; jccu: 日本生活協同組合連合会
+                         * @enum {string}
+                         */
+                        kind: "federation" | "member_coop" | "jccu";
+                        name: {
+                            ja: string;
+                            en: string;
+                        };
+                        address: string | null;
+                        representative: string | null;
+                        corporateNumber: string | null;
+                        active: boolean;
+                        /**
+                         * @description policy: named by the policy document (the federation, JCCU) and not changeable here; registry: registered by an admin
+                         * @enum {string}
+                         */
+                        source: "policy" | "registry";
+                        /** @description What neither the notice nor the registration states (null above): nothing is made up */
+                        missing: ("address" | "representative" | "corporateNumber")[];
+                        createdAt: string | null;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role or scope of the calling client does not permit this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getEntity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                        id: string;
+                        /**
+                         * @description federation: 生活協同組合連合会コープ自然派事業連合; member_coop: a member co-op (会員生協), each a legal person of its own; jccu: 日本生活協同組合連合会
+                         * @enum {string}
+                         */
+                        kind: "federation" | "member_coop" | "jccu";
+                        name: {
+                            ja: string;
+                            en: string;
+                        };
+                        address: string | null;
+                        representative: string | null;
+                        corporateNumber: string | null;
+                        active: boolean;
+                        /**
+                         * @description policy: named by the policy document (the federation, JCCU) and not changeable here; registry: registered by an admin
+                         * @enum {string}
+                         */
+                        source: "policy" | "registry";
+                        /** @description What neither the notice nor the registration states (null above): nothing is made up */
+                        missing: ("address" | "representative" | "corporateNumber")[];
+                        createdAt: string | null;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role or scope of the calling client does not permit this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateEntity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    active: boolean;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                        id: string;
+                        /**
+                         * @description federation: 生活協同組合連合会コープ自然派事業連合; member_coop: a member co-op (会員生協), each a legal person of its own; jccu: 日本生活協同組合連合会
+                         * @enum {string}
+                         */
+                        kind: "federation" | "member_coop" | "jccu";
+                        name: {
+                            ja: string;
+                            en: string;
+                        };
+                        address: string | null;
+                        representative: string | null;
+                        corporateNumber: string | null;
+                        active: boolean;
+                        /**
+                         * @description policy: named by the policy document (the federation, JCCU) and not changeable here; registry: registered by an admin
+                         * @enum {string}
+                         */
+                        source: "policy" | "registry";
+                        /** @description What neither the notice nor the registration states (null above): nothing is made up */
+                        missing: ("address" | "representative" | "corporateNumber")[];
+                        createdAt: string | null;
+                        updatedAt: string | null;
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role or scope of the calling client does not permit this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request conflicts with the current state */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -901,11 +1387,21 @@ export interface operations {
                             address: string;
                             representative: string;
                             /**
-                             * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. A third_party provision to a recipient outside JP is denied (recipient_abroad, APPI Art. 28).
+                             * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
                              * @example JP
                              */
                             country: string;
                             active: boolean;
+                            equivalentMeasures: {
+                                /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                                basis: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                                 * @example 2026-04-01T10:00:00+09:00
+                                 */
+                                lastCheckedAt: string;
+                            } | null;
                             /**
                              * Format: date-time
                              * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -987,10 +1483,20 @@ export interface operations {
                     address: string;
                     representative: string;
                     /**
-                     * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. A third_party provision to a recipient outside JP is denied (recipient_abroad, APPI Art. 28).
+                     * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
                      * @example JP
                      */
                     country?: string;
+                    equivalentMeasures?: {
+                        /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                        basis: string;
+                        /**
+                         * Format: date-time
+                         * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                         * @example 2026-04-01T10:00:00+09:00
+                         */
+                        lastCheckedAt: string;
+                    };
                 };
             };
         };
@@ -1024,11 +1530,21 @@ export interface operations {
                         address: string;
                         representative: string;
                         /**
-                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. A third_party provision to a recipient outside JP is denied (recipient_abroad, APPI Art. 28).
+                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
                          * @example JP
                          */
                         country: string;
                         active: boolean;
+                        equivalentMeasures: {
+                            /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                            basis: string;
+                            /**
+                             * Format: date-time
+                             * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                             * @example 2026-04-01T10:00:00+09:00
+                             */
+                            lastCheckedAt: string;
+                        } | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1126,11 +1642,21 @@ export interface operations {
                         address: string;
                         representative: string;
                         /**
-                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. A third_party provision to a recipient outside JP is denied (recipient_abroad, APPI Art. 28).
+                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
                          * @example JP
                          */
                         country: string;
                         active: boolean;
+                        equivalentMeasures: {
+                            /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                            basis: string;
+                            /**
+                             * Format: date-time
+                             * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                             * @example 2026-04-01T10:00:00+09:00
+                             */
+                            lastCheckedAt: string;
+                        } | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1215,10 +1741,21 @@ export interface operations {
                     address?: string;
                     representative?: string;
                     /**
-                     * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. A third_party provision to a recipient outside JP is denied (recipient_abroad, APPI Art. 28).
+                     * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
                      * @example JP
                      */
                     country?: string;
+                    /** @description A new periodic check (lastCheckedAt), or null: no equivalent-measures system any more */
+                    equivalentMeasures?: {
+                        /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                        basis: string;
+                        /**
+                         * Format: date-time
+                         * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                         * @example 2026-04-01T10:00:00+09:00
+                         */
+                        lastCheckedAt: string;
+                    } | null;
                     /** @description false: every later third_party transfer to it is denied (recipient_inactive) */
                     active?: boolean;
                 };
@@ -1252,11 +1789,21 @@ export interface operations {
                         address: string;
                         representative: string;
                         /**
-                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. A third_party provision to a recipient outside JP is denied (recipient_abroad, APPI Art. 28).
+                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
                          * @example JP
                          */
                         country: string;
                         active: boolean;
+                        equivalentMeasures: {
+                            /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                            basis: string;
+                            /**
+                             * Format: date-time
+                             * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                             * @example 2026-04-01T10:00:00+09:00
+                             */
+                            lastCheckedAt: string;
+                        } | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1346,6 +1893,21 @@ export interface operations {
                             name: string;
                             address: string;
                             /**
+                             * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                             * @example JP
+                             */
+                            country: string;
+                            equivalentMeasures: {
+                                /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                                basis: string;
+                                /**
+                                 * Format: date-time
+                                 * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                                 * @example 2026-04-01T10:00:00+09:00
+                                 */
+                                lastCheckedAt: string;
+                            } | null;
+                            /**
                              * Format: date-time
                              * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
                              * @example 2026-04-01T10:00:00+09:00
@@ -1407,6 +1969,21 @@ export interface operations {
                 "application/json": {
                     name: string;
                     address: string;
+                    /**
+                     * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                     * @example JP
+                     */
+                    country?: string;
+                    equivalentMeasures?: {
+                        /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                        basis: string;
+                        /**
+                         * Format: date-time
+                         * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                         * @example 2026-04-01T10:00:00+09:00
+                         */
+                        lastCheckedAt: string;
+                    };
                 };
             };
         };
@@ -1427,6 +2004,21 @@ export interface operations {
                         id: string;
                         name: string;
                         address: string;
+                        /**
+                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                         * @example JP
+                         */
+                        country: string;
+                        equivalentMeasures: {
+                            /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                            basis: string;
+                            /**
+                             * Format: date-time
+                             * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                             * @example 2026-04-01T10:00:00+09:00
+                             */
+                            lastCheckedAt: string;
+                        } | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1579,6 +2171,129 @@ export interface operations {
                              */
                             createdAt: string;
                         }[];
+                    };
+                };
+            };
+            /** @description The request is malformed or fails validation; nothing was changed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid bearer token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The role or scope of the calling client does not permit this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many requests from this client; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateContractor: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description A UUID; any letter case is accepted and answered in lower case
+                 * @example bba7a76c-3590-4598-aff2-379bd397c6b1
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                     * @example JP
+                     */
+                    country?: string;
+                    /** @description null: the system no longer stands */
+                    equivalentMeasures?: {
+                        /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                        basis: string;
+                        /**
+                         * Format: date-time
+                         * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                         * @example 2026-04-01T10:00:00+09:00
+                         */
+                        lastCheckedAt: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The contractor as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description A UUID; any letter case is accepted and answered in lower case
+                         */
+                        id: string;
+                        name: string;
+                        address: string;
+                        /**
+                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                         * @example JP
+                         */
+                        country: string;
+                        equivalentMeasures: {
+                            /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
+                            basis: string;
+                            /**
+                             * Format: date-time
+                             * @description When its implementation was last checked (Art. 28(3)); older than 365 days, it no longer grounds a hand-off abroad
+                             * @example 2026-04-01T10:00:00+09:00
+                             */
+                            lastCheckedAt: string;
+                        } | null;
+                        /**
+                         * Format: date-time
+                         * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
+                         * @example 2026-04-01T10:00:00+09:00
+                         */
+                        createdAt: string;
                     };
                 };
             };
@@ -1916,18 +2631,23 @@ export interface operations {
                              * @example M-000123
                              */
                             memberId: string;
-                            /**
-                             * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                             *
-                             *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                             *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                             *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                             *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                             *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                             * @enum {string}
-                             */
-                            recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                            /** @description The legal person the member consented to provide: the consent permits that provider only */
+                            providerId: string;
+                            recipientCategory: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
                             recipientId: string | null;
+                            /** @description A consent to entrustment to this contractor abroad (APPI Art. 28); then recipientCategory is null */
+                            contractorId: string | null;
+                            foreignRecipient: {
+                                /**
+                                 * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                                 * @example JP
+                                 */
+                                country: string;
+                                /** @description What the member was told of that country's personal-information protection system */
+                                system: string;
+                                /** @description What the member was told of the measures the recipient takes to protect the data */
+                                measures: string;
+                            } | null;
                             /** @description null: every necessary item of the category */
                             dataItems: ("name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care")[] | null;
                             /**
@@ -1993,6 +2713,8 @@ export interface operations {
                                 /** @description ISO 3166-1 alpha-2 */
                                 jurisdiction: string;
                                 controller: {
+                                    /** @description The legal person the member consented to (GET /v1/entities) */
+                                    id: string;
                                     name: {
                                         ja: string;
                                         en: string;
@@ -2098,17 +2820,8 @@ export interface operations {
                                     sensitive: boolean;
                                 }[];
                                 recipient: {
-                                    /**
-                                     * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                                     *
-                                     *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                                     *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                                     *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                                     *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                                     *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                                     * @enum {string}
-                                     */
-                                    category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                                    category: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
+                                    contractorId: string | null;
                                     clause: string;
                                     ja: string;
                                     en: string;
@@ -2257,8 +2970,12 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The provider the member consented to (admin only; others record for their own provider). Default: the client’s provider. */
+                    providerId?: string;
                     /**
-                     * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
+                     * @description Required unless contractorId is given.
+                     *
+                     *     A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
                      *
                      *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
                      *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
@@ -2267,7 +2984,7 @@ export interface operations {
                      *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
                      * @enum {string}
                      */
-                    recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                    recipientCategory?: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
                     /**
                      * Format: uuid
                      * @description A registered recipient of the category: the consent is to it alone.
@@ -2275,6 +2992,25 @@ export interface operations {
                      *     A UUID; any letter case is accepted and answered in lower case
                      */
                     recipientId?: string;
+                    /**
+                     * Format: uuid
+                     * @description Instead of a recipient category: a consent to entrustment to this contractor abroad (APPI Art. 28); needs foreignRecipient for its country.
+                     *
+                     *     A UUID; any letter case is accepted and answered in lower case
+                     */
+                    contractorId?: string;
+                    /** @description The foreign-recipient information the consent was given with (APPI Art. 28(2), PPC rule 17(2)). With it, the consent permits provision to a recipient in that country, or entrustment to a contractor there (contractorId). */
+                    foreignRecipient?: {
+                        /**
+                         * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                         * @example JP
+                         */
+                        country: string;
+                        /** @description What the member was told of that country's personal-information protection system */
+                        system: string;
+                        /** @description What the member was told of the measures the recipient takes to protect the data */
+                        measures: string;
+                    };
                     dataItems?: ("name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care")[];
                     /**
                      * Format: date-time
@@ -2315,18 +3051,23 @@ export interface operations {
                          * @example M-000123
                          */
                         memberId: string;
-                        /**
-                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                         *
-                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                         * @enum {string}
-                         */
-                        recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                        /** @description The legal person the member consented to provide: the consent permits that provider only */
+                        providerId: string;
+                        recipientCategory: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
                         recipientId: string | null;
+                        /** @description A consent to entrustment to this contractor abroad (APPI Art. 28); then recipientCategory is null */
+                        contractorId: string | null;
+                        foreignRecipient: {
+                            /**
+                             * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                             * @example JP
+                             */
+                            country: string;
+                            /** @description What the member was told of that country's personal-information protection system */
+                            system: string;
+                            /** @description What the member was told of the measures the recipient takes to protect the data */
+                            measures: string;
+                        } | null;
                         /** @description null: every necessary item of the category */
                         dataItems: ("name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care")[] | null;
                         /**
@@ -2392,6 +3133,8 @@ export interface operations {
                             /** @description ISO 3166-1 alpha-2 */
                             jurisdiction: string;
                             controller: {
+                                /** @description The legal person the member consented to (GET /v1/entities) */
+                                id: string;
                                 name: {
                                     ja: string;
                                     en: string;
@@ -2497,17 +3240,8 @@ export interface operations {
                                 sensitive: boolean;
                             }[];
                             recipient: {
-                                /**
-                                 * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                                 *
-                                 *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                                 *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                                 *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                                 *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                                 *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                                 * @enum {string}
-                                 */
-                                category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                                category: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
+                                contractorId: string | null;
                                 clause: string;
                                 ja: string;
                                 en: string;
@@ -2695,6 +3429,8 @@ export interface operations {
                         /** @description ISO 3166-1 alpha-2 */
                         jurisdiction: string;
                         controller: {
+                            /** @description The legal person the member consented to (GET /v1/entities) */
+                            id: string;
                             name: {
                                 ja: string;
                                 en: string;
@@ -2800,17 +3536,8 @@ export interface operations {
                             sensitive: boolean;
                         }[];
                         recipient: {
-                            /**
-                             * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                             *
-                             *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                             *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                             *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                             *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                             *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                             * @enum {string}
-                             */
-                            category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                            category: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
+                            contractorId: string | null;
                             clause: string;
                             ja: string;
                             en: string;
@@ -2962,18 +3689,23 @@ export interface operations {
                          * @example M-000123
                          */
                         memberId: string;
-                        /**
-                         * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                         *
-                         *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                         *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                         *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                         *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                         *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                         * @enum {string}
-                         */
-                        recipientCategory: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                        /** @description The legal person the member consented to provide: the consent permits that provider only */
+                        providerId: string;
+                        recipientCategory: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
                         recipientId: string | null;
+                        /** @description A consent to entrustment to this contractor abroad (APPI Art. 28); then recipientCategory is null */
+                        contractorId: string | null;
+                        foreignRecipient: {
+                            /**
+                             * @description ISO 3166-1 alpha-2 country code, upper case; JP when not given. Outside Japan and the countries the PPC designated (the EEA and the UK: treated as Japan), a third_party provision or an entrustment needs a consent with foreignRecipient or a current equivalentMeasures (APPI Art. 28); else it is denied (recipient_abroad, contractor_abroad).
+                             * @example JP
+                             */
+                            country: string;
+                            /** @description What the member was told of that country's personal-information protection system */
+                            system: string;
+                            /** @description What the member was told of the measures the recipient takes to protect the data */
+                            measures: string;
+                        } | null;
                         /** @description null: every necessary item of the category */
                         dataItems: ("name" | "name_kana" | "address" | "phone" | "email" | "member_number" | "date_of_birth" | "household" | "bank_account" | "credit_card" | "billing_amount" | "order_history" | "capital_contribution" | "insurance_application" | "travel_booking" | "activity_participation" | "health_care")[] | null;
                         /**
@@ -3039,6 +3771,8 @@ export interface operations {
                             /** @description ISO 3166-1 alpha-2 */
                             jurisdiction: string;
                             controller: {
+                                /** @description The legal person the member consented to (GET /v1/entities) */
+                                id: string;
                                 name: {
                                     ja: string;
                                     en: string;
@@ -3144,17 +3878,8 @@ export interface operations {
                                 sensitive: boolean;
                             }[];
                             recipient: {
-                                /**
-                                 * @description A §II recipient category (第三者提供先の区分). Its purpose and necessary items are policy data: GET /v1/policy.
-                                 *
-                                 *     - `insurer` (II.1): 保険会社:保険を斡旋するために / Insurance companies: for brokering insurance
-                                 *     - `travel_provider` (II.2): 提携宿泊施設及び旅行業者など:旅行サービス斡旋のために / Partner lodging facilities and travel agencies: for brokering travel services
-                                 *     - `financial_institution` (II.3): 金融機関:口座引落または振込のため / Financial institutions: for account debit or bank transfer
-                                 *     - `credit_company` (II.4): 信販会社:クレジット契約及び決済のために / Consumer-credit companies: for credit contracts and settlement
-                                 *     - `member_activity` (II.5): 組合員活動に関係する組合員:組合員の生活の改善及び文化の向上に関する活動を推進するため / Members involved in member activities: promoting activities that improve members' lives and culture
-                                 * @enum {string}
-                                 */
-                                category: "insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity";
+                                category: ("insurer" | "travel_provider" | "financial_institution" | "credit_company" | "member_activity") | null;
+                                contractorId: string | null;
                                 clause: string;
                                 ja: string;
                                 en: string;
@@ -3351,6 +4076,8 @@ export interface operations {
                              * @example M-000123
                              */
                             memberId: string;
+                            /** @description The legal person the member asked; the stop applies to every provider */
+                            providerId: string;
                             reason: string;
                             /**
                              * Format: date-time
@@ -3454,6 +4181,8 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
+                    /** @description The provider the member asked (admin only). Default: the client’s provider. */
+                    providerId?: string;
                     reason: string;
                     /**
                      * Format: date-time
@@ -3489,6 +4218,8 @@ export interface operations {
                          * @example M-000123
                          */
                         memberId: string;
+                        /** @description The legal person the member asked; the stop applies to every provider */
+                        providerId: string;
                         reason: string;
                         /**
                          * Format: date-time
@@ -3634,6 +4365,8 @@ export interface operations {
                          * @example M-000123
                          */
                         memberId: string;
+                        /** @description The legal person the member asked; the stop applies to every provider */
+                        providerId: string;
                         reason: string;
                         /**
                          * Format: date-time
@@ -3826,8 +4559,10 @@ export interface operations {
                      * @description entrustment: a registered contractor
                      */
                     contractorId?: string;
-                    /** @description joint_use: the joint user, JCCU */
+                    /** @description joint_use: the joint user of 2(2), by its entity id (GET /v1/entities): JCCU, the federation or an active member co-op. An unknown or inactive one is a recorded deny (joint_user_unknown). */
                     jointUser?: string;
+                    /** @description The legal person that provides (GET /v1/entities). Default: the calling client's own. Only an admin may name another; a system client naming another is refused and the attempt recorded (client_scope). */
+                    providerId?: string;
                     /**
                      * @description third_party only.
                      *
@@ -4005,8 +4740,10 @@ export interface operations {
                      * @description entrustment: a registered contractor
                      */
                     contractorId?: string;
-                    /** @description joint_use: the joint user, JCCU */
+                    /** @description joint_use: the joint user of 2(2), by its entity id (GET /v1/entities): JCCU, the federation or an active member co-op. An unknown or inactive one is a recorded deny (joint_user_unknown). */
                     jointUser?: string;
+                    /** @description The legal person that provides (GET /v1/entities). Default: the calling client's own. Only an admin may name another; a system client naming another is refused and the attempt recorded (client_scope). */
+                    providerId?: string;
                     /**
                      * @description third_party only.
                      *
@@ -4211,8 +4948,10 @@ export interface operations {
                          * @description entrustment: a registered contractor
                          */
                         contractorId?: string;
-                        /** @description joint_use: the joint user, JCCU */
+                        /** @description joint_use: the joint user of 2(2), by its entity id (GET /v1/entities): JCCU, the federation or an active member co-op. An unknown or inactive one is a recorded deny (joint_user_unknown). */
                         jointUser?: string;
+                        /** @description The legal person that provides (GET /v1/entities). Default: the calling client's own. Only an admin may name another; a system client naming another is refused and the attempt recorded (client_scope). */
+                        providerId?: string;
                         /**
                          * @description third_party only.
                          *
@@ -5064,6 +5803,8 @@ export interface operations {
                 format?: "json" | "csv";
                 /** @description Language of the labels (and of the CSV values); Japanese by default */
                 lang?: "ja" | "en";
+                /** @description Whose records (GET /v1/entities): each provider keeps its own (Art. 29) and answers its own members (Art. 33(5)). Default: the calling client's own provider; `all`: every provider's. */
+                providerId?: string;
                 /** @description third_party (default): the records APPI Art. 29 requires. all: also the statutory exceptions, which the co-op keeps by choice (check Art. 33(5) before handing those to the member) */
                 include?: "third_party" | "all";
             };
@@ -5114,8 +5855,30 @@ export interface operations {
                              * @example 2026-04-01T10:00:00+09:00
                              */
                             recordedAt: string;
-                            /** @enum {string} */
-                            channel: "third_party" | "statutory_exception";
+                            /**
+                             * @description entrustment: to a contractor abroad, which APPI Art. 28 treats as a provision abroad and Art. 29 asks to record
+                             * @enum {string}
+                             */
+                            channel: "third_party" | "statutory_exception" | "entrustment";
+                            /** @description The legal person that provided */
+                            provider: {
+                                /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                                id: string;
+                                name: {
+                                    ja: string;
+                                    en: string;
+                                };
+                            };
+                            contractor: {
+                                /**
+                                 * Format: uuid
+                                 * @description A UUID; any letter case is accepted and answered in lower case
+                                 */
+                                id: string;
+                                name: string;
+                                address: string;
+                                country: string | null;
+                            } | null;
                             recipient: {
                                 /**
                                  * Format: uuid
@@ -5237,6 +6000,8 @@ export interface operations {
                             name: string;
                             /** @enum {string} */
                             role: "admin" | "ops" | "system";
+                            /** @description The legal person whose system this is (GET /v1/entities): the provider of every decision, consent and suspension it records */
+                            entityId: string;
                             channels: ("joint_use" | "entrustment" | "third_party" | "statutory_exception")[] | null;
                             purposes: ("membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance")[] | null;
                             /** @description Requests per minute; null: not throttled */
@@ -5248,6 +6013,8 @@ export interface operations {
                              */
                             createdAt: string;
                             revokedAt: string | null;
+                            /** @description From this time on the token is refused (401); null: it does not expire */
+                            expiresAt: string | null;
                         }[];
                     };
                 };
@@ -5305,10 +6072,18 @@ export interface operations {
                     name: string;
                     /** @enum {string} */
                     role: "admin" | "ops" | "system";
+                    /** @description The provider the client belongs to: the federation (default) or an active member co-op, by its id in GET /v1/entities */
+                    entityId?: string;
                     channels?: ("joint_use" | "entrustment" | "third_party" | "statutory_exception")[];
                     purposes?: ("membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance")[];
                     /** @description Requests per minute, for a system that must be held back; omitted: not throttled */
                     rateLimit?: number;
+                    /**
+                     * Format: date-time
+                     * @description RFC 3339 with an offset, in the future: from then on the token is refused (401); omitted: it does not expire
+                     * @example 2026-04-01T10:00:00+09:00
+                     */
+                    expiresAt?: string;
                 };
             };
         };
@@ -5324,6 +6099,8 @@ export interface operations {
                         name: string;
                         /** @enum {string} */
                         role: "admin" | "ops" | "system";
+                        /** @description The legal person whose system this is (GET /v1/entities): the provider of every decision, consent and suspension it records */
+                        entityId: string;
                         channels: ("joint_use" | "entrustment" | "third_party" | "statutory_exception")[] | null;
                         purposes: ("membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance")[] | null;
                         /** @description Requests per minute; null: not throttled */
@@ -5335,6 +6112,8 @@ export interface operations {
                          */
                         createdAt: string;
                         revokedAt: string | null;
+                        /** @description From this time on the token is refused (401); null: it does not expire */
+                        expiresAt: string | null;
                         /** @description The bearer token: shown this once, stored only as a hash */
                         token: string;
                     };
@@ -5403,6 +6182,8 @@ export interface operations {
                         name: string;
                         /** @enum {string} */
                         role: "admin" | "ops" | "system";
+                        /** @description The legal person whose system this is (GET /v1/entities): the provider of every decision, consent and suspension it records */
+                        entityId: string;
                         channels: ("joint_use" | "entrustment" | "third_party" | "statutory_exception")[] | null;
                         purposes: ("membership_invitation" | "product_information" | "ordering" | "delivery" | "brokerage" | "billing" | "after_sales" | "urgent_contact" | "survey" | "welfare_procedures" | "capital_contribution" | "membership_records" | "member_activities" | "governance")[] | null;
                         /** @description Requests per minute; null: not throttled */
@@ -5414,6 +6195,8 @@ export interface operations {
                          */
                         createdAt: string;
                         revokedAt: string | null;
+                        /** @description From this time on the token is refused (401); null: it does not expire */
+                        expiresAt: string | null;
                     };
                 };
             };

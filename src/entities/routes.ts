@@ -1,0 +1,202 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
+import { ConflictError, NotFoundError } from '../errors.js'
+import { missingDetails } from '../policy/parties.js'
+import { ENTITY_KINDS } from '../policy/vocabulary.js'
+import {
+  AUTHENTICATED_PROBLEMS,
+  Bilingual,
+  EntityId,
+  Nullable,
+  StringEnum,
+  Text,
+  Timestamp,
+  problemExample,
+  problemsWith,
+  validationExample,
+  withExamples
+} from '../schemas.js'
+import { findEntity, insertMemberCoop, listEntities, setEntityActive, type Entity } from './repository.js'
+
+export const EntityKind = StringEnum(ENTITY_KINDS, {
+  description:
+    'federation: 生活協同組合連合会コープ自然派事業連合; member_coop: a member co-op (会員生協), each a legal person of its own; jccu: 日本生活協同組合連合会'
+})
+
+/** 法人番号: 13 digits (国税庁). */
+const CorporateNumber = Type.String({ pattern: '^[0-9]{13}$', description: '法人番号 (corporate number), 13 digits', examples: ['1234567890123'] })
+
+export const EntitySchema = Type.Object({
+  id: EntityId,
+  kind: EntityKind,
+  name: Bilingual,
+  address: Nullable(Type.String()),
+  representative: Nullable(Type.String()),
+  corporateNumber: Nullable(Type.String()),
+  active: Type.Boolean(),
+  source: StringEnum(['policy', 'registry'] as const, {
+    description: 'policy: named by the policy document (the federation, JCCU) and not changeable here; registry: registered by an admin'
+  }),
+  missing: Type.Array(StringEnum(['address', 'representative', 'corporateNumber'] as const), {
+    description: 'What neither the notice nor the registration states (null above): nothing is made up'
+  }),
+  createdAt: Nullable(Timestamp),
+  updatedAt: Nullable(Timestamp)
+})
+
+const present = (entity: Entity) => ({ ...entity, missing: missingDetails(entity) })
+
+const EXAMPLE_COOP = {
+  id: '5d0c7a4e-3b8f-4a51-9a3e-2f6d1c9b7e10',
+  kind: 'member_coop',
+  name: { ja: '生活協同組合コープ自然派兵庫', en: 'Co-op Shizenha Hyogo' },
+  address: null,
+  representative: null,
+  corporateNumber: null,
+  active: true,
+  source: 'registry',
+  missing: ['address', 'representative', 'corporateNumber'],
+  createdAt: '2026-12-07T01:00:00.000Z',
+  updatedAt: '2026-12-07T01:00:00.000Z'
+}
+const tags = ['Registries']
+const Params = Type.Object({ id: EntityId })
+const NOT_FOUND = { not_found: problemExample('No entity with this id', new NotFoundError('entity')) }
+const NAMED_BY_POLICY = new ConflictError(
+  'entity_named_by_policy',
+  'the federation and JCCU are named by the policy document; a new policy version changes them'
+)
+
+const entityRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get(
+    '/v1/entities',
+    {
+      config: { access: { roles: ['admin', 'ops', 'system'] } },
+      schema: {
+        operationId: 'listEntities',
+        summary: 'List the legal persons of the notice: the federation, the member co-ops and JCCU',
+        description:
+          'The providers (the federation and the member co-ops, responsible for management under 2(2)) and the joint users of 2(2) (the same and JCCU). A jointUser, a providerId and a client’s entityId name one of these ids.',
+        tags,
+        querystring: Type.Object({ active: Type.Optional(Type.Boolean({ description: 'true: only active ones' })) }, { additionalProperties: false }),
+        response: {
+          200: withExamples(Type.Object({ entities: Type.Array(EntitySchema) }), {
+            coop: { summary: 'One member co-op', value: { entities: [EXAMPLE_COOP] } }
+          }),
+          ...problemsWith({}, ...AUTHENTICATED_PROBLEMS)
+        }
+      }
+    },
+    async (request) => ({ entities: (await listEntities(fastify.database.db, request.query)).map(present) })
+  )
+
+  fastify.get(
+    '/v1/entities/:id',
+    {
+      config: { access: { roles: ['admin', 'ops', 'system'] } },
+      schema: {
+        operationId: 'getEntity',
+        summary: 'Get a legal person',
+        tags,
+        params: Params,
+        response: { 200: EntitySchema, ...problemsWith({ 404: NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404) }
+      }
+    },
+    async (request) => {
+      const entity = await findEntity(fastify.database.db, request.params.id)
+      if (!entity) throw new NotFoundError('entity')
+      return present(entity)
+    }
+  )
+
+  fastify.post(
+    '/v1/entities',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        operationId: 'createEntity',
+        summary: 'Register a member co-op',
+        description:
+          'Only member co-ops are registered: the federation and JCCU come from the policy document. What is not known stays absent (null), never invented; a member co-op is a provider and a joint user (2(2)) from its registration on.',
+        tags,
+        body: withExamples(
+          Type.Object(
+            {
+              kind: StringEnum(['member_coop'] as const),
+              name: Type.Object({ ja: Text(200), en: Text(200) }, { additionalProperties: false }),
+              address: Type.Optional(Text(500)),
+              representative: Type.Optional(Text(200)),
+              corporateNumber: Type.Optional(CorporateNumber)
+            },
+            { additionalProperties: false }
+          ),
+          { coop: { summary: 'A member co-op', value: { kind: 'member_coop', name: EXAMPLE_COOP.name } } }
+        ),
+        response: {
+          201: {
+            ...withExamples(EntitySchema, { coop: { summary: 'Registered', value: EXAMPLE_COOP } }, 'Registered; Location names it'),
+            headers: { Location: { type: 'string', description: 'The entity: /v1/entities/{id}' } }
+          },
+          ...problemsWith(
+            {
+              400: { validation_failed: validationExample('Not a member co-op', [{ path: 'body/kind', message: 'must be equal to constant' }]) },
+              409: {
+                corporate_number_taken: problemExample(
+                  'The corporate number is registered already',
+                  new ConflictError('corporate_number_taken', 'an entity with this corporate number is registered already')
+                )
+              }
+            },
+            ...AUTHENTICATED_PROBLEMS,
+            409
+          )
+        }
+      }
+    },
+    async (request, reply) => {
+      const { corporateNumber } = request.body
+      if (corporateNumber !== undefined && (await listEntities(fastify.database.db)).some((e) => e.corporateNumber === corporateNumber)) {
+        throw new ConflictError('corporate_number_taken', 'an entity with this corporate number is registered already')
+      }
+      const entity = await insertMemberCoop(fastify.database.db, request.body, fastify.now())
+      return reply.code(201).header('location', `/v1/entities/${entity.id}`).send(present(entity))
+    }
+  )
+
+  fastify.patch(
+    '/v1/entities/:id',
+    {
+      config: { access: { roles: ['admin'] } },
+      schema: {
+        operationId: 'updateEntity',
+        summary: 'Deactivate (or reactivate) a member co-op',
+        description:
+          'An entity is never deleted: its records stay its own. Deactivated, it neither provides nor uses jointly (provider_unknown, joint_user_unknown).',
+        tags,
+        params: Params,
+        body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
+        response: {
+          200: EntitySchema,
+          ...problemsWith(
+            { 404: NOT_FOUND, 409: { entity_named_by_policy: problemExample('The federation or JCCU', NAMED_BY_POLICY) } },
+            ...AUTHENTICATED_PROBLEMS,
+            404,
+            409
+          )
+        }
+      }
+    },
+    async (request) => {
+      const existing = await findEntity(fastify.database.db, request.params.id)
+      if (!existing) throw new NotFoundError('entity')
+      if (existing.source === 'policy') throw NAMED_BY_POLICY
+      const entity = await setEntityActive(fastify.database.db, existing.id, request.body.active, fastify.now())
+      fastify.changes.announce(FACTS_CHANNEL, factKey.entity(existing.id))
+      if (!entity) throw new NotFoundError('entity')
+      return present(entity)
+    }
+  )
+}
+
+export default entityRoutes
