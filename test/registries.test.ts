@@ -13,7 +13,7 @@ import {
   inspectionBody,
   UNKNOWN_ID
 } from './fixtures.js'
-import { buildTestApp, daysFrom } from './helper.js'
+import { buildTestApp, createClient, daysFrom } from './helper.js'
 
 function entrustmentCheck(contractorId: string, overrides: Record<string, unknown> = {}) {
   return {
@@ -320,4 +320,33 @@ t.test('entrustment end to end over HTTP', async (t) => {
     })
     assertDenied(t, res, ['contract_items_not_covered'], '2(4)')
   })
+})
+
+t.test('a calling system looks its recipients up by code or name, and sees active ones only', async (t) => {
+  const test = await buildTestApp(t)
+  const bank = await createRecipient(test, { name: '自然派信用金庫', code: '1234' })
+  const other = await createRecipient(test, { name: 'Shizenha Shinkin Osaka', code: '5678' })
+  await createRecipient(test, { name: 'Closed Bank', code: '9999' })
+  const closed = (await test.request({ method: 'GET', url: '/v1/recipients?code=9999' })).json().recipients[0]
+  t.equal((await test.request({ method: 'PATCH', url: `/v1/recipients/${closed.id}`, payload: { active: false } })).statusCode, 200)
+  const billingSystem = await createClient(test, { name: 'billing', role: 'system', channels: ['third_party'], purposes: ['billing'] })
+  const asSystem = (query: string) => test.request({ method: 'GET', url: `/v1/recipients${query}`, token: billingSystem.token })
+
+  const byCode = await asSystem('?code=1234')
+  t.equal(byCode.statusCode, 200, 'a system client may read recipients')
+  t.same(
+    byCode.json().recipients.map((r: { id: string; code: string }) => [r.id, r.code]),
+    [[bank.id, '1234']],
+    'by its code (金融機関コード)'
+  )
+  t.same(
+    (await asSystem('?name=shinkin')).json().recipients.map((r: { id: string }) => r.id),
+    [other.id],
+    'by part of its name, in any letter case'
+  )
+  t.same((await asSystem('?name=%25')).json().recipients, [], 'a % in the name is a character, not a wildcard')
+  t.same((await asSystem('?code=9999')).json().recipients, [], 'a deactivated recipient is not shown to a system client')
+  t.same((await asSystem('?active=false')).json().recipients, [], 'not even when it asks for deactivated ones')
+  t.equal((await test.request({ method: 'GET', url: '/v1/recipients?active=false' })).json().recipients.length, 1, 'an admin still sees it')
+  t.equal((await asSystem('?code=12%2034')).statusCode, 400, 'a code is letters, digits, - and _')
 })

@@ -25,6 +25,8 @@ export interface RecipientsTable {
   updated_at: Timestamp
   /** { basis, lastCheckedAt } (APPI Art. 28(1), 28(3)); null: none recorded. */
   equivalent_measures: Json<EquivalentMeasuresJson | null> | null
+  /** The recipient's own code, e.g. a bank's 金融機関コード; null: none recorded. */
+  code: string | null
 }
 
 /** A recorded equivalent-measures system as stored. */

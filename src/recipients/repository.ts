@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
 import type { RecipientRow } from '../db/tables.js'
 import { equivalentMeasuresOf, storedMeasures, type StoredMeasures } from '../policy/abroad.js'
@@ -7,6 +8,8 @@ import { HOME_COUNTRY, type RecipientCategory } from '../policy/vocabulary.js'
 
 export interface Recipient extends Omit<RecipientFacts, 'equivalentMeasures'> {
   readonly equivalentMeasures: StoredMeasures | null
+  /** The recipient's own code, e.g. a bank's 金融機関コード. */
+  readonly code: string | null
   readonly createdAt: string
   readonly updatedAt: string
 }
@@ -26,6 +29,7 @@ export function toRecipient(row: RecipientRow): Recipient {
     country: row.country,
     active: row.active,
     equivalentMeasures: storedMeasures(row.equivalent_measures),
+    code: row.code ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString()
   }
@@ -39,6 +43,7 @@ export interface NewRecipient {
   /** ISO 3166-1 alpha-2; Japan when not given. */
   readonly country?: string | undefined
   readonly equivalentMeasures?: StoredMeasures | undefined
+  readonly code?: string | undefined
 }
 
 export async function insertRecipient(db: Queryable, recipient: NewRecipient, now: Date): Promise<Recipient> {
@@ -52,6 +57,7 @@ export async function insertRecipient(db: Queryable, recipient: NewRecipient, no
       representative: recipient.representative,
       country: recipient.country ?? HOME_COUNTRY,
       equivalent_measures: recipient.equivalentMeasures ? JSON.stringify(storedMeasures(recipient.equivalentMeasures)) : null,
+      code: recipient.code ?? null,
       active: true,
       created_at: now,
       updated_at: now
@@ -61,10 +67,21 @@ export async function insertRecipient(db: Queryable, recipient: NewRecipient, no
   return toRecipient(row)
 }
 
-export async function listRecipients(db: Queryable, filter: { category?: RecipientCategory | undefined; active?: boolean | undefined }): Promise<Recipient[]> {
+export interface RecipientFilter {
+  readonly category?: RecipientCategory | undefined
+  readonly active?: boolean | undefined
+  /** Part of the name, in any letter case. */
+  readonly name?: string | undefined
+  readonly code?: string | undefined
+}
+
+export async function listRecipients(db: Queryable, filter: RecipientFilter): Promise<Recipient[]> {
   let query = db.selectFrom('recipients').selectAll()
   if (filter.category !== undefined) query = query.where('category', '=', filter.category)
   if (filter.active !== undefined) query = query.where('active', '=', filter.active)
+  if (filter.code !== undefined) query = query.where('code', '=', filter.code)
+  // The name is matched as text: LIKE's wildcards in it are taken literally.
+  if (filter.name !== undefined) query = query.where(sql<boolean>`strpos(lower(name), lower(${filter.name})) > 0`)
   const rows = await query.orderBy('created_at').orderBy('id').execute()
   return rows.map(toRecipient)
 }
@@ -77,7 +94,7 @@ export async function findRecipient(db: Queryable, id: string): Promise<Recipien
 export async function updateRecipient(
   db: Queryable,
   id: string,
-  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'country' | 'active' | 'equivalentMeasures'>>,
+  changes: Partial<Pick<Recipient, 'name' | 'address' | 'representative' | 'country' | 'active' | 'equivalentMeasures' | 'code'>>,
   now: Date
 ): Promise<Recipient | undefined> {
   const { equivalentMeasures, ...columns } = changes

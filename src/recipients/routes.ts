@@ -29,8 +29,18 @@ export const RecipientSchema = Type.Object({
   country: Country,
   active: Type.Boolean(),
   equivalentMeasures: Nullable(EquivalentMeasuresSchema),
+  code: Nullable(Type.String({ description: "The recipient's own code, e.g. a bank's 金融機関コード" })),
   createdAt: Timestamp,
   updatedAt: Timestamp
+})
+
+/** A code the calling systems know the recipient by, such as a bank's 4-digit 金融機関コード. */
+const RecipientCode = Type.String({
+  minLength: 1,
+  maxLength: 32,
+  pattern: '^[0-9A-Za-z_-]+$',
+  description: "The recipient's own code, e.g. a bank's 金融機関コード",
+  examples: ['0001']
 })
 
 const RecipientParams = Type.Object({ id: withExample(Uuid, EXAMPLE.recipientId) })
@@ -42,6 +52,7 @@ const RECIPIENT = {
   country: 'JP',
   active: true,
   equivalentMeasures: null,
+  code: null,
   createdAt: EXAMPLE.createdAt,
   updatedAt: EXAMPLE.createdAt
 }
@@ -65,7 +76,8 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               address: Text(500),
               representative: Text(200),
               country: Type.Optional(Country),
-              equivalentMeasures: Type.Optional(EquivalentMeasuresSchema)
+              equivalentMeasures: Type.Optional(EquivalentMeasuresSchema),
+              code: Type.Optional(RecipientCode)
             },
             { additionalProperties: false }
           ),
@@ -111,15 +123,19 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.get(
     '/v1/recipients',
     {
-      config: { access: { roles: ['admin', 'ops'] } },
+      config: { access: { roles: ['admin', 'ops', 'system'] } },
       schema: {
         operationId: 'listRecipients',
         summary: 'List registered recipients',
+        description:
+          'A calling system (system role) finds the recipient it hands data to here, by name or by its code (a bank’s 金融機関コード); it is shown active recipients only.',
         tags,
         querystring: Type.Object(
           {
             category: Type.Optional(RecipientCategory),
-            active: Type.Optional(Type.Boolean({ description: 'true: only active recipients; false: only deactivated ones', examples: [true] }))
+            active: Type.Optional(Type.Boolean({ description: 'true: only active recipients; false: only deactivated ones', examples: [true] })),
+            name: Type.Optional({ ...Text(200), description: 'Part of the name, in any letter case' }),
+            code: Type.Optional(RecipientCode)
           },
           { additionalProperties: false }
         ),
@@ -136,7 +152,12 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
       }
     },
-    async (request) => ({ recipients: await listRecipients(fastify.database.db, request.query) })
+    async (request) => {
+      // A system decides on active recipients only; the registry's history is for admins and ops.
+      if (request.client?.role !== 'system') return { recipients: await listRecipients(fastify.database.db, request.query) }
+      if (request.query.active === false) return { recipients: [] }
+      return { recipients: await listRecipients(fastify.database.db, { ...request.query, active: true }) }
+    }
   )
 
   fastify.get(
@@ -178,6 +199,7 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
               address: Type.Optional(Text(500)),
               representative: Type.Optional(Text(200)),
               country: Type.Optional(Country),
+              code: Type.Optional(RecipientCode),
               equivalentMeasures: Type.Optional({
                 ...Nullable(EquivalentMeasuresSchema),
                 description: 'A new periodic check (lastCheckedAt), or null: no equivalent-measures system any more'

@@ -335,7 +335,7 @@ const EXPECTED: Record<string, Access> = {
   'DELETE /v1/clients/:id': admin,
   'POST /v1/recipients': admin,
   'PATCH /v1/recipients/:id': admin,
-  'GET /v1/recipients': adminOps,
+  'GET /v1/recipients': everyRole,
   'GET /v1/recipients/:id': adminOps,
   'POST /v1/contractors': admin,
   'POST /v1/contractors/:id/contracts': admin,
@@ -367,6 +367,8 @@ const SYSTEM_ROUTES = new Set([
   'POST /v1/transfers/batch',
   'GET /v1/entities',
   'HEAD /v1/entities',
+  'GET /v1/recipients',
+  'HEAD /v1/recipients',
   'GET /v1/entities/:id',
   'HEAD /v1/entities/:id'
 ])
@@ -408,7 +410,11 @@ t.test('every registered route declares its access, and the declaration matches 
     if ((route.method === 'GET' || route.method === 'HEAD') && !route.url.startsWith('/v1/clients')) {
       t.ok(access.roles.includes('ops'), `${key}: ops may read everything`)
     }
-    t.equal(access.roles.includes('system'), SYSTEM_ROUTES.has(key), `${key}: system only for checks, transfers, the policy and the legal persons`)
+    t.equal(
+      access.roles.includes('system'),
+      SYSTEM_ROUTES.has(key),
+      `${key}: system only for checks, transfers, the policy, the legal persons and active recipients`
+    )
   }
 
   // The OpenAPI document and the router agree: every documented operation exists, and every

@@ -127,7 +127,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List registered recipients */
+        /**
+         * List registered recipients
+         * @description A calling system (system role) finds the recipient it hands data to here, by name or by its code (a bank’s 金融機関コード); it is shown active recipients only.
+         */
         get: operations["listRecipients"];
         put?: never;
         /** Register a §II recipient */
@@ -1352,6 +1355,13 @@ export interface operations {
                  * @example true
                  */
                 active?: boolean;
+                /** @description Part of the name, in any letter case */
+                name?: string;
+                /**
+                 * @description The recipient's own code, e.g. a bank's 金融機関コード
+                 * @example 0001
+                 */
+                code?: string;
             };
             header?: never;
             path?: never;
@@ -1402,6 +1412,7 @@ export interface operations {
                                  */
                                 lastCheckedAt: string;
                             } | null;
+                            code: string | null;
                             /**
                              * Format: date-time
                              * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1497,6 +1508,11 @@ export interface operations {
                          */
                         lastCheckedAt: string;
                     };
+                    /**
+                     * @description The recipient's own code, e.g. a bank's 金融機関コード
+                     * @example 0001
+                     */
+                    code?: string;
                 };
             };
         };
@@ -1545,6 +1561,7 @@ export interface operations {
                              */
                             lastCheckedAt: string;
                         } | null;
+                        code: string | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1657,6 +1674,7 @@ export interface operations {
                              */
                             lastCheckedAt: string;
                         } | null;
+                        code: string | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
@@ -1745,6 +1763,11 @@ export interface operations {
                      * @example JP
                      */
                     country?: string;
+                    /**
+                     * @description The recipient's own code, e.g. a bank's 金融機関コード
+                     * @example 0001
+                     */
+                    code?: string;
                     /** @description A new periodic check (lastCheckedAt), or null: no equivalent-measures system any more */
                     equivalentMeasures?: {
                         /** @description What the system rests on, e.g. the contract clauses binding the party to APPI-level measures, or an APEC CBPR certification */
@@ -1804,6 +1827,7 @@ export interface operations {
                              */
                             lastCheckedAt: string;
                         } | null;
+                        code: string | null;
                         /**
                          * Format: date-time
                          * @description RFC 3339 with an offset within ±14:00, year 1900–9999, e.g. 2026-04-01T10:00:00+09:00
