@@ -25,6 +25,7 @@ import { World, needEntity, needFactsFor, noFactsNeeded, type FactsNeeded } from
 import { claimId, claimIdempotencyKeys, releaseIdempotencyKeys, storeIdempotentResponses, type IdempotencyClaim, type StoredResponse } from './idempotency.js'
 import { presentDecision, type Language, type PresentedDecision } from './presenter.js'
 import { providerOf, withinClientScope, type DecisionAction } from './scope.js'
+import type { SeenMembers } from './seen-members.js'
 
 /** Who acts, in which language they are answered, and where their request logs: the same for every act. */
 export interface ActContext {
@@ -205,7 +206,7 @@ export class GroupApplier {
     private readonly usedKeys: Map<string, StoredResponse & { hash: string }>
   ) {}
 
-  static async apply(tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly Job[]): Promise<JobOutcome<JobResult>[]> {
+  static async apply(tx: Tx, ledger: LedgerWriter, now: Date, jobs: readonly Job[], seenMembers: SeenMembers): Promise<JobOutcome<JobResult>[]> {
     const needed = noFactsNeeded()
     for (const job of jobs) for (const act of job.acts) needFactsOf(needed, act)
     const claims = new Map<string, IdempotencyClaim>()
@@ -217,7 +218,7 @@ export class GroupApplier {
         if (!claims.has(id)) claims.set(id, { clientId, ...job.idempotency })
       }
     }
-    const [world, usedKeys] = await Promise.all([World.load(tx, needed, true), claimIdempotencyKeys(tx, [...claims.values()], now)])
+    const [world, usedKeys] = await Promise.all([World.load(tx, needed, true, seenMembers), claimIdempotencyKeys(tx, [...claims.values()], now)])
     const applier = new GroupApplier(ledger, now, policyInForce(now), world, usedKeys)
     // From here a large group's entries go to PostgreSQL as they are made; the statements below wait for them.
     await ledger.startSending()

@@ -66,6 +66,8 @@ export async function loadFactRows(
     readonly recipientIds: readonly string[]
     readonly contractorIds: readonly string[]
     readonly memberIds: readonly string[]
+    /** Members whose having an entry is not known yet: the ledger is probed for these only. */
+    readonly probeSeen: readonly string[]
   },
   lock: boolean,
   withdrawals: WithdrawalLookup = { memberIds: [], consentIds: [], since: null }
@@ -77,7 +79,7 @@ export async function loadFactRows(
   } = await sql<Record<keyof FactRows, unknown>>`${name}
     SELECT
       (SELECT json_agg(n) FROM (SELECT * FROM entities WHERE id = ANY(${[...ids.entityIds]}::text[]) ${share}) n) AS entities,
-      (SELECT json_agg(m) FROM unnest(${[...ids.memberIds]}::text[]) m WHERE EXISTS (SELECT 1 FROM ledger_entries e WHERE e.member_id = m)) AS seen,
+      (SELECT json_agg(m) FROM unnest(${[...ids.probeSeen]}::text[]) m WHERE EXISTS (SELECT 1 FROM ledger_entries e WHERE e.member_id = m)) AS seen,
       (SELECT json_agg(r) FROM (SELECT * FROM recipients WHERE id = ANY(${[...ids.recipientIds]}::uuid[]) ${share}) r) AS recipients,
       (SELECT json_agg(k) FROM (SELECT * FROM contractors WHERE id = ANY(${[...ids.contractorIds]}::uuid[]) ${share}) k) AS contractors,
       (SELECT json_agg(c ORDER BY c.valid_from, c.id) FROM contracts c WHERE c.contractor_id = ANY(${[...ids.contractorIds]}::uuid[])) AS contracts,

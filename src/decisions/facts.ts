@@ -7,6 +7,7 @@ import { namedEntity, type EntityFacts } from '../policy/parties.js'
 import type { DataItem, Purpose } from '../policy/vocabulary.js'
 import { toRecipient, toRecipientFacts } from '../recipients/repository.js'
 import { loadFactRows, type TransferRow } from './facts-repository.js'
+import type { SeenMembers } from './seen-members.js'
 
 /** What a group of acts needs to know: recipients, contractors, and the members it touches. */
 export interface FactsNeeded {
@@ -95,18 +96,25 @@ export class World {
   ) {}
 
   /** @param lock share-lock the recipient and contractor rows (inside a recording transaction). */
-  static async load(db: Queryable, needed: FactsNeeded, lock: boolean): Promise<World> {
+  /** @param seenMembers members known to have an entry; the others are probed and added when they have one. */
+  static async load(db: Queryable, needed: FactsNeeded, lock: boolean, seenMembers: SeenMembers): Promise<World> {
     const memberIds = [...needed.memberIds]
     const backdated = needed.backdatedWithdrawals
     const since = backdated.reduce<Date | null>((earliest, w) => (earliest === null || w.since < earliest ? w.since : earliest), null)
-    const ids = { entityIds: [...needed.entityIds], recipientIds: [...needed.recipientIds], contractorIds: [...needed.contractorIds], memberIds }
+    const ids = {
+      entityIds: [...needed.entityIds],
+      recipientIds: [...needed.recipientIds],
+      contractorIds: [...needed.contractorIds],
+      memberIds,
+      probeSeen: seenMembers.unknown(memberIds)
+    }
     const facts = await loadFactRows(db, ids, lock, {
       memberIds: [...new Set(backdated.map((w) => w.memberId))],
       consentIds: backdated.map((w) => w.consentId),
       since
     })
-    const seen = new Set(facts.seen)
-    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [], transfers: [], seen: seen.has(id) }]))
+    for (const id of facts.seen) seenMembers.add(id)
+    const members = new Map<string, MemberState>(memberIds.map((id) => [id, { consents: [], suspensions: [], transfers: [], seen: seenMembers.has(id) }]))
     for (const row of facts.consents) members.get(row.member_id)?.consents.push(toConsent(row))
     for (const row of facts.suspensions) members.get(row.member_id)?.suspensions.push(toSuspension(row))
     for (const row of facts.transfers) members.get(row.member_id)?.transfers.push(toTransfer(row))

@@ -23,6 +23,7 @@ import {
 import { factKey, type FactsCache, type FactsSource } from './facts-cache.js'
 import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
 import { requestHash } from './idempotency.js'
+import { SeenMembers } from './seen-members.js'
 import { presentDecision, type PresentedDecision } from './presenter.js'
 import { providerOf, withinClientScope, type DecisionAction } from './scope.js'
 
@@ -72,6 +73,8 @@ export class DecisionService {
   private readonly counter: DecisionCounter | undefined
   private readonly checkFacts: FactsCache | undefined
   private readonly countCheckFacts: (source: FactsSource) => void
+  /** Members known to have a ledger entry (member_unseen is decided from it and a probe of the rest). */
+  private readonly seenMembers = new SeenMembers()
 
   constructor(
     private readonly database: Database,
@@ -79,7 +82,7 @@ export class DecisionService {
     log: FastifyBaseLogger,
     options: DecisionServiceOptions
   ) {
-    this.committer = new GroupCommitter(database, clock, log, (tx, ledger, now, jobs) => GroupApplier.apply(tx, ledger, now, jobs), options)
+    this.committer = new GroupCommitter(database, clock, log, (tx, ledger, now, jobs) => GroupApplier.apply(tx, ledger, now, jobs, this.seenMembers), options)
     this.counter = options.countDecision
     this.checkFacts = options.checkFacts
     this.countCheckFacts = options.countCheckFacts ?? (() => {})
@@ -102,7 +105,10 @@ export class DecisionService {
 
   private async record(acts: readonly Act[], idempotency?: IdempotencyKey): Promise<JobResult> {
     try {
-      return await this.committer.submit({ acts, idempotency }, acts.map(memberOf), acts.length)
+      const result = await this.committer.submit({ acts, idempotency }, acts.map(memberOf), acts.length)
+      // Committed: every member of the job has an entry now (a refused member act wrote none, and is probed again).
+      if (!result.replayed) for (const act of acts) if (act.kind === 'decision') this.seenMembers.add(act.request.memberId)
+      return result
     } finally {
       // Before the caller hears of it, even when the commit's outcome is unknown: this process's
       // checks must not answer from the member's facts as they were.
@@ -142,7 +148,7 @@ export class DecisionService {
       return cached
     }
     const startedAt = cache?.begin()
-    const world = await World.load(this.database.db, needed, false)
+    const world = await World.load(this.database.db, needed, false, this.seenMembers)
     this.countCheckFacts(cache === undefined || startedAt === undefined ? 'bypass' : cache.remember(needed, world, startedAt))
     return world
   }

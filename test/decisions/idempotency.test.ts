@@ -7,6 +7,7 @@ import { LedgerWriter } from '../../src/ledger/writer.js'
 import type { DecisionRequest } from '../../src/policy/engine.js'
 import { assertProblem, billing, consentBody, countEntries, createRecipient, grantConsent, jointUse, memberEntries } from '../fixtures.js'
 import { buildTestApp, createClient } from '../helper.js'
+import { SeenMembers } from '../../src/decisions/seen-members.js'
 
 /**
  * Every route that records something honours an Idempotency-Key, so a caller whose answer was
@@ -174,7 +175,7 @@ t.test('one key on two jobs of one group: the job that answers owns the key', as
   const inOneGroup = (jobs: Job[]) =>
     test.database.transaction(async (tx) => {
       const ledger = await LedgerWriter.lock(tx, ['M-ig-1', 'M-ig-2'])
-      const outcomes = await GroupApplier.apply(tx, ledger, new Date(), jobs)
+      const outcomes = await GroupApplier.apply(tx, ledger, new Date(), jobs, new SeenMembers())
       await ledger.flush()
       return outcomes
     })

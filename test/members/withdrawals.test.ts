@@ -8,6 +8,7 @@ import { GroupApplier, type Act, type ActContext, type Job } from '../../src/dec
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import { billing, createRecipient, grantConsent, jointUse } from '../fixtures.js'
 import { buildTestApp, daysFrom, type TestApp } from '../helper.js'
+import { SeenMembers } from '../../src/decisions/seen-members.js'
 
 const MEMBER = 'M-withdraw-1'
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -121,7 +122,7 @@ t.test('a transfer and a backdated withdrawal in one group: the withdrawal sees 
   ]
   const outcomes = await test.database.transaction(async (tx) => {
     const ledger = await LedgerWriter.lock(tx, [MEMBER])
-    const results = await GroupApplier.apply(tx, ledger, new Date(), jobs)
+    const results = await GroupApplier.apply(tx, ledger, new Date(), jobs, new SeenMembers())
     await ledger.flush()
     return results
   })
