@@ -11,6 +11,7 @@ import { POLICY_VERSIONS } from './policy/registry.js'
  */
 export const EXAMPLE = Object.freeze({
   memberId: 'M-000123',
+  memberCoopId: '5d0c7a4e-3b8f-4a51-9a3e-2f6d1c9b7e10',
   recipientId: 'b55b62dc-2c21-49a4-9b94-881a36773c79',
   contractorId: 'bba7a76c-3590-4598-aff2-379bd397c6b1',
   consentId: 'c0ed24d6-505c-4295-9c9f-5b45000a5a6e',
@@ -36,6 +37,9 @@ export const EXAMPLE = Object.freeze({
 export const EXAMPLE_ENTRY = Object.freeze({ id: EXAMPLE.entryId, chain: 11, seq: 42, hash: EXAMPLE.hash, recordedAt: EXAMPLE.recordedAt })
 
 /** POST /v1/recipients: the bank that debits the member's account. */
+/** A member co-op as an admin registers it: nothing the registrar does not know is given. */
+export const EXAMPLE_MEMBER_COOP = Object.freeze({ kind: 'member_coop' as const, name: { ja: '生活協同組合コープ自然派兵庫', en: 'Co-op Shizenha Hyogo' } })
+
 export const EXAMPLE_RECIPIENT = Object.freeze({
   category: 'financial_institution',
   name: '自然派信用金庫',

@@ -159,12 +159,22 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'A new periodic check of the equivalent-measures system is recorded as its new lastCheckedAt (Art. 28(3)).',
         tags,
         params: ContractorParams,
-        body: Type.Object(
+        body: withExamples(
+          Type.Object(
+            {
+              country: Type.Optional(Country),
+              equivalentMeasures: Type.Optional({ ...Nullable(EquivalentMeasuresSchema), description: 'null: the system no longer stands' })
+            },
+            { additionalProperties: false, minProperties: 1 }
+          ),
           {
-            country: Type.Optional(Country),
-            equivalentMeasures: Type.Optional({ ...Nullable(EquivalentMeasuresSchema), description: 'null: the system no longer stands' })
-          },
-          { additionalProperties: false, minProperties: 1 }
+            checked: {
+              summary: 'The yearly check of its equivalent-measures system (Art. 28(3))',
+              value: {
+                equivalentMeasures: { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: '2026-12-01T10:00:00+09:00' }
+              }
+            }
+          }
         ),
         response: {
           200: withExamples(ContractorSchema, { delivery: { summary: 'Changed', value: CONTRACTOR } }, 'The contractor as changed'),

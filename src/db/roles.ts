@@ -6,10 +6,18 @@ import type { Db } from './database.js'
  * only read and append to: the ledger, its checkpoints, the published policy versions, contracts
  * and inspections are history, never edited.
  */
-const UPDATED = ['recipients', 'consents', 'suspensions', 'clients', 'ledger_heads', 'idempotency_keys'] as const
+const UPDATED = [
+  'recipients',
+  // A member co-op is deactivated; a contractor's country or equivalent-measures system is recorded anew.
+  'entities',
+  'contractors',
+  'consents',
+  'suspensions',
+  'clients',
+  'ledger_heads',
+  'idempotency_keys'
+] as const
 const DELETED = ['idempotency_keys'] as const
-/** Read FOR SHARE by decisions, which PostgreSQL allows only with an UPDATE privilege: on the key alone. */
-const SHARE_LOCKED = ['contractors'] as const
 
 /** The user a PostgreSQL URL logs in as. */
 export function roleOf(url: string): string {
@@ -39,7 +47,6 @@ export async function grantRuntimeRole(db: Db, schema: string, role: string): Pr
     await (migrationsOnly ? sql`GRANT SELECT ON ${table} TO ${who}` : sql`GRANT SELECT, INSERT ON ${table} TO ${who}`).execute(db)
     if ((UPDATED as readonly string[]).includes(name)) await sql`GRANT UPDATE ON ${table} TO ${who}`.execute(db)
     if ((DELETED as readonly string[]).includes(name)) await sql`GRANT DELETE ON ${table} TO ${who}`.execute(db)
-    if ((SHARE_LOCKED as readonly string[]).includes(name)) await sql`GRANT UPDATE (id) ON ${table} TO ${who}`.execute(db)
   }
   await sql`GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${where} TO ${who}`.execute(db)
 }

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
+import { EXAMPLE, EXAMPLE_MEMBER_COOP } from '../examples.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { missingDetails } from '../policy/parties.js'
 import { ENTITY_KINDS } from '../policy/vocabulary.js'
@@ -15,6 +16,7 @@ import {
   problemExample,
   problemsWith,
   validationExample,
+  withExample,
   withExamples
 } from '../schemas.js'
 import { findEntity, insertMemberCoop, listEntities, setEntityActive, type Entity } from './repository.js'
@@ -48,9 +50,8 @@ export const EntitySchema = Type.Object({
 const present = (entity: Entity) => ({ ...entity, missing: missingDetails(entity) })
 
 const EXAMPLE_COOP = {
-  id: '5d0c7a4e-3b8f-4a51-9a3e-2f6d1c9b7e10',
-  kind: 'member_coop',
-  name: { ja: '生活協同組合コープ自然派兵庫', en: 'Co-op Shizenha Hyogo' },
+  id: EXAMPLE.memberCoopId,
+  ...EXAMPLE_MEMBER_COOP,
   address: null,
   representative: null,
   corporateNumber: null,
@@ -61,7 +62,7 @@ const EXAMPLE_COOP = {
   updatedAt: '2026-12-07T01:00:00.000Z'
 }
 const tags = ['Registries']
-const Params = Type.Object({ id: EntityId })
+const Params = Type.Object({ id: withExample(EntityId, EXAMPLE_COOP.id) })
 const NOT_FOUND = { not_found: problemExample('No entity with this id', new NotFoundError('entity')) }
 const NAMED_BY_POLICY = new ConflictError(
   'entity_named_by_policy',
@@ -100,7 +101,10 @@ const entityRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: 'Get a legal person',
         tags,
         params: Params,
-        response: { 200: EntitySchema, ...problemsWith({ 404: NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404) }
+        response: {
+          200: withExamples(EntitySchema, { coop: { summary: 'A member co-op', value: EXAMPLE_COOP } }, 'The legal person'),
+          ...problemsWith({ 404: NOT_FOUND }, ...AUTHENTICATED_PROBLEMS, 404)
+        }
       }
     },
     async (request) => {
@@ -131,7 +135,7 @@ const entityRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
             },
             { additionalProperties: false }
           ),
-          { coop: { summary: 'A member co-op', value: { kind: 'member_coop', name: EXAMPLE_COOP.name } } }
+          { coop: { summary: 'A member co-op', value: EXAMPLE_MEMBER_COOP } }
         ),
         response: {
           201: {
@@ -175,9 +179,15 @@ const entityRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           'An entity is never deleted: its records stay its own. Deactivated, it neither provides nor uses jointly (provider_unknown, joint_user_unknown).',
         tags,
         params: Params,
-        body: Type.Object({ active: Type.Boolean() }, { additionalProperties: false }),
+        body: withExamples(Type.Object({ active: Type.Boolean() }, { additionalProperties: false }), {
+          deactivate: { summary: 'Deactivate', value: { active: false } }
+        }),
         response: {
-          200: EntitySchema,
+          200: withExamples(
+            EntitySchema,
+            { deactivate: { summary: 'Deactivated', value: { ...EXAMPLE_COOP, active: false, updatedAt: '2026-12-08T01:00:00.000Z' } } },
+            'The entity as changed'
+          ),
           ...problemsWith(
             { 404: NOT_FOUND, 409: { entity_named_by_policy: problemExample('The federation or JCCU', NAMED_BY_POLICY) } },
             ...AUTHENTICATED_PROBLEMS,

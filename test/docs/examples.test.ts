@@ -1,5 +1,13 @@
 import t from 'tap'
-import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_INSPECTION, EXAMPLE_RECIPIENT } from '../../src/examples.js'
+import {
+  EXAMPLE,
+  EXAMPLE_CONSENT,
+  EXAMPLE_CONTRACT,
+  EXAMPLE_MEMBER_COOP,
+  EXAMPLE_CONTRACTOR,
+  EXAMPLE_INSPECTION,
+  EXAMPLE_RECIPIENT
+} from '../../src/examples.js'
 import { openCheckpoint } from '../../src/ledger/checkpoints.js'
 import { buildTestApp, type TestApp } from '../helper.js'
 
@@ -58,7 +66,9 @@ async function exampleWorld(test: TestApp): Promise<Map<string, string>> {
   await register(test, `/v1/contractors/${contractor.id}/contracts`, EXAMPLE_CONTRACT)
   await register(test, `/v1/contractors/${contractor.id}/inspections`, EXAMPLE_INSPECTION)
   const consent = await register(test, `/v1/members/${memberId}/consents`, EXAMPLE_CONSENT)
+  const coop = await register(test, '/v1/entities', EXAMPLE_MEMBER_COOP)
   return new Map([
+    [EXAMPLE.memberCoopId, coop.id],
     [EXAMPLE.memberId, memberId],
     [EXAMPLE.recipientId, recipient.id],
     [EXAMPLE.contractorId, contractor.id],

@@ -1137,14 +1137,17 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                /**
+                 * @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op
+                 * @example 5d0c7a4e-3b8f-4a51-9a3e-2f6d1c9b7e10
+                 */
                 id: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description Default Response */
+            /** @description The legal person */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1232,7 +1235,10 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op */
+                /**
+                 * @description A legal person's id (GET /v1/entities): the policy's id for the federation and JCCU, a UUID for a member co-op
+                 * @example 5d0c7a4e-3b8f-4a51-9a3e-2f6d1c9b7e10
+                 */
                 id: string;
             };
             cookie?: never;
@@ -1245,7 +1251,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Default Response */
+            /** @description The entity as changed */
             200: {
                 headers: {
                     [name: string]: unknown;
