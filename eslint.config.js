@@ -10,7 +10,7 @@ import tseslint from 'typescript-eslint'
  * are off (eslint-config-prettier). The client package typechecks and is tested on its own.
  */
 export default defineConfig(
-  { ignores: ['dist/**', 'coverage/**', '.tap/**', 'clients/**', 'node_modules/**'] },
+  { ignores: ['dist/**', 'coverage/**', '.tap/**', 'clients/**', 'node_modules/**', '.stryker-tmp/**', 'reports/**'] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   tseslint.configs.stylisticTypeChecked,

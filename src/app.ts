@@ -9,10 +9,10 @@ import contractorRoutes from './contractors/routes.js'
 import type { Database } from './db/database.js'
 import decisionRoutes from './decisions/routes.js'
 import entityRoutes from './entities/routes.js'
-import { purgeIdempotencyKeys } from './decisions/idempotency.js'
+import { purgeIdempotencyKeys } from './recording/idempotency.js'
 import checkpointsPlugin from './ledger/checkpoints-plugin.js'
 import ledgerRoutes from './ledger/routes.js'
-import memberRoutes from './members/routes.js'
+import memberRoutes from './decisions/member-routes.js'
 import operationRoutes from './operations/routes.js'
 import auth from './plugins/auth.js'
 import changeFeed from './plugins/change-feed.js'
@@ -69,7 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // close. The event loop's lag is a sign of overload on PostgreSQL only: the embedded database runs
   // every query on this thread, so there the lag is its own work, which the ledger queue bounds.
   await fastify.register(loadShedding, {
-    maxEventLoopDelayMs: options.database.kind === 'postgres' ? options.config.maxEventLoopDelayMs : 0
+    maxEventLoopDelayMs: options.database.capabilities.onEventLoop ? 0 : options.config.maxEventLoopDelayMs
   })
   await fastify.register(databasePlugin, {
     config: options.config,

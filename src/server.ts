@@ -100,7 +100,7 @@ async function main(): Promise<void> {
   })
   const app = await buildApp({ config, database, logger, migrate: !splitRoles })
   await app.listen({ port: config.port, host: config.host })
-  logger.info({ database: database.kind }, 'ready')
+  logger.info({ database: database.capabilities.engine }, 'ready')
   await logStartupSummary(app, config, logger)
   closeGracefully(app, logger, config.shutdownTimeoutMs)
 }

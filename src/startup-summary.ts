@@ -1,17 +1,9 @@
-import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import { createFirstAdmin, firstAdminNotice } from './clients/first-admin.js'
 import { listClients } from './clients/repository.js'
 import type { Config } from './config.js'
 import { policyInForce } from './policy/registry.js'
-
-/** Where the data lives, in words an operator can act on, never with a password. */
-function databaseLabel(app: FastifyInstance, config: Config): string {
-  if (app.database.kind === 'pglite') return `embedded PostgreSQL (PGlite) in ${path.resolve(config.dataDir)}`
-  const url = new URL(config.databaseUrl!)
-  return `PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname}`
-}
 
 /**
  * The lines a person starting the service reads first: where it listens, where the data is, the
@@ -27,12 +19,12 @@ export async function logStartupSummary(app: FastifyInstance, config: Config, lo
   const hasAdmin = (await listClients(app.database.db)).some((c) => c.role === 'admin' && c.revokedAt === null)
   const token = hasAdmin ? undefined : await createFirstAdmin(app.database, app.now())
   logger.info(`listening on ${base} — API reference ${base}/docs`)
-  logger.info(`database: ${databaseLabel(app, config)}; policy in force ${policyInForce(app.now()).version}; stop with SIGTERM (kill ${process.pid})`)
+  logger.info(`database: ${app.database.label}; policy in force ${policyInForce(app.now()).version}; stop with SIGTERM (kill ${process.pid})`)
   if (token !== undefined) {
     process.stderr.write(`${firstAdminNotice(token)}\n`)
   } else if (!hasAdmin) {
     // The CLI cannot open the embedded database while this process holds it.
-    const create = app.database.kind === 'pglite' ? 'stop the service and run' : 'run'
+    const create = app.database.capabilities.embedded ? 'stop the service and run' : 'run'
     logger.warn(
       `no admin client exists: every /v1 call will be 401. Start with BOOTSTRAP_ADMIN_TOKEN=<a long random string>, or ${create} \`npx shizenha clients create --name admin --role admin\``
     )

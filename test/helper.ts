@@ -32,9 +32,7 @@ const MIGRATIONS = new URL('../migrations/', import.meta.url)
 let templatePromise: Promise<Blob> | undefined
 function pgliteTemplate(): Promise<Blob> {
   templatePromise ??= (async () => {
-    const hash = createHash('sha256')
-    for (const name of (await readdir(MIGRATIONS)).sort()) hash.update(name).update(await readFile(new URL(name, MIGRATIONS)))
-    const file = path.join(tmpdir(), `shizenha-pglite-${hash.digest('hex').slice(0, 16)}.tar`)
+    const file = path.join(tmpdir(), `shizenha-pglite-${await digestOfMigrations()}.tar`)
     try {
       return new Blob([await readFile(file)])
     } catch {
@@ -51,8 +49,60 @@ function pgliteTemplate(): Promise<Blob> {
   return templatePromise
 }
 
-async function adminQuery(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL })
+/** The migrations' digest: a template or dump made from another set of migrations is never used. */
+let migrationsDigest: Promise<string> | undefined
+function digestOfMigrations(): Promise<string> {
+  migrationsDigest ??= (async () => {
+    const hash = createHash('sha256')
+    for (const name of (await readdir(MIGRATIONS)).sort()) hash.update(name).update(await readFile(new URL(name, MIGRATIONS)))
+    return hash.digest('hex').slice(0, 16)
+  })()
+  return migrationsDigest
+}
+
+/**
+ * Running the migrations cost every PostgreSQL test database most of a second; they run once per
+ * migration set into a template database, which each test's database then copies
+ * (CREATE DATABASE … TEMPLATE). An advisory lock makes the test processes starting together
+ * build it once; the others wait and copy it. A template nobody may connect to cannot be changed
+ * by a test, nor block a copy by being connected to.
+ */
+const templateNames = new Map<string, Promise<string>>()
+function postgresTemplate(server: string): Promise<string> {
+  let named = templateNames.get(server)
+  if (named === undefined) {
+    named = (async () => {
+      const name = `shizenha_template_${await digestOfMigrations()}`
+      const admin = new pg.Client({ connectionString: server })
+      await admin.connect()
+      try {
+        await admin.query('SELECT pg_advisory_lock(hashtext($1))', [name])
+        const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate', [name])
+        if (found.rowCount === 0) {
+          await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+          await admin.query(`CREATE DATABASE "${name}"`)
+          const parsed = new URL(server)
+          parsed.pathname = `/${name}`
+          const database = await Database.open({ url: parsed.toString(), dataDir: 'memory://', schema: 'public', poolSize: 1 })
+          try {
+            await database.migrateToLatestOrThrow()
+          } finally {
+            await database.close()
+          }
+          await admin.query(`ALTER DATABASE "${name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false`)
+        }
+      } finally {
+        await admin.end()
+      }
+      return name
+    })()
+    templateNames.set(server, named)
+  }
+  return named
+}
+
+async function adminQuery(text: string, server = DATABASE_URL): Promise<void> {
+  const client = new pg.Client({ connectionString: server })
   await client.connect()
   try {
     await client.query(text)
@@ -62,27 +112,59 @@ async function adminQuery(text: string): Promise<void> {
 }
 
 /**
- * A database of the test's own: a fresh database on the PostgreSQL server (dropped afterwards)
- * or a fresh in-memory PGlite. A database rather than a schema: Kysely's migrator reads the
+ * A database of the test's own, migrated: a fresh database on the PostgreSQL server (dropped
+ * afterwards) or a fresh in-memory PGlite. A database rather than a schema: Kysely's migrator reads the
  * whole catalog, which races with other test files dropping their schemas.
  */
 export async function openTestDatabase(t: Teardown, poolSize = 10): Promise<{ database: Database; reopen: () => Promise<Database> }> {
+  return openTestDatabaseOn(t, DATABASE_URL, poolSize)
+}
+
+/**
+ * openTestDatabase on a backend named by the caller rather than by DATABASE_URL: a fresh
+ * database on the PostgreSQL server at `server` (dropped afterwards), or with `server`
+ * undefined a fresh in-memory PGlite from the migrated template. The conformance suite
+ * (test/conformance/) runs each case on both, in one process.
+ */
+export async function openTestDatabaseOn(
+  t: Teardown,
+  server: string | undefined,
+  poolSize = 10
+): Promise<{ database: Database; reopen: () => Promise<Database> }> {
   let url: string | undefined
-  if (DATABASE_URL) {
+  if (server) {
     const name = `t_${randomBytes(6).toString('hex')}`
-    await adminQuery(`CREATE DATABASE "${name}"`)
-    t.teardown(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
-    const parsed = new URL(DATABASE_URL)
+    await adminQuery(`CREATE DATABASE "${name}" TEMPLATE "${await postgresTemplate(server)}"`, server)
+    t.teardown(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`, server))
+    const parsed = new URL(server)
     parsed.pathname = `/${name}`
     url = parsed.toString()
   }
-  const template = DATABASE_URL ? undefined : await pgliteTemplate()
+  return openOn(server, url, poolSize)
+}
+
+/**
+ * A database on the suite's PostgreSQL server with no migration run, for what a first
+ * `shizenha migrate` meets (dropped afterwards); its URL.
+ */
+export async function emptyTestDatabaseUrl(t: Teardown): Promise<string> {
+  if (!DATABASE_URL) throw new Error('an empty database needs the PostgreSQL server of DATABASE_URL')
+  const name = `t_${randomBytes(6).toString('hex')}`
+  await adminQuery(`CREATE DATABASE "${name}"`)
+  t.teardown(() => adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+  const parsed = new URL(DATABASE_URL)
+  parsed.pathname = `/${name}`
+  return parsed.toString()
+}
+
+async function openOn(server: string | undefined, url: string | undefined, poolSize: number): Promise<{ database: Database; reopen: () => Promise<Database> }> {
+  const template = server ? undefined : await pgliteTemplate()
   const open = () => Database.open({ url, dataDir: 'memory://', schema: 'public', poolSize, pgliteTemplate: template })
   const database = await open()
   return {
     database,
     // PGlite in memory cannot be opened twice; a second handle only exists on PostgreSQL.
-    reopen: () => (DATABASE_URL ? open() : Promise.resolve(database))
+    reopen: () => (server ? open() : Promise.resolve(database))
   }
 }
 

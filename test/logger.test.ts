@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import t from 'tap'
+import { ensureBuilt } from './support/built-server.js'
 import { freePort } from './support/server-process.js'
 
 /**
@@ -15,8 +16,9 @@ const SCRIPT = '/usr/bin/script'
 async function firstLines(dataDir: string, port: number, onTerminal: boolean): Promise<string> {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' }
   delete env.DATABASE_URL
-  const command = `${JSON.stringify(process.execPath)} --import tsx src/server.ts`
-  const child = onTerminal ? spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env }) : spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env })
+  await ensureBuilt()
+  const command = `${JSON.stringify(process.execPath)} dist/src/server.js`
+  const child = onTerminal ? spawn(SCRIPT, ['-qfec', command, '/dev/null'], { env }) : spawn(process.execPath, ['dist/src/server.js'], { env })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')))

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { purgeIdempotencyKeys } from '../src/decisions/idempotency.js'
+import { purgeIdempotencyKeys } from '../src/recording/idempotency.js'
 import { jointUse } from './fixtures.js'
 import { buildTestApp, openTestDatabase } from './helper.js'
 

@@ -100,6 +100,6 @@ export function cliLogger() {
  * signs only if it is the key this database's checkpoints are signed with).
  */
 export function checkpointService(database: Database, config: Config): CheckpointService {
-  const settings = { ...checkpointSettingsOf(config, database.kind), createKey: database.kind === 'pglite' }
+  const settings = { ...checkpointSettingsOf(config, database.capabilities), createKey: database.capabilities.embedded }
   return new CheckpointService(database, settings, cliLogger(), () => new Date())
 }

@@ -15,7 +15,7 @@ export const FIRST_ADMIN_ID = 'first-admin'
  * @returns the new token, or undefined when a client exists already or the database is PostgreSQL.
  */
 export async function createFirstAdmin(database: Database, now: Date): Promise<string | undefined> {
-  if (database.kind !== 'pglite') return undefined
+  if (!database.capabilities.embedded) return undefined
   return database.transaction(async (tx) => {
     const any = await tx.selectFrom('clients').select('id').limit(1).executeTakeFirst()
     if (any) return undefined

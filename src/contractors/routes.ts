@@ -31,7 +31,7 @@ import {
   listInspections,
   updateContractor
 } from './repository.js'
-import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
+import { FACTS_CHANNEL, factKey } from '../db/facts-channel.js'
 
 const ContractorSchema = Type.Object({
   id: Uuid,

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { sql } from 'kysely'
 import pg from 'pg'
+import type { StorageCapabilities } from './capabilities.js'
 import type { Database, Tx } from './database.js'
 
 /** What a cache does with the feed: forget one thing, or forget everything. */
@@ -35,6 +36,15 @@ export class ChangeFeed {
   private retry: NodeJS.Timeout | undefined
   /** Embedded channels whose LISTEN has not taken effect yet. */
   private embeddedPending = 0
+  /**
+   * Channels whose LISTEN the server has not confirmed yet: a change committed before it takes
+   * effect is never delivered, so the feed is not live until then.
+   */
+  private serverPending = 0
+  /** One query at a time on the listening connection (pg queues them, and pg 9 will refuse overlap). */
+  private listening: Promise<unknown> = Promise.resolve()
+  /** Which connection the pending LISTENs belong to: those of a lost one count no more. */
+  private generation = 0
 
   private constructor(
     private readonly url: string | undefined,
@@ -43,19 +53,21 @@ export class ChangeFeed {
   ) {}
 
   /**
-   * @param url the PostgreSQL URL; undefined for the embedded database.
-   * @param embeddedListen how the embedded database delivers notifications; without it (the CLI)
-   *   this process hears only what it publishes itself.
+   * @param notifications the server's URL, for a listening connection of the feed's own, or the
+   *   embedded database's listen; without either (the CLI) this process hears only what it
+   *   publishes itself.
    */
-  static async open(url: string | undefined, log: FastifyBaseLogger, embeddedListen?: EmbeddedListen): Promise<ChangeFeed> {
-    const feed = new ChangeFeed(url, log, url === undefined ? embeddedListen : undefined)
+  static async open(notifications: StorageCapabilities['notifications'] | undefined, log: FastifyBaseLogger): Promise<ChangeFeed> {
+    const url = notifications !== undefined && 'url' in notifications ? notifications.url : undefined
+    const listen = notifications !== undefined && 'listen' in notifications ? notifications.listen : undefined
+    const feed = new ChangeFeed(url, log, listen)
     if (url !== undefined) await feed.connect()
     return feed
   }
 
   /** Whether changes made elsewhere reach this process now. */
   get live(): boolean {
-    return this.url === undefined ? this.embeddedPending === 0 : this.connected
+    return this.url === undefined ? this.embeddedPending === 0 : this.connected && this.serverPending === 0
   }
 
   subscribe(channel: string, listener: ChangeListener): void {
@@ -63,7 +75,7 @@ export class ChangeFeed {
     const first = set.size === 0
     set.add(listener)
     this.listeners.set(channel, set)
-    if (this.connected) this.client?.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch((err: unknown) => this.lost(err))
+    if (first && this.connected && this.client !== undefined) this.listenOnServer(this.client, channel)
     if (first && this.embeddedListen !== undefined) {
       this.embeddedPending += 1
       this.embeddedListen(channel, (payload) => this.deliver(channel, payload)).then(
@@ -71,6 +83,27 @@ export class ChangeFeed {
         (err: unknown) => this.log.error({ err, channel }, 'the embedded database refused to LISTEN; caches on this channel stay bypassed')
       )
     }
+  }
+
+  private listenOnServer(client: pg.Client, channel: string): void {
+    const generation = this.generation
+    const settled = () => {
+      if (generation === this.generation) this.serverPending -= 1
+    }
+    this.serverPending += 1
+    this.listening = this.listening
+      .then(() => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`))
+      .then(settled, (err: unknown) => {
+        settled()
+        if (client === this.client) this.lost(err)
+      })
+  }
+
+  /** Forgets the LISTENs sent on a connection that is gone. */
+  private newGeneration(): void {
+    this.generation += 1
+    this.serverPending = 0
+    this.listening = Promise.resolve()
   }
 
   /**
@@ -131,6 +164,7 @@ export class ChangeFeed {
       this.lost(err)
       return
     }
+    this.newGeneration()
     this.client = client
     this.connected = true
     this.resetAll()
@@ -140,6 +174,7 @@ export class ChangeFeed {
     if (this.closed) return
     if (this.connected) this.log.warn({ err }, 'change feed lost its connection; caches are bypassed until it is back')
     this.connected = false
+    this.newGeneration()
     this.client?.removeAllListeners('end')
     void this.client?.end().catch(() => {})
     this.client = undefined

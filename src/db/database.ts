@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { PGlite } from '@electric-sql/pglite'
-import type { EmbeddedListen } from './change-feed.js'
+import type { StorageCapabilities } from './capabilities.js'
 import { FileMigrationProvider, Kysely, Migrator, sql, type Transaction } from 'kysely'
 import { openDialect, type DialectOptions } from './dialect.js'
 import { identityOf, ReaderRefusedError, standbyMismatch, StandbyProofPrivilegeError, type ServerIdentity } from './standby.js'
@@ -21,7 +21,8 @@ const MIGRATIONS_FOLDER = path.join(path.dirname(fileURLToPath(import.meta.url))
 export class Database {
   private constructor(
     readonly db: Db,
-    readonly kind: 'postgres' | 'pglite',
+    /** What the backend can do; the rest of the code asks this, never which engine it is. */
+    readonly capabilities: StorageCapabilities,
     private readonly schema: string,
     private readonly pglite: PGlite | undefined,
     private readonly release: (() => Promise<void>) | undefined,
@@ -30,8 +31,16 @@ export class Database {
      * change feed's own listening connection.
      */
     readonly url: string | undefined,
-    private readonly pool: pg.Pool | undefined = undefined
+    private readonly pool: pg.Pool | undefined = undefined,
+    private readonly dataDir = ''
   ) {}
+
+  /** Where the data lives, in words an operator can act on (never with a password). */
+  get label(): string {
+    if (this.url === undefined) return `embedded PostgreSQL (PGlite) in ${this.dataDir}`
+    const url = new URL(this.url)
+    return `PostgreSQL at ${url.hostname}:${url.port || '5432'}${url.pathname}`
+  }
 
   /** Connections of the primary's pool in use, idle and waited for; undefined on the embedded database. */
   poolUsage(): { total: number; idle: number; waiting: number } | undefined {
@@ -44,9 +53,18 @@ export class Database {
    * @throws StartupError naming the address and the cause (never the password).
    */
   static async open(options: DialectOptions & { readonly readUrl?: string | undefined }): Promise<Database> {
-    const { dialect, kind, pglite, release, pool } = await openDialect(options)
-    const database = new Database(new Kysely<Tables>({ dialect }), kind, options.schema, pglite, release, options.url, pool)
-    if (kind === 'postgres' && options.url !== undefined) {
+    const { dialect, capabilities, pglite, release, pool } = await openDialect(options)
+    const database = new Database(
+      new Kysely<Tables>({ dialect }),
+      capabilities,
+      options.schema,
+      pglite,
+      release,
+      options.url,
+      pool,
+      path.resolve(options.dataDir)
+    )
+    if (options.url !== undefined) {
       try {
         await database.ping()
         if (options.schema !== 'public') await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(options.schema)}`.execute(database.db)
@@ -164,18 +182,6 @@ export class Database {
   async isMigrated(): Promise<boolean> {
     const migrations = await this.migrator().getMigrations()
     return migrations.every((m) => m.executedAt !== undefined)
-  }
-
-  /**
-   * Hands the embedded database's notifications on `channel` to `onPayload`; undefined on
-   * PostgreSQL, whose notifications the change feed hears on a connection of its own.
-   */
-  get embeddedListen(): EmbeddedListen | undefined {
-    const pglite = this.pglite
-    if (pglite === undefined) return undefined
-    return async (channel, onPayload) => {
-      await pglite.listen(channel, onPayload)
-    }
   }
 
   /** A dump of the embedded database's files, for starting copies of it; PGlite only. */

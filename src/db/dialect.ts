@@ -1,6 +1,8 @@
 import { PGlite } from '@electric-sql/pglite'
 import { PostgresAdapter, PostgresDialect, sql, type Dialect, type DialectAdapter, type Kysely, type MigrationLockOptions } from 'kysely'
 import { PGliteDialect } from 'kysely-pglite-dialect'
+import { embeddedCapabilities, serverCapabilities, type StorageCapabilities } from './capabilities.js'
+import type { EmbeddedListen } from './change-feed.js'
 import pg from 'pg'
 import { runMarkedCopies } from './copy-in.js'
 import { prepareMarkedStatements } from './prepared-statements.js'
@@ -100,7 +102,7 @@ export interface DialectOptions {
 
 export interface OpenedDialect {
   readonly dialect: Dialect
-  readonly kind: 'postgres' | 'pglite'
+  readonly capabilities: StorageCapabilities
   readonly pglite?: PGlite
   /** Releases what the dialect holds beyond its connections (the data directory's lock). */
   readonly release?: () => Promise<void>
@@ -237,7 +239,7 @@ function postgresPool(url: string, options: DialectOptions): pg.Pool {
 export async function openDialect(options: DialectOptions): Promise<OpenedDialect> {
   if (options.url !== undefined) {
     const pool = postgresPool(options.url, options)
-    return { dialect: new BoundedPostgresDialect({ pool }), kind: 'postgres', pool }
+    return { dialect: new BoundedPostgresDialect({ pool }), capabilities: serverCapabilities(options.url), pool }
   }
   const inMemory = options.dataDir.startsWith('memory://')
   const release = inMemory ? undefined : await lockDataDir(options.dataDir)
@@ -254,5 +256,8 @@ export async function openDialect(options: DialectOptions): Promise<OpenedDialec
     await release?.()
     throw err
   }
-  return { dialect: new PGliteDialect(pglite), kind: 'pglite', pglite, ...(release ? { release } : {}) }
+  const listen: EmbeddedListen = async (channel, onPayload) => {
+    await pglite.listen(channel, onPayload)
+  }
+  return { dialect: new PGliteDialect(pglite), capabilities: embeddedCapabilities(listen), pglite, ...(release ? { release } : {}) }
 }

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { ActContext } from './acts.js'
-import { preferredLanguage } from './presenter.js'
-import type { Replayable } from './service.js'
+import type { ActContext } from '../recording/acts.js'
+import { preferredLanguage } from '../policy/presenter.js'
+import type { Replayable } from '../recording/service.js'
 
 /** Who acts, in which language they are answered, and where their request logs: for every route that acts. */
 export function actContextOf(request: FastifyRequest): ActContext {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
+import { FACTS_CHANNEL, factKey } from '../db/facts-channel.js'
 import { EXAMPLE, EXAMPLE_MEMBER_COOP } from '../examples.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { missingDetails } from '../policy/parties.js'

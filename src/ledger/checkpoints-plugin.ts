@@ -24,7 +24,7 @@ const POLL_MS = 5_000
 export default fp(
   async function checkpoints(fastify: FastifyInstance) {
     const { config, database } = fastify
-    const service = new CheckpointService(database, checkpointSettingsOf(config, database.kind), fastify.log, fastify.now)
+    const service = new CheckpointService(database, checkpointSettingsOf(config, database.capabilities), fastify.log, fastify.now)
     await service.start()
     fastify.decorate('checkpoints', service)
     fastify.metrics.watchCheckpointSigning(() => service.signing)

@@ -20,7 +20,10 @@ import {
   recentVerifications,
   type CheckpointRow
 } from './checkpoints-repository.js'
-import { exportLines, rewritten, verifyLedger, type CheckpointHeads, type Paging, type VerifyReport } from './repository.js'
+import type { StorageCapabilities } from '../db/capabilities.js'
+import type { Paging } from './paging.js'
+import { exportLines } from './repository.js'
+import { rewritten, verifyLedger, type CheckpointHeads, type VerifyReport } from './verify-walk.js'
 import type { CheckpointRef, VerifyFailure } from './verify.js'
 
 /**
@@ -94,14 +97,14 @@ export function checkpointSettingsOf(
     Config,
     'checkpointOrigin' | 'checkpointSigningKey' | 'checkpointSigningKeyFile' | 'dataDir' | 'checkpointEveryEntries' | 'checkpointIntervalSeconds'
   >,
-  kind: Database['kind']
+  storage: Pick<StorageCapabilities, 'embedded'>
 ): CheckpointSettings {
   return {
     name: config.checkpointOrigin,
     signingKey: config.checkpointSigningKey,
     signingKeyFile: config.checkpointSigningKeyFile,
     generateIn: config.dataDir,
-    pinKey: kind === 'postgres',
+    pinKey: !storage.embedded,
     everyEntries: config.checkpointEveryEntries,
     intervalSeconds: config.checkpointIntervalSeconds
   }
@@ -422,7 +425,9 @@ export class CheckpointService {
     // record goes to the primary.
     const standby = this.database.readsFromStandby
     if (standby) await this.database.proveReader()
-    const { plan, report: walked } = await verifyLedger(this.database.reader, this.database.kind, (snapshot) => this.plan(snapshot, full, signer, standby))
+    const { plan, report: walked } = await verifyLedger(this.database.reader, this.database.capabilities, (snapshot) =>
+      this.plan(snapshot, full, signer, standby)
+    )
     const { from, newest } = plan
     // A standby's chains must end on the primary's entries (the hash chains make the rest the primary's too).
     const failures = standby

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey } from 'node:crypto'
-import { DECISION_EXAMPLE_REQUESTS, decidedExample } from '../decisions/schemas.js'
+import { DECISION_EXAMPLE_REQUESTS, decidedExample } from '../decision-examples.js'
 import { NotFoundError, InvalidRequestError } from '../errors.js'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
 import { problemExample, validationExample, type Examples, type ProblemBody } from '../schemas.js'

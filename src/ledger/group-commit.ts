@@ -214,7 +214,7 @@ export class GroupCommitter<J, R> {
         const writer = await LedgerWriter.lock(
           tx,
           group.flatMap((p) => p.memberIds),
-          { copy: this.database.kind === 'postgres' }
+          { copy: this.database.capabilities.copy }
         )
         headsHeld = performance.now()
         let results: JobOutcome<R>[]

@@ -8,7 +8,8 @@ import * as examples from './examples.js'
 import { jsonListBytes } from './json-bytes.js'
 import { provisionRecordsCsv } from './provision-csv.js'
 import { listProvisionRecords, ProvisionRecordSchema, ProvisionRecordsQuery, ProvisionRecordsResponse } from './provision-records.js'
-import { findEntry, listEntries, pagingFor } from './repository.js'
+import { pagingOf } from './paging.js'
+import { findEntry, listEntries } from './repository.js'
 
 const readers = { roles: ['admin', 'ops'] as const }
 const tags = ['Ledger']
@@ -221,7 +222,7 @@ const ledgerRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     },
     async (_request, reply) => {
       // From the standby when there is one: entries never change, so its heads end a true export.
-      const { lines } = await fastify.checkpoints.exportLedger(fastify.database.reader, pagingFor(fastify.database.kind))
+      const { lines } = await fastify.checkpoints.exportLedger(fastify.database.reader, pagingOf(fastify.database.capabilities))
       return reply
         .type('application/x-ndjson')
         .header('content-disposition', 'attachment; filename="ledger.jsonl"')

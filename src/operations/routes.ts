@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { DATABASE_ENGINES } from '../db/capabilities.js'
 import { Type } from 'typebox'
 import { ReaderRefusedError } from '../db/standby.js'
 import { DomainError } from '../errors.js'
@@ -74,8 +75,8 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         response: {
           200: withExamples(
-            Type.Object({ status: Type.Literal('ready'), database: Type.String({ description: 'postgres or pglite' }) }),
-            { ready: { summary: 'Ready', value: { status: 'ready', database: 'postgres' } } },
+            Type.Object({ status: Type.Literal('ready'), database: Type.String({ description: DATABASE_ENGINES.join(' or ') }) }),
+            { ready: { summary: 'Ready', value: { status: 'ready', database: DATABASE_ENGINES[0] } } },
             'Ready for traffic'
           ),
           ...problemsWith(
@@ -117,7 +118,7 @@ const operationRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           })
         const late = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS)))
         const outcome = await Promise.race([check, late])
-        if (outcome === true) return { status: 'ready' as const, database: fastify.database.kind }
+        if (outcome === true) return { status: 'ready' as const, database: fastify.database.capabilities.engine }
         if (outcome === 'timeout') request.log.warn({ timeoutMs: READY_TIMEOUT_MS }, 'readiness check timed out')
       } catch (err) {
         if (err instanceof ReaderRefusedError) {

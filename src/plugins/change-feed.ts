@@ -12,7 +12,7 @@ declare module 'fastify' {
 export default fp(
   async function changeFeed(fastify: FastifyInstance) {
     const { database } = fastify
-    const feed = await ChangeFeed.open(database.kind === 'postgres' ? database.url : undefined, fastify.log, database.embeddedListen)
+    const feed = await ChangeFeed.open(database.capabilities.notifications, fastify.log)
     fastify.decorate('changes', feed)
     fastify.addHook('onClose', async () => feed.close())
   },

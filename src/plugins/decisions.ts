@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import { FactsCache } from '../decisions/facts-cache.js'
-import { DecisionService } from '../decisions/service.js'
+import { FactsCache } from '../recording/facts-cache.js'
+import { DecisionService } from '../recording/service.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,7 +23,7 @@ export default fp(
       // the queue is full and only for acts that need it; reads and checks go on.
       maxQueuedEntries: fastify.config.ledgerMaxQueuedEntries,
       observe: metrics.groupCommit,
-      overlapCommits: fastify.database.kind === 'postgres',
+      overlapCommits: fastify.database.capabilities.overlappingCommits,
       countDecision: metrics.decided,
       checkFacts: new FactsCache(fastify.changes),
       countCheckFacts: metrics.checkFactsFrom

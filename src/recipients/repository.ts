@@ -5,14 +5,7 @@ import type { RecipientRow } from '../db/tables.js'
 import { equivalentMeasuresOf, storedMeasures, type StoredMeasures } from '../policy/abroad.js'
 import type { RecipientFacts } from '../policy/engine.js'
 import { HOME_COUNTRY, type RecipientCategory } from '../policy/vocabulary.js'
-
-export interface Recipient extends Omit<RecipientFacts, 'equivalentMeasures'> {
-  readonly equivalentMeasures: StoredMeasures | null
-  /** The recipient's own code, e.g. a bank's 金融機関コード. */
-  readonly code: string | null
-  readonly createdAt: string
-  readonly updatedAt: string
-}
+import type { Recipient } from './schemas.js'
 
 /** What the engine reads of a recipient. */
 export function toRecipientFacts(recipient: Recipient): RecipientFacts {

@@ -9,7 +9,6 @@ import {
   Nullable,
   RecipientCategory,
   Text,
-  Timestamp,
   Uuid,
   problemExample,
   problemsWith,
@@ -18,21 +17,8 @@ import {
   withExamples
 } from '../schemas.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
-import { FACTS_CHANNEL, factKey } from '../decisions/facts-cache.js'
-
-export const RecipientSchema = Type.Object({
-  id: Uuid,
-  category: RecipientCategory,
-  name: Type.String(),
-  address: Type.String(),
-  representative: Type.String(),
-  country: Country,
-  active: Type.Boolean(),
-  equivalentMeasures: Nullable(EquivalentMeasuresSchema),
-  code: Nullable(Type.String({ description: "The recipient's own code, e.g. a bank's 金融機関コード" })),
-  createdAt: Timestamp,
-  updatedAt: Timestamp
-})
+import { RecipientSchema } from './schemas.js'
+import { FACTS_CHANNEL, factKey } from '../db/facts-channel.js'
 
 /** A code the calling systems know the recipient by, such as a bank's 4-digit 金融機関コード. */
 const RecipientCode = Type.String({

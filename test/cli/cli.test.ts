@@ -9,7 +9,7 @@ import pg from 'pg'
 import t from 'tap'
 import { Database } from '../../src/db/database.js'
 import { jointUse, statutoryException } from '../fixtures.js'
-import { buildTestApp, DATABASE_URL, openTestDatabase } from '../helper.js'
+import { buildTestApp, DATABASE_URL, emptyTestDatabaseUrl } from '../helper.js'
 import { ROOT, shizenha } from './run-cli.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'shizenha-cli-'))
@@ -21,9 +21,7 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }))
  */
 async function target(): Promise<{ env: Record<string, string>; open: () => Promise<Database> }> {
   if (DATABASE_URL) {
-    const { database } = await openTestDatabase(t)
-    const url = database.url!
-    await database.close()
+    const url = await emptyTestDatabaseUrl(t)
     return { env: { DATABASE_URL: url }, open: () => Database.open({ url, dataDir: 'memory://', schema: 'public', poolSize: 2 }) }
   }
   const dataDir = path.join(dir, 'data')

@@ -3,7 +3,8 @@ import { sql, type Kysely } from 'kysely'
 import t from 'tap'
 import { noticeV1 } from '../../src/policy/notice-v1.js'
 import { PolicyTamperedError, recordPolicyVersions } from '../../src/policy/repository.js'
-import { DATABASE_URL, openTestDatabase } from '../helper.js'
+import { Database } from '../../src/db/database.js'
+import { DATABASE_URL, emptyTestDatabaseUrl, openTestDatabase } from '../helper.js'
 
 async function tables(db: Kysely<any>): Promise<string[]> {
   const result = await sql<{ table_name: string }>`
@@ -44,9 +45,11 @@ t.test('migrating twice is a no-op', async (t) => {
 })
 
 t.test('two processes starting at once migrate once (advisory lock)', { skip: !DATABASE_URL && 'needs PostgreSQL: PGlite has one connection' }, async (t) => {
-  const { database: first, reopen } = await openTestDatabase(t)
-  const second = await reopen()
-  const third = await reopen()
+  // An empty database: the test databases are copies of a migrated template.
+  const url = await emptyTestDatabaseUrl(t)
+  const open = () => Database.open({ url, dataDir: 'memory://', schema: 'public', poolSize: 2 })
+  const [first, second, third] = await Promise.all([open(), open(), open()])
+  t.notOk(await first.isMigrated(), 'nothing is migrated yet')
   t.teardown(async () => {
     await first.close()
     await second.close()

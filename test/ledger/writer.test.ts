@@ -1,7 +1,7 @@
 import { sql } from 'kysely'
 import t from 'tap'
 import { entryHash } from '../../src/ledger/hashing.js'
-import { verifyLedger } from '../../src/ledger/repository.js'
+import { verifyLedger } from '../../src/ledger/verify-walk.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import { openTestDatabase, until } from '../helper.js'
 
@@ -83,7 +83,7 @@ for (const sentAsAppended of [false, true]) {
     const refs = await database.transaction(async (tx) => {
       // One member id per entry: the group's size decides whether startSending streams.
       const perEntry = Array.from({ length: 350 }, (_, i) => members[i % members.length]!)
-      const ledger = await LedgerWriter.lock(tx, perEntry, { copy: database.kind === 'postgres' })
+      const ledger = await LedgerWriter.lock(tx, perEntry, { copy: database.capabilities.copy })
       if (sentAsAppended) await ledger.startSending()
       const now = new Date('2026-12-02T00:00:00.000Z')
       const appended = perEntry.map((memberId, i) =>
@@ -92,7 +92,7 @@ for (const sentAsAppended of [false, true]) {
           now
         )
       )
-      if (sentAsAppended && database.kind === 'postgres') {
+      if (sentAsAppended && database.capabilities.copy) {
         // Seen from another connection: the COPY has rows before the flush ends it.
         const copying = await until(async () => {
           const progress = await sql<{
@@ -138,7 +138,7 @@ for (const sentAsAppended of [false, true]) {
         `the head of chain ${chain} is its last entry`
       )
     }
-    const { report } = await verifyLedger(database.db, database.kind, () => Promise.resolve({ checkpoints: [] }))
+    const { report } = await verifyLedger(database.db, database.capabilities, () => Promise.resolve({ checkpoints: [] }))
     t.ok(report.ok, 'the ledger verifies')
     t.equal(report.entriesChecked, 350, 'and every entry was walked')
   })

@@ -4,11 +4,11 @@
  */
 import t from 'tap'
 import { toClient } from '../../src/clients/repository.js'
-import { GroupApplier, type Act, type ActContext, type Job } from '../../src/decisions/acts.js'
+import { GroupApplier, type Act, type ActContext, type Job } from '../../src/recording/acts.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import { billing, createRecipient, grantConsent, jointUse } from '../fixtures.js'
 import { buildTestApp, daysFrom, type TestApp } from '../helper.js'
-import { SeenMembers } from '../../src/decisions/seen-members.js'
+import { SeenMembers } from '../../src/recording/seen-members.js'
 
 const MEMBER = 'M-withdraw-1'
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))

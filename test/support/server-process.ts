@@ -1,9 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { ensureBuilt } from './built-server.js'
 
 const ROOT = new URL('../..', import.meta.url).pathname
-const ENTRY = ['--import', 'tsx', 'src/server.ts']
+/**
+ * The build in dist/, as `npm start` runs it: built once per run (scripts/build-if-stale.mjs, whose
+ * lock lets one test process build while the others wait), where tsx transformed every module on
+ * every start of every test.
+ */
+const ENTRY = ['dist/src/server.js']
 /** What a server's output buffer keeps (the newest part); a long run must not grow without bound. */
 const OUTPUT_LIMIT = 4 * 1024 * 1024
 const LISTENING = /"msg":"Server listening at (http:\/\/127\.0\.0\.1:\d+)"/
@@ -67,13 +73,14 @@ export function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node --import tsx src/server.ts` and resolves once it listens; rejects with its output if
+ * Starts `node dist/src/server.js` (built first when stale) and resolves once it listens; rejects with its output if
  * it exits first or does not listen within `startTimeoutMs` (it is killed). Without a PORT in `env`
  * the OS picks one: the "listening" log line names it (LOG_LEVEL info or lower), or, with a
  * quieter LOG_LEVEL, a free port is chosen here and /healthz polled. With `t`, a teardown stops it
  * (SIGTERM, then SIGKILL) even when the test fails.
  */
 export async function startServer(t: Teardown | undefined, env: Record<string, string>, options: StartOptions = {}): Promise<ServerProcess> {
+  await ensureBuilt()
   const quiet = env.LOG_LEVEL !== undefined && !['info', 'debug', 'trace'].includes(env.LOG_LEVEL)
   const port = env.PORT ?? (quiet ? String(await freePort()) : '0')
   const child = spawn(process.execPath, options.forwardingParent ? ['-e', FORWARDING_PARENT, '--', ...ENTRY] : ENTRY, {

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream'
 import type { CheckpointView } from '../../ledger/checkpoints-service.js'
-import { pagingFor, type VerifyReport } from '../../ledger/repository.js'
+import { pagingOf } from '../../ledger/paging.js'
+import type { VerifyReport } from '../../ledger/verify-walk.js'
 import { DomainError } from '../../errors.js'
 import { checkpointService, withDatabase } from '../database-access.js'
 import { CliError, EXIT, failure } from '../exit.js'
@@ -76,7 +77,7 @@ export async function exportLedgerCommand(options: { output?: string | undefined
         return
       }
       await withDatabase(async (database, config) => {
-        const { entries, lines } = await checkpointService(database, config).exportLedger(database.reader, pagingFor(database.kind))
+        const { entries, lines } = await checkpointService(database, config).exportLedger(database.reader, pagingOf(database.capabilities))
         await writeChunks(out, lines, counted(entries))
       })
     })

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { SeenMembers } from '../../src/decisions/seen-members.js'
+import { SeenMembers } from '../../src/recording/seen-members.js'
 import { jointUse } from '../fixtures.js'
 import { buildTestApp, NEEDS_POSTGRES_FOR_TWO_PROCESSES, twoAppsOnOneDatabase, type TestApp } from '../helper.js'
 

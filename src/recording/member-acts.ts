@@ -1,13 +1,13 @@
 import type { Client } from '../clients/repository.js'
-import type { MemberState, TransferOnConsent, World } from '../decisions/facts.js'
+import type { MemberState, TransferOnConsent, World } from './facts.js'
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js'
 import { providerKinds, type EntityFacts } from '../policy/parties.js'
 import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
 import type { PolicyDocument } from '../policy/document.js'
 import { policyInForce } from '../policy/registry.js'
 import type { SuspensionScope } from '../policy/vocabulary.js'
-import { buildConsentReceipt, providerSnapshot, recipientSnapshot, type ConsentReceipt } from './receipt.js'
-import { newConsent, newSuspension, saveConsents, saveSuspensions, type Consent, type NewConsent, type Suspension } from './repository.js'
+import { buildConsentReceipt, providerSnapshot, recipientSnapshot, type ConsentReceipt } from '../members/receipt.js'
+import { newConsent, newSuspension, saveConsents, saveSuspensions, type Consent, type NewConsent, type Suspension } from '../members/repository.js'
 import type { Queryable } from '../db/database.js'
 
 /**

@@ -14,7 +14,7 @@ import {
   type SuspensionInput,
   type WithdrawalInput,
   type WithdrawalOutcome
-} from '../members/acts.js'
+} from './member-acts.js'
 import type { ConsentReceipt } from '../members/receipt.js'
 import type { Consent, NewConsent, Suspension } from '../members/repository.js'
 import type { PolicyDocument } from '../policy/document.js'
@@ -23,7 +23,7 @@ import { REASONS } from '../policy/reasons.js'
 import { policyInForce } from '../policy/registry.js'
 import { World, needEntity, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
 import { claimId, claimIdempotencyKeys, releaseIdempotencyKeys, storeIdempotentResponses, type IdempotencyClaim, type StoredResponse } from './idempotency.js'
-import { presentDecision, type Language, type PresentedDecision } from './presenter.js'
+import { presentDecision, type Language, type PresentedDecision } from '../policy/presenter.js'
 import { providerOf, withinClientScope, type DecisionAction } from './scope.js'
 import type { SeenMembers } from './seen-members.js'
 

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Database } from '../db/database.js'
 import { ClientScopeError } from '../errors.js'
 import { GroupCommitter, type GroupCommitOptions } from '../ledger/group-commit.js'
-import type { SuspensionInput, WithdrawalInput } from '../members/acts.js'
+import type { SuspensionInput, WithdrawalInput } from './member-acts.js'
 import type { NewConsent } from '../members/repository.js'
 import type { DecisionRequest } from '../policy/engine.js'
 import { policyInForce } from '../policy/registry.js'
@@ -20,11 +20,12 @@ import {
   type RecordedDecision,
   type SuspensionActResult
 } from './acts.js'
-import { factKey, type FactsCache, type FactsSource } from './facts-cache.js'
+import { factKey } from '../db/facts-channel.js'
+import type { FactsCache, FactsSource } from './facts-cache.js'
 import { World, needFactsFor, noFactsNeeded, type FactsNeeded } from './facts.js'
 import { requestHash } from './idempotency.js'
 import { SeenMembers } from './seen-members.js'
-import { presentDecision, type PresentedDecision } from './presenter.js'
+import { presentDecision, type PresentedDecision } from '../policy/presenter.js'
 import { providerOf, withinClientScope, type DecisionAction } from './scope.js'
 
 export interface TransferOutcome {

@@ -2,17 +2,8 @@ import type { ChangeFeed, ChangeListener } from '../db/change-feed.js'
 import type { ContractorFacts, RecipientFacts } from '../policy/engine.js'
 import type { EntityFacts } from '../policy/parties.js'
 import { World, type FactsNeeded, type MemberFacts } from './facts.js'
+import { FACTS_CHANNEL } from '../db/facts-channel.js'
 
-/** Channel on which the database announces changed facts (migration 2026-12-02T01_fact_changes). */
-export const FACTS_CHANNEL = 'shizenha_facts'
-
-/** What an announcement names: the facts of one member, recipient or contractor, or all of them. */
-export const factKey = {
-  member: (id: string) => `member:${id}`,
-  entity: (id: string) => `entity:${id}`,
-  recipient: (id: string) => `recipient:${id}`,
-  contractor: (id: string) => `contractor:${id}`
-}
 const EVERYTHING = '*'
 
 /**

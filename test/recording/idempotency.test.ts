@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import t from 'tap'
 import { toClient } from '../../src/clients/repository.js'
-import { GroupApplier, type ActContext, type Job } from '../../src/decisions/acts.js'
-import { requestHash } from '../../src/decisions/idempotency.js'
+import { GroupApplier, type ActContext, type Job } from '../../src/recording/acts.js'
+import { requestHash } from '../../src/recording/idempotency.js'
 import { LedgerWriter } from '../../src/ledger/writer.js'
 import type { DecisionRequest } from '../../src/policy/engine.js'
 import { assertProblem, billing, consentBody, countEntries, createRecipient, grantConsent, jointUse, memberEntries } from '../fixtures.js'
 import { buildTestApp, createClient } from '../helper.js'
-import { SeenMembers } from '../../src/decisions/seen-members.js'
+import { SeenMembers } from '../../src/recording/seen-members.js'
 
 /**
  * Every route that records something honours an Idempotency-Key, so a caller whose answer was

@@ -1,7 +1,7 @@
-import type { Bilingual } from '../policy/document.js'
-import type { Decision } from '../policy/engine.js'
-import type { ProviderDetail, ProviderDetails } from '../policy/provider.js'
-import { REASONS, warningText } from '../policy/reasons.js'
+import type { Bilingual } from './document.js'
+import type { Decision } from './engine.js'
+import type { ProviderDetail, ProviderDetails } from './provider.js'
+import { REASONS, warningText } from './reasons.js'
 
 export type Language = 'ja' | 'en'
 

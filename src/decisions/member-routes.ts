@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { EntrySchema } from '../decisions/schemas.js'
+import { EntrySchema } from './schemas.js'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
 import { policyVersion } from '../policy/registry.js'
 import {
@@ -31,9 +31,9 @@ import {
 import { ConflictError, NotFoundError } from '../errors.js'
 import { FEDERATION } from '../policy/parties.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
-import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from './repository.js'
-import { actContextOf, markReplayed } from '../decisions/request-context.js'
-import { buildConsentReceipt, rebuildConsentReceipt } from './receipt.js'
+import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from '../members/repository.js'
+import { actContextOf, markReplayed } from './request-context.js'
+import { buildConsentReceipt, rebuildConsentReceipt } from '../members/receipt.js'
 
 /** What the member was told of a recipient or contractor abroad before consenting (PPC rule 17(2)). */
 const ForeignRecipientSchema = Type.Object(
