@@ -3,22 +3,9 @@ import type { Queryable } from '../db/database.js'
 import type { ClientRow } from '../db/tables.js'
 import { FEDERATION } from '../policy/parties.js'
 import type { Channel, Purpose, Role } from '../policy/vocabulary.js'
+import type { Client } from './schemas.js'
 
-export interface Client {
-  readonly id: string
-  readonly name: string
-  readonly role: Role
-  /** The legal person whose system this is: the provider of what it records (GET /v1/entities). */
-  readonly entityId: string
-  readonly channels: Channel[] | null
-  readonly purposes: Purpose[] | null
-  /** Requests per minute; null: not throttled. */
-  readonly rateLimit: number | null
-  readonly createdAt: string
-  readonly revokedAt: string | null
-  /** From this time on the token is refused (401); null: it does not expire. */
-  readonly expiresAt: string | null
-}
+export type { Client } from './schemas.js'
 
 export function toClient(row: ClientRow): Client {
   return {

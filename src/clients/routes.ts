@@ -20,23 +20,9 @@ import {
 import { clientEntityId, EntityNotProviderError } from './entity.js'
 import { scopeFieldsMisplaced } from './scope-rule.js'
 import { findClient, insertClient, listClients, revokeClient } from './repository.js'
+import { ClientSchema } from './schemas.js'
 import { CLIENTS_CHANNEL } from './token-cache.js'
 import { generateToken, hashToken } from './tokens.js'
-
-const ClientSchema = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  role: StringEnum(ROLES),
-  entityId: Type.String({
-    description: 'The legal person whose system this is (GET /v1/entities): the provider of every decision, consent and suspension it records'
-  }),
-  channels: Type.Union([Type.Array(Channel), Type.Null()]),
-  purposes: Type.Union([Type.Array(Purpose), Type.Null()]),
-  rateLimit: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: 'Requests per minute; null: not throttled' }),
-  createdAt: Timestamp,
-  revokedAt: Type.Union([Timestamp, Type.Null()]),
-  expiresAt: Type.Union([Timestamp, Type.Null()], { description: 'From this time on the token is refused (401); null: it does not expire' })
-})
 
 const admins = { roles: ['admin'] as const }
 const tags = ['Clients']

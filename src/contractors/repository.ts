@@ -1,41 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { ContractorRow, ContractRow, InspectionRow } from '../db/tables.js'
-import { equivalentMeasuresOf, storedMeasures, type StoredMeasures } from '../policy/abroad.js'
+import { equivalentMeasuresOf, storedMeasures } from '../policy/abroad.js'
 import type { ContractFacts, ContractorFacts, InspectionFacts } from '../policy/engine.js'
 import { HOME_COUNTRY, type DataItem, type InspectionResult, type Purpose } from '../policy/vocabulary.js'
-
-export interface Contract {
-  readonly id: string
-  readonly contractorId: string
-  readonly reference: string
-  readonly signedAt: string
-  readonly validFrom: string
-  readonly validUntil: string
-  readonly purposes: Purpose[]
-  readonly dataItems: DataItem[]
-  readonly createdAt: string
-}
-
-export interface Inspection {
-  readonly id: string
-  readonly contractorId: string
-  readonly inspectedAt: string
-  readonly result: InspectionResult
-  readonly inspector: string
-  readonly notes: string | null
-  readonly createdAt: string
-}
-
-export interface Contractor {
-  readonly id: string
-  readonly name: string
-  readonly address: string
-  /** ISO 3166-1 alpha-2: an entrustment abroad is a provision abroad (APPI Art. 28). */
-  readonly country: string
-  readonly equivalentMeasures: StoredMeasures | null
-  readonly createdAt: string
-}
+import type { Contract, Contractor, ContractorChanges, Inspection, NewContract, NewContractor, NewInspection } from './schemas.js'
 
 const toContractor = (row: ContractorRow): Contractor => ({
   id: row.id,
@@ -45,11 +14,6 @@ const toContractor = (row: ContractorRow): Contractor => ({
   equivalentMeasures: storedMeasures(row.equivalent_measures),
   createdAt: row.created_at.toISOString()
 })
-
-export interface ContractorChanges {
-  readonly country?: string | undefined
-  readonly equivalentMeasures?: StoredMeasures | null | undefined
-}
 
 const toContract = (row: ContractRow): Contract => ({
   id: row.id,
@@ -73,7 +37,7 @@ const toInspection = (row: InspectionRow): Inspection => ({
   createdAt: row.created_at.toISOString()
 })
 
-export async function insertContractor(db: Queryable, contractor: { name: string; address: string } & ContractorChanges, now: Date): Promise<Contractor> {
+export async function insertContractor(db: Queryable, contractor: NewContractor, now: Date): Promise<Contractor> {
   const row = await db
     .insertInto('contractors')
     .values({
@@ -131,15 +95,6 @@ export async function listInspections(db: Queryable, contractorId: string): Prom
   return rows.map(toInspection)
 }
 
-export interface NewContract {
-  readonly reference: string
-  readonly signedAt: string
-  readonly validFrom: string
-  readonly validUntil: string
-  readonly purposes: Purpose[]
-  readonly dataItems: DataItem[]
-}
-
 export async function insertContract(db: Queryable, contractorId: string, contract: NewContract, now: Date): Promise<Contract> {
   const row = await db
     .insertInto('contracts')
@@ -157,13 +112,6 @@ export async function insertContract(db: Queryable, contractorId: string, contra
     .returningAll()
     .executeTakeFirstOrThrow()
   return toContract(row)
-}
-
-export interface NewInspection {
-  readonly inspectedAt: string
-  readonly result: InspectionResult
-  readonly inspector: string
-  readonly notes?: string | undefined
 }
 
 export async function insertInspection(db: Queryable, contractorId: string, inspection: NewInspection, now: Date): Promise<Inspection> {

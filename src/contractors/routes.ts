@@ -1,26 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { InvalidRequestError, NotFoundError } from '../errors.js'
-import { INSPECTION_RESULTS, PURPOSES } from '../policy/vocabulary.js'
 import { EXAMPLE, EXAMPLE_CONTRACT, EXAMPLE_CONTRACTOR, EXAMPLE_INSPECTION } from '../examples.js'
-import {
-  AUTHENTICATED_PROBLEMS,
-  Country,
-  DataItem,
-  EquivalentMeasuresSchema,
-  Nullable,
-  DataItems,
-  Purpose,
-  StringEnum,
-  Text,
-  Timestamp,
-  Uuid,
-  problemExample,
-  problemsWith,
-  validationExample,
-  withExample,
-  withExamples
-} from '../schemas.js'
+import { AUTHENTICATED_PROBLEMS, Uuid, problemExample, problemsWith, validationExample, withExample, withExamples } from '../schemas.js'
 import {
   findContractor,
   insertContract,
@@ -32,43 +14,19 @@ import {
   updateContractor
 } from './repository.js'
 import { FACTS_CHANNEL, factKey } from '../db/facts-channel.js'
+import {
+  ContractSchema,
+  ContractorChangesSchema,
+  ContractorSchema,
+  InspectionSchema,
+  NewContractSchema,
+  NewContractorSchema,
+  NewInspectionSchema
+} from './schemas.js'
 
-const ContractorSchema = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  address: Type.String(),
-  country: Country,
-  equivalentMeasures: Nullable(EquivalentMeasuresSchema),
-  createdAt: Timestamp
-})
-
-const ContractSchema = Type.Object({
-  id: Uuid,
-  contractorId: Uuid,
-  reference: Type.String(),
-  signedAt: { ...Timestamp, description: 'When the contract was signed: it binds, and counts for entrustment, from then on' },
-  validFrom: Timestamp,
-  validUntil: Timestamp,
-  purposes: Type.Array(Purpose),
-  dataItems: Type.Array(DataItem),
-  createdAt: Timestamp
-})
-
-const InspectionSchema = Type.Object({
-  id: Uuid,
-  contractorId: Uuid,
-  inspectedAt: Timestamp,
-  result: StringEnum(INSPECTION_RESULTS),
-  inspector: Type.String(),
-  notes: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Timestamp
-})
-
+/** The contractor's own fields the detail shows (not its country or equivalentMeasures), then its contracts and inspections. */
 const ContractorDetail = Type.Object({
-  id: Uuid,
-  name: Type.String(),
-  address: Type.String(),
-  createdAt: Timestamp,
+  ...Type.Pick(ContractorSchema, ['id', 'name', 'address', 'createdAt']).properties,
   contracts: Type.Array(ContractSchema),
   inspections: Type.Array(InspectionSchema, { description: 'Newest first' })
 })
@@ -112,24 +70,18 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'createContractor',
         summary: 'Register a contractor (業務委託先)',
         tags,
-        body: withExamples(
-          Type.Object(
-            { name: Text(200), address: Text(500), country: Type.Optional(Country), equivalentMeasures: Type.Optional(EquivalentMeasuresSchema) },
-            { additionalProperties: false }
-          ),
-          {
-            delivery: { summary: 'The delivery company', value: EXAMPLE_CONTRACTOR },
-            abroad: {
-              summary: 'A call centre abroad, with an equivalent-measures system checked this year',
-              value: {
-                name: 'Shizenha Support Philippines Inc.',
-                address: 'Makati City, Metro Manila',
-                country: 'PH',
-                equivalentMeasures: { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: '2026-10-01T10:00:00+09:00' }
-              }
+        body: withExamples(NewContractorSchema, {
+          delivery: { summary: 'The delivery company', value: EXAMPLE_CONTRACTOR },
+          abroad: {
+            summary: 'A call centre abroad, with an equivalent-measures system checked this year',
+            value: {
+              name: 'Shizenha Support Philippines Inc.',
+              address: 'Makati City, Metro Manila',
+              country: 'PH',
+              equivalentMeasures: { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: '2026-10-01T10:00:00+09:00' }
             }
           }
-        ),
+        }),
         response: {
           201: {
             ...withExamples(ContractorSchema, { delivery: { summary: 'Registered', value: CONTRACTOR } }, 'Registered; Location names it'),
@@ -159,23 +111,14 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description: 'A new periodic check of the equivalent-measures system is recorded as its new lastCheckedAt (Art. 28(3)).',
         tags,
         params: ContractorParams,
-        body: withExamples(
-          Type.Object(
-            {
-              country: Type.Optional(Country),
-              equivalentMeasures: Type.Optional({ ...Nullable(EquivalentMeasuresSchema), description: 'null: the system no longer stands' })
-            },
-            { additionalProperties: false, minProperties: 1 }
-          ),
-          {
-            checked: {
-              summary: 'The yearly check of its equivalent-measures system (Art. 28(3))',
-              value: {
-                equivalentMeasures: { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: '2026-12-01T10:00:00+09:00' }
-              }
+        body: withExamples(ContractorChangesSchema, {
+          checked: {
+            summary: 'The yearly check of its equivalent-measures system (Art. 28(3))',
+            value: {
+              equivalentMeasures: { basis: 'Contract clauses binding the contractor to APPI-level measures', lastCheckedAt: '2026-12-01T10:00:00+09:00' }
             }
           }
-        ),
+        }),
         response: {
           200: withExamples(ContractorSchema, { delivery: { summary: 'Changed', value: CONTRACTOR } }, 'The contractor as changed'),
           ...problemsWith({ 404: { not_found: problemExample('No contractor with this id', new NotFoundError('contractor')) } }, ...AUTHENTICATED_PROBLEMS, 404)
@@ -252,20 +195,7 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
           '(validFrom to validUntil) includes the decision time; a contract in its validity period but not yet signed denies with contract_not_signed.',
         tags,
         params: ContractorParams,
-        body: withExamples(
-          Type.Object(
-            {
-              reference: Text(200),
-              signedAt: Timestamp,
-              validFrom: Timestamp,
-              validUntil: Timestamp,
-              purposes: Type.Array(Purpose, { minItems: 1, maxItems: PURPOSES.length, uniqueItems: true }),
-              dataItems: DataItems
-            },
-            { additionalProperties: false }
-          ),
-          { delivery: { summary: 'Delivery: name, address and phone, for a year', value: EXAMPLE_CONTRACT } }
-        ),
+        body: withExamples(NewContractSchema, { delivery: { summary: 'Delivery: name, address and phone, for a year', value: EXAMPLE_CONTRACT } }),
         response: {
           201: withExamples(ContractSchema, { delivery: { summary: 'Recorded', value: CONTRACT } }, 'The contract as recorded'),
           ...problemsWith(
@@ -306,24 +236,13 @@ const contractorRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         summary: "Record an inspection of the contractor's handling (実施状況の点検, 2(4))",
         tags,
         params: ContractorParams,
-        body: withExamples(
-          Type.Object(
-            {
-              inspectedAt: Timestamp,
-              result: StringEnum(INSPECTION_RESULTS),
-              inspector: Text(200),
-              notes: Type.Optional(Type.String({ maxLength: 2000 }))
-            },
-            { additionalProperties: false }
-          ),
-          {
-            passed: { summary: 'Passed', value: EXAMPLE_INSPECTION },
-            failed: {
-              summary: 'Failed: entrustments to the contractor are denied (inspection_failed) until one passes',
-              value: { inspectedAt: '2026-11-12T14:00:00+09:00', result: 'failed', inspector: '品質管理部 鈴木一郎', notes: '配送伝票の廃棄記録が不備' }
-            }
+        body: withExamples(NewInspectionSchema, {
+          passed: { summary: 'Passed', value: EXAMPLE_INSPECTION },
+          failed: {
+            summary: 'Failed: entrustments to the contractor are denied (inspection_failed) until one passes',
+            value: { inspectedAt: '2026-11-12T14:00:00+09:00', result: 'failed', inspector: '品質管理部 鈴木一郎', notes: '配送伝票の廃棄記録が不備' }
           }
-        ),
+        }),
         response: {
           201: withExamples(InspectionSchema, { passed: { summary: 'Recorded', value: INSPECTION } }, 'The inspection as recorded'),
           ...problemsWith(

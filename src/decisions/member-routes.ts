@@ -7,21 +7,17 @@ import {
   AUTHENTICATED_PROBLEMS,
   Bilingual,
   ConsentMethod,
-  Country,
   EntityId,
   Nullable,
   DataItem,
-  DataItems,
   IDEMPOTENT_REPLAYED_HEADER,
   IdempotencyKeyHeaders,
   MemberId,
   Purpose,
   RecipientCategory,
-  StringEnum,
   Text,
   Timestamp,
   Uuid,
-  withIntro,
   problemExample,
   problemsWith,
   validationExample,
@@ -30,24 +26,10 @@ import {
 } from '../schemas.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { FEDERATION } from '../policy/parties.js'
-import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
-import { findConsent, findConsentGrantEntry, listConsents, listSuspensions, type Consent, type Suspension } from '../members/repository.js'
+import { findConsent, findConsentGrantEntry, listConsents, listSuspensions } from '../members/repository.js'
+import { ConsentSchema, NewConsentSchema, SuspensionSchema, SuspensionScopeSchema, type Consent, type Suspension } from '../members/schemas.js'
 import { actContextOf, markReplayed } from './request-context.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from '../members/receipt.js'
-
-/** What the member was told of a recipient or contractor abroad before consenting (PPC rule 17(2)). */
-const ForeignRecipientSchema = Type.Object(
-  {
-    country: Country,
-    system: { ...Text(2000), description: "What the member was told of that country's personal-information protection system" },
-    measures: { ...Text(2000), description: 'What the member was told of the measures the recipient takes to protect the data' }
-  },
-  {
-    additionalProperties: false,
-    description:
-      'The foreign-recipient information the consent was given with (APPI Art. 28(2), PPC rule 17(2)). With it, the consent permits provision to a recipient in that country, or entrustment to a contractor there (contractorId).'
-  }
-)
 
 const ConsentReceiptSchema = Type.Object(
   {
@@ -103,25 +85,9 @@ const TransferOnConsentSchema = Type.Object({
   dataItems: Type.Array(DataItem)
 })
 
-const ConsentSchema = Type.Object({
-  id: Uuid,
-  memberId: MemberId,
-  providerId: { ...EntityId, description: 'The legal person the member consented to provide: the consent permits that provider only' },
-  recipientCategory: Nullable(RecipientCategory),
-  recipientId: Type.Union([Uuid, Type.Null()]),
-  contractorId: { ...Nullable(Uuid), description: 'A consent to entrustment to this contractor abroad (APPI Art. 28); then recipientCategory is null' },
-  foreignRecipient: Nullable(ForeignRecipientSchema),
-  dataItems: Type.Union([Type.Array(DataItem), Type.Null()], { description: 'null: every necessary item of the category' }),
-  obtainedAt: Timestamp,
-  method: ConsentMethod,
-  evidenceRef: Type.String(),
-  withdrawnAt: Type.Union([Timestamp, Type.Null()]),
-  withdrawalReason: Type.Union([Type.String(), Type.Null()]),
-  createdAt: Timestamp,
-  policyVersion: Type.String({
-    description:
-      "The policy version in force when the member gave the consent (obtainedAt); without dataItems the consent covers that version's necessary items, not a later one's"
-  }),
+/** A consent as the API shows it: the stored consent (src/members/schemas.ts), its status, and what a grant or a withdrawal adds. */
+const ConsentAnswerSchema = Type.Object({
+  ...ConsentSchema.properties,
   status: Type.Unsafe<'active' | 'withdrawn'>({ type: 'string', enum: ['active', 'withdrawn'] }),
   entry: Type.Optional(EntrySchema),
   receipt: Type.Optional({ ...ConsentReceiptSchema, description: 'On a grant: the consent receipt' }),
@@ -135,19 +101,9 @@ const ConsentSchema = Type.Object({
   )
 })
 
-const SuspensionScopeSchema = StringEnum(SUSPENSION_SCOPES, {
-  description: 'provision: every third_party transfer is denied (provision_suspended); use: every channel but statutory_exception is denied (use_suspended)'
-})
-
-const SuspensionSchema = Type.Object({
-  id: Uuid,
-  memberId: MemberId,
-  providerId: { ...EntityId, description: 'The legal person the member asked; the stop applies to every provider' },
-  reason: Type.String(),
-  requestedAt: Timestamp,
-  liftedAt: Type.Union([Timestamp, Type.Null()]),
-  createdAt: Timestamp,
-  scope: SuspensionScopeSchema,
+/** A suspension as the API shows it: the stored one (src/members/schemas.ts), with the ledger entry of a request or a lifting. */
+const SuspensionAnswerSchema = Type.Object({
+  ...SuspensionSchema.properties,
   entry: Type.Optional(EntrySchema)
 })
 
@@ -221,48 +177,24 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         tags,
         headers: RecordingHeaders,
         params: MemberParams,
-        body: withExamples(
-          Type.Object(
-            {
-              providerId: Type.Optional({
-                ...EntityId,
-                description: 'The provider the member consented to (admin only; others record for their own provider). Default: the client’s provider.'
-              }),
-              recipientCategory: Type.Optional(withIntro(RecipientCategory, 'Required unless contractorId is given.')),
-              recipientId: Type.Optional(withIntro(Uuid, 'A registered recipient of the category: the consent is to it alone.')),
-              contractorId: Type.Optional(
-                withIntro(
-                  Uuid,
-                  'Instead of a recipient category: a consent to entrustment to this contractor abroad (APPI Art. 28); needs foreignRecipient for its country.'
-                )
-              ),
-              foreignRecipient: Type.Optional(ForeignRecipientSchema),
-              dataItems: Type.Optional(DataItems),
-              obtainedAt: Timestamp,
-              method: ConsentMethod,
-              evidenceRef: Text(500)
-            },
-            { additionalProperties: false }
-          ),
-          {
-            category: { summary: "To the category's necessary items, for every bank (on paper)", value: EXAMPLE_CONSENT },
-            recipient: {
-              summary: 'To one bank, for listed items (on the web)',
-              value: {
-                recipientCategory: EXAMPLE_RECIPIENT.category,
-                recipientId: EXAMPLE.recipientId,
-                dataItems: ['name', 'bank_account', 'billing_amount'],
-                obtainedAt: '2026-11-19T20:41:07+09:00',
-                method: 'web',
-                evidenceRef: 'web-consent-2026-11-19-8841'
-              }
+        body: withExamples(NewConsentSchema, {
+          category: { summary: "To the category's necessary items, for every bank (on paper)", value: EXAMPLE_CONSENT },
+          recipient: {
+            summary: 'To one bank, for listed items (on the web)',
+            value: {
+              recipientCategory: EXAMPLE_RECIPIENT.category,
+              recipientId: EXAMPLE.recipientId,
+              dataItems: ['name', 'bank_account', 'billing_amount'],
+              obtainedAt: '2026-11-19T20:41:07+09:00',
+              method: 'web',
+              evidenceRef: 'web-consent-2026-11-19-8841'
             }
           }
-        ),
+        }),
         response: {
           201: {
             ...withExamples(
-              ConsentSchema,
+              ConsentAnswerSchema,
               {
                 category: {
                   summary: 'Recorded, with its ledger entry and the receipt for the member',
@@ -309,7 +241,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: MemberParams,
         response: {
           200: withExamples(
-            Type.Object({ consents: Type.Array(ConsentSchema) }),
+            Type.Object({ consents: Type.Array(ConsentAnswerSchema) }),
             {
               consents: {
                 summary: 'One consent in effect, one withdrawn',
@@ -384,7 +316,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           200: {
             ...withExamples(
-              ConsentSchema,
+              ConsentAnswerSchema,
               {
                 backdated: {
                   summary: 'Backdated: a transfer allowed on the consent in between is listed',
@@ -479,7 +411,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           201: {
             ...withExamples(
-              SuspensionSchema,
+              SuspensionAnswerSchema,
               { provision: { summary: 'Third-party provision suspended', value: { ...SUSPENSION, entry: EXAMPLE_ENTRY } } },
               'The suspension, in effect until lifted, with its ledger entry'
             ),
@@ -512,7 +444,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         params: MemberParams,
         response: {
           200: withExamples(
-            Type.Object({ suspensions: Type.Array(SuspensionSchema) }),
+            Type.Object({ suspensions: Type.Array(SuspensionAnswerSchema) }),
             { suspensions: { summary: 'One suspension in effect', value: { suspensions: [SUSPENSION] } } },
             "The member's suspensions"
           ),
@@ -536,7 +468,7 @@ const memberRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         response: {
           200: {
             ...withExamples(
-              SuspensionSchema,
+              SuspensionAnswerSchema,
               { lifted: { summary: 'Lifted', value: { ...LIFTED, entry: { ...EXAMPLE_ENTRY, recordedAt: LIFTED.liftedAt } } } },
               'The suspension, lifted, with the ledger entry of the lifting'
             ),

@@ -1,27 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { Queryable } from '../db/database.js'
 import type { EntityRow } from '../db/tables.js'
-import type { Bilingual } from '../policy/document.js'
 import { NAMED_ENTITIES, namedEntity, type EntityFacts } from '../policy/parties.js'
-
-/**
- * The legal persons of the notice: the ones the policy document names (the federation, JCCU),
- * then the member co-ops admins registered. Ids are stable: a named person's is the policy's
- * party id, a member co-op's a UUID given at registration.
- */
-export interface Entity extends EntityFacts {
-  /** Where the record comes from: the policy document (not changeable here) or the registry. */
-  readonly source: 'policy' | 'registry'
-  readonly createdAt: string | null
-  readonly updatedAt: string | null
-}
-
-export interface NewMemberCoop {
-  readonly name: Bilingual
-  readonly address?: string | undefined
-  readonly representative?: string | undefined
-  readonly corporateNumber?: string | undefined
-}
+import type { Entity, NewMemberCoop } from './schemas.js'
 
 const fromPolicy = (facts: EntityFacts): Entity => ({ ...facts, source: 'policy', createdAt: null, updatedAt: null })
 

@@ -4,48 +4,9 @@ import { FACTS_CHANNEL, factKey } from '../db/facts-channel.js'
 import { EXAMPLE, EXAMPLE_MEMBER_COOP } from '../examples.js'
 import { ConflictError, NotFoundError } from '../errors.js'
 import { missingDetails } from '../policy/parties.js'
-import { ENTITY_KINDS } from '../policy/vocabulary.js'
-import {
-  AUTHENTICATED_PROBLEMS,
-  Bilingual,
-  EntityId,
-  Nullable,
-  StringEnum,
-  Text,
-  Timestamp,
-  problemExample,
-  problemsWith,
-  validationExample,
-  withExample,
-  withExamples
-} from '../schemas.js'
-import { findEntity, insertMemberCoop, listEntities, setEntityActive, type Entity } from './repository.js'
-
-export const EntityKind = StringEnum(ENTITY_KINDS, {
-  description:
-    'federation: 生活協同組合連合会コープ自然派事業連合; member_coop: a member co-op (会員生協), each a legal person of its own; jccu: 日本生活協同組合連合会'
-})
-
-/** 法人番号: 13 digits (国税庁). */
-const CorporateNumber = Type.String({ pattern: '^[0-9]{13}$', description: '法人番号 (corporate number), 13 digits', examples: ['1234567890123'] })
-
-export const EntitySchema = Type.Object({
-  id: EntityId,
-  kind: EntityKind,
-  name: Bilingual,
-  address: Nullable(Type.String()),
-  representative: Nullable(Type.String()),
-  corporateNumber: Nullable(Type.String()),
-  active: Type.Boolean(),
-  source: StringEnum(['policy', 'registry'] as const, {
-    description: 'policy: named by the policy document (the federation, JCCU) and not changeable here; registry: registered by an admin'
-  }),
-  missing: Type.Array(StringEnum(['address', 'representative', 'corporateNumber'] as const), {
-    description: 'What neither the notice nor the registration states (null above): nothing is made up'
-  }),
-  createdAt: Nullable(Timestamp),
-  updatedAt: Nullable(Timestamp)
-})
+import { AUTHENTICATED_PROBLEMS, EntityId, problemExample, problemsWith, validationExample, withExample, withExamples } from '../schemas.js'
+import { findEntity, insertMemberCoop, listEntities, setEntityActive } from './repository.js'
+import { EntitySchema, NewMemberCoopSchema, type Entity } from './schemas.js'
 
 const present = (entity: Entity) => ({ ...entity, missing: missingDetails(entity) })
 
@@ -124,19 +85,7 @@ const entityRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description:
           'Only member co-ops are registered: the federation and JCCU come from the policy document. What is not known stays absent (null), never invented; a member co-op is a provider and a joint user (2(2)) from its registration on.',
         tags,
-        body: withExamples(
-          Type.Object(
-            {
-              kind: StringEnum(['member_coop'] as const),
-              name: Type.Object({ ja: Text(200), en: Text(200) }, { additionalProperties: false }),
-              address: Type.Optional(Text(500)),
-              representative: Type.Optional(Text(200)),
-              corporateNumber: Type.Optional(CorporateNumber)
-            },
-            { additionalProperties: false }
-          ),
-          { coop: { summary: 'A member co-op', value: EXAMPLE_MEMBER_COOP } }
-        ),
+        body: withExamples(NewMemberCoopSchema, { coop: { summary: 'A member co-op', value: EXAMPLE_MEMBER_COOP } }),
         response: {
           201: {
             ...withExamples(EntitySchema, { coop: { summary: 'Registered', value: EXAMPLE_COOP } }, 'Registered; Location names it'),

@@ -2,44 +2,11 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
 import type { ConsentRow, SuspensionRow } from '../db/tables.js'
-import type { ForeignRecipientInformation } from '../policy/abroad.js'
 import type { ConsentFacts } from '../policy/engine.js'
 import type { ConsentMethod, DataItem, RecipientCategory, SuspensionScope } from '../policy/vocabulary.js'
+import type { Consent, NewConsent, Suspension } from './schemas.js'
 
-export interface Consent {
-  readonly id: string
-  readonly memberId: string
-  /** The legal person the member consented to provide (GET /v1/entities); the consent permits that provider only. */
-  readonly providerId: string
-  /** null for a consent to entrustment to a contractor abroad. */
-  readonly recipientCategory: RecipientCategory | null
-  readonly recipientId: string | null
-  /** A consent to entrustment to this contractor abroad (APPI Art. 28). */
-  readonly contractorId: string | null
-  /** What the member was told of the recipient abroad (PPC rule 17(2)); null: nothing. */
-  readonly foreignRecipient: ForeignRecipientInformation | null
-  readonly dataItems: DataItem[] | null
-  readonly obtainedAt: string
-  readonly method: ConsentMethod
-  readonly evidenceRef: string
-  readonly withdrawnAt: string | null
-  readonly withdrawalReason: string | null
-  readonly createdAt: string
-  /** The policy version in force when the member gave the consent; fixes what it covers. */
-  readonly policyVersion: string
-}
-
-export interface Suspension {
-  readonly id: string
-  readonly memberId: string
-  /** The legal person the member asked. The stop applies to every provider, who all hold the data (2(2)). */
-  readonly providerId: string
-  readonly reason: string
-  readonly requestedAt: string
-  readonly liftedAt: string | null
-  readonly createdAt: string
-  readonly scope: SuspensionScope
-}
+export type { Consent, NewConsent, Suspension } from './schemas.js'
 
 export const toConsent = (row: ConsentRow): Consent => ({
   id: row.id,
@@ -84,20 +51,6 @@ export function toConsentFacts(consent: Consent): ConsentFacts {
     withdrawnAt: consent.withdrawnAt === null ? null : new Date(consent.withdrawnAt),
     policyVersion: consent.policyVersion
   }
-}
-
-export interface NewConsent {
-  /** Absent: the recording client's own provider. */
-  readonly providerId?: string | undefined
-  /** Absent only for a consent to a contractor abroad (contractorId). */
-  readonly recipientCategory?: RecipientCategory | undefined
-  readonly recipientId?: string | undefined
-  readonly contractorId?: string | undefined
-  readonly foreignRecipient?: ForeignRecipientInformation | undefined
-  readonly dataItems?: DataItem[] | undefined
-  readonly obtainedAt: string
-  readonly method: ConsentMethod
-  readonly evidenceRef: string
 }
 
 /** A consent as the service makes it, before it is stored: the id and times are the act's own. */

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto'
 import { sql } from 'kysely'
 import type { Queryable } from '../db/database.js'
 import type { RecipientRow } from '../db/tables.js'
-import { equivalentMeasuresOf, storedMeasures, type StoredMeasures } from '../policy/abroad.js'
+import { equivalentMeasuresOf, storedMeasures } from '../policy/abroad.js'
 import type { RecipientFacts } from '../policy/engine.js'
 import { HOME_COUNTRY, type RecipientCategory } from '../policy/vocabulary.js'
-import type { Recipient } from './schemas.js'
+import type { NewRecipient, Recipient, RecipientFilter } from './schemas.js'
 
 /** What the engine reads of a recipient. */
 export function toRecipientFacts(recipient: Recipient): RecipientFacts {
@@ -28,17 +28,6 @@ export function toRecipient(row: RecipientRow): Recipient {
   }
 }
 
-export interface NewRecipient {
-  readonly category: RecipientCategory
-  readonly name: string
-  readonly address: string
-  readonly representative: string
-  /** ISO 3166-1 alpha-2; Japan when not given. */
-  readonly country?: string | undefined
-  readonly equivalentMeasures?: StoredMeasures | undefined
-  readonly code?: string | undefined
-}
-
 export async function insertRecipient(db: Queryable, recipient: NewRecipient, now: Date): Promise<Recipient> {
   const row = await db
     .insertInto('recipients')
@@ -58,14 +47,6 @@ export async function insertRecipient(db: Queryable, recipient: NewRecipient, no
     .returningAll()
     .executeTakeFirstOrThrow()
   return toRecipient(row)
-}
-
-export interface RecipientFilter {
-  readonly category?: RecipientCategory | undefined
-  readonly active?: boolean | undefined
-  /** Part of the name, in any letter case. */
-  readonly name?: string | undefined
-  readonly code?: string | undefined
 }
 
 export async function listRecipients(db: Queryable, filter: RecipientFilter): Promise<Recipient[]> {

@@ -7,7 +7,6 @@ import {
   Country,
   EquivalentMeasuresSchema,
   Nullable,
-  RecipientCategory,
   Text,
   Uuid,
   problemExample,
@@ -17,17 +16,8 @@ import {
   withExamples
 } from '../schemas.js'
 import { findRecipient, insertRecipient, listRecipients, updateRecipient } from './repository.js'
-import { RecipientSchema } from './schemas.js'
+import { NewRecipientSchema, RecipientCode, RecipientFilterSchema, RecipientSchema } from './schemas.js'
 import { FACTS_CHANNEL, factKey } from '../db/facts-channel.js'
-
-/** A code the calling systems know the recipient by, such as a bank's 4-digit 金融機関コード. */
-const RecipientCode = Type.String({
-  minLength: 1,
-  maxLength: 32,
-  pattern: '^[0-9A-Za-z_-]+$',
-  description: "The recipient's own code, e.g. a bank's 金融機関コード",
-  examples: ['0001']
-})
 
 const RecipientParams = Type.Object({ id: withExample(Uuid, EXAMPLE.recipientId) })
 const tags = ['Registries']
@@ -54,33 +44,19 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         operationId: 'createRecipient',
         summary: 'Register a §II recipient',
         tags,
-        body: withExamples(
-          Type.Object(
-            {
-              category: RecipientCategory,
-              name: Text(200),
-              address: Text(500),
-              representative: Text(200),
-              country: Type.Optional(Country),
-              equivalentMeasures: Type.Optional(EquivalentMeasuresSchema),
-              code: Type.Optional(RecipientCode)
-            },
-            { additionalProperties: false }
-          ),
-          {
-            bank: { summary: 'A bank that debits members’ accounts (II.3)', value: EXAMPLE_RECIPIENT },
-            insurer: {
-              summary: 'An insurer (II.1)',
-              value: {
-                category: 'insurer',
-                name: '自然派共済保険株式会社',
-                address: '東京都千代田区丸の内1-1-1',
-                representative: '代表取締役 高橋一郎',
-                country: 'JP'
-              }
+        body: withExamples(NewRecipientSchema, {
+          bank: { summary: 'A bank that debits members’ accounts (II.3)', value: EXAMPLE_RECIPIENT },
+          insurer: {
+            summary: 'An insurer (II.1)',
+            value: {
+              category: 'insurer',
+              name: '自然派共済保険株式会社',
+              address: '東京都千代田区丸の内1-1-1',
+              representative: '代表取締役 高橋一郎',
+              country: 'JP'
             }
           }
-        ),
+        }),
         response: {
           201: {
             ...withExamples(RecipientSchema, { bank: { summary: 'Registered', value: RECIPIENT } }, 'Registered; Location names it'),
@@ -116,15 +92,7 @@ const recipientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         description:
           'A calling system (system role) finds the recipient it hands data to here, by name or by its code (a bank’s 金融機関コード); it is shown active recipients only.',
         tags,
-        querystring: Type.Object(
-          {
-            category: Type.Optional(RecipientCategory),
-            active: Type.Optional(Type.Boolean({ description: 'true: only active recipients; false: only deactivated ones', examples: [true] })),
-            name: Type.Optional({ ...Text(200), description: 'Part of the name, in any letter case' }),
-            code: Type.Optional(RecipientCode)
-          },
-          { additionalProperties: false }
-        ),
+        querystring: RecipientFilterSchema,
         response: {
           200: withExamples(
             Type.Object({ recipients: Type.Array(RecipientSchema) }),
