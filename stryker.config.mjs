@@ -83,6 +83,10 @@ export default {
   clearTextReporter: { allowColor: false, logTests: false },
   htmlReporter: { fileName: `reports/mutation/${target}.html` },
   jsonReporter: { fileName: `reports/mutation/${target}.json` },
+  // `npm run mutate -- --incremental` keeps its results here and, on the next such run, tests
+  // only the mutants whose code or covering test files changed (a file of its own: the JSON
+  // reporter writes its report at the same moment).
+  incrementalFile: `reports/mutation/${target}-incremental.json`,
   tempDirName: '.stryker-tmp',
   // Not needed by the tests; copying them into each sandbox only costs time.
   ignorePatterns: ['/dist', '/.tap', '/coverage', '/data', '/bench-results', '/scratch', '/reports', '/clients']

@@ -437,6 +437,13 @@ t.test('third party: the notice decides what it knows, and denies the rest', asy
   })
   runRows(t, [
     {
+      // Through a decision: otherwise only the document hash in versions.test.ts notices the flag flipped.
+      name: 'household to an insurer: not a necessary item, and not a sensitive one',
+      request: provideInsurer({ dataItems: ['name', 'household'] }),
+      facts: insurerFacts(),
+      expected: { ...deny('items_not_necessary', 'consent_items_not_covered'), items: { items_not_necessary: ['household'] } }
+    },
+    {
       name: 'an item the notice does not list is treated as sensitive',
       policy: withoutEmail,
       request: provideInsurer({ dataItems: ['name', 'email'] }),
