@@ -101,7 +101,8 @@ function postgresTemplate(server: string): Promise<string> {
   return named
 }
 
-async function adminQuery(text: string, server = DATABASE_URL): Promise<void> {
+/** Runs one statement as the test server's superuser on a connection of its own (CREATE DATABASE, DROP ROLE). */
+export async function adminQuery(text: string, server = DATABASE_URL): Promise<void> {
   const client = new pg.Client({ connectionString: server })
   await client.connect()
   try {

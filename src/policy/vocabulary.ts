@@ -85,6 +85,3 @@ export type Role = (typeof ROLES)[number]
  */
 export const ENTITY_KINDS = ['federation', 'member_coop', 'jccu'] as const
 export type EntityKind = (typeof ENTITY_KINDS)[number]
-
-/** What a caller may still write for the joint user JCCU: the id the first contract fixed. */
-export const JCCU_ALIAS = 'JCCU'

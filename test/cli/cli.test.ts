@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { sql } from 'kysely'
-import pg from 'pg'
 import t from 'tap'
 import { Database } from '../../src/db/database.js'
 import { jointUse, statutoryException } from '../fixtures.js'
@@ -26,6 +24,18 @@ async function target(): Promise<{ env: Record<string, string>; open: () => Prom
   }
   const dataDir = path.join(dir, 'data')
   return { env: { DATA_DIR: dataDir }, open: () => Database.open({ dataDir, schema: 'public', poolSize: 1 }) }
+}
+
+/**
+ * Runs reads that change nothing side by side on PostgreSQL; one after another on the embedded
+ * database, which admits one process at a time.
+ */
+async function alongside<const T extends readonly (() => Promise<unknown>)[]>(calls: T): Promise<{ -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }> {
+  type Results = { -readonly [K in keyof T]: Awaited<ReturnType<T[K]>> }
+  if (DATABASE_URL) return (await Promise.all(calls.map((call) => call()))) as Results
+  const results: unknown[] = []
+  for (const call of calls) results.push(await call())
+  return results as Results
 }
 
 /** Runs the service on the database for `work`, then closes it (the embedded one is one process's). */
@@ -113,26 +123,35 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
 
     // The same commands through the service (--url), with the admin token the CLI created.
     const http = { SHIZENHA_URL: url, SHIZENHA_TOKEN: adminClient.token }
-    const verify = await shizenha(['verify', '--json'], http)
+    // Reads that change nothing, each a process of its own: side by side, not one after another.
+    const [verify, list, policy, checkpoint, wrongToken, records, ledger] = await Promise.all([
+      shizenha(['verify', '--json'], http),
+      shizenha(['clients', 'list', '--json'], http),
+      shizenha(['policy'], http),
+      shizenha(['checkpoint'], http),
+      shizenha(['verify'], { ...http, SHIZENHA_TOKEN: 'not-a-valid-token-at-all' }),
+      shizenha(['export', 'provision-records', 'M-cli-1'], http),
+      shizenha(['export', 'ledger'], http)
+    ])
     t.equal(verify.code, 0, verify.stderr)
     t.match(JSON.parse(verify.stdout), { ok: true, entriesChecked: 3 })
-    const list = await shizenha(['clients', 'list', '--json'], http)
     t.equal(list.code, 0, list.stderr)
     t.ok(
       (JSON.parse(list.stdout) as { clients: { id: string }[] }).clients.some((c) => c.id === adminClient.id),
       'the clients, through the service'
     )
-    const policy = await shizenha(['policy'], http)
     t.equal(policy.code, 0, policy.stderr)
     t.match(policy.stdout, /\(the service at http:\/\/127\.0\.0\.1:\d+\)/)
     // The test service signs with a key of its own (test/helper.ts), on both databases.
-    const checkpoint = await shizenha(['checkpoint'], http)
     t.equal(checkpoint.code, 0, checkpoint.stderr)
     t.match(checkpoint.stdout, /^shizenha\.example\/audit-ledger\n3\n/)
     t.match(checkpoint.stdout, /\n\n— shizenha\.example\/audit-ledger \S+\n$/)
-    const wrongToken = await shizenha(['verify'], { ...http, SHIZENHA_TOKEN: 'not-a-valid-token-at-all' })
     t.equal(wrongToken.code, 1)
     t.match(wrongToken.stderr, /401 unauthorized/)
+    t.equal(records.code, 0, records.stderr)
+    t.match(JSON.parse(records.stdout), { memberId: 'M-cli-1', records: [] }, 'JSON; third-party provisions only by default')
+    t.equal(ledger.code, 0, ledger.stderr)
+    t.equal(ledger.stdout.trimEnd().split('\n').length, 4, 'three entries and the trailer')
     if (DATABASE_URL) {
       // A token the running service has cached, revoked on the database behind it: refused at once.
       const made = await shizenha(['clients', 'create', '--name', 'short-lived', '--role', 'ops', '--json'], env)
@@ -151,21 +170,19 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
       t.equal(locked.code, 3, 'the embedded database is the running service’s')
       t.match(locked.stderr, /in use by process \d+; .*--url/)
     }
-    const records = await shizenha(['export', 'provision-records', 'M-cli-1'], http)
-    t.equal(records.code, 0, records.stderr)
-    t.match(JSON.parse(records.stdout), { memberId: 'M-cli-1', records: [] }, 'JSON; third-party provisions only by default')
-    const ledger = await shizenha(['export', 'ledger'], http)
-    t.equal(ledger.code, 0, ledger.stderr)
-    t.equal(ledger.stdout.trimEnd().split('\n').length, 4, 'three entries and the trailer')
     return ids
   })
 
-  const verify = await shizenha(['verify'], env)
+  const file = path.join(dir, 'ledger.jsonl')
+  const [verify, exported, csv, policy] = await alongside([
+    () => shizenha(['verify'], env),
+    () => shizenha(['export', 'ledger', '-o', file], env),
+    () => shizenha(['export', 'provision-records', 'M-cli-1', '--format', 'csv', '--include', 'all', '--lang', 'en'], env),
+    () => shizenha(['policy', '--json'], env)
+  ])
   t.equal(verify.code, 0, verify.stderr)
   t.match(verify.stdout, /^ok: 3 entries checked \(full\), 16 chains$/m)
 
-  const file = path.join(dir, 'ledger.jsonl')
-  const exported = await shizenha(['export', 'ledger', '-o', file], env)
   t.equal(exported.code, 0, exported.stderr)
   t.equal(exported.stdout, '', 'nothing on stdout when writing a file')
   t.equal(statSync(file).mode & 0o777, 0o600, 'the export is readable by its owner only')
@@ -188,12 +205,10 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
   )
   t.equal(standalone, 0, 'the export re-verifies with the standalone script')
 
-  const csv = await shizenha(['export', 'provision-records', 'M-cli-1', '--format', 'csv', '--include', 'all', '--lang', 'en'], env)
   t.equal(csv.code, 0, csv.stderr)
   t.ok(csv.stdout.startsWith('\uFEFF'), 'CSV with a byte-order mark, for Excel')
   t.equal(csv.stdout.trimEnd().split('\n').length, 2, 'a header and the statutory exception')
 
-  const policy = await shizenha(['policy', '--json'], env)
   t.equal(policy.code, 0)
   t.match(JSON.parse(policy.stdout), { version: String, warnings: Array })
 
@@ -212,42 +227,3 @@ t.test('migrate, clients, verify, export, policy, tampering', async (t) => {
   t.match(tampered.stdout, new RegExp(`^NOT OK: .*entry ${victim}`, 'm'))
   t.match(tampered.stderr, /does not verify/)
 })
-
-t.test(
-  'migrate with two roles: the owner migrates, the runtime role of DATABASE_URL gets its privileges',
-  { skip: DATABASE_URL ? false : 'PostgreSQL only' },
-  async (t) => {
-    const suffix = randomBytes(5).toString('hex')
-    const name = `t_cli_${suffix}`
-    const role = `t_cli_app_${suffix}`
-    const admin = async (text: string) => {
-      const client = new pg.Client({ connectionString: DATABASE_URL })
-      await client.connect()
-      try {
-        await client.query(text)
-      } finally {
-        await client.end()
-      }
-    }
-    await admin(`CREATE DATABASE "${name}"`)
-    await admin(`CREATE ROLE "${role}" LOGIN`)
-    t.teardown(async () => {
-      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-      await admin(`DROP ROLE IF EXISTS "${role}"`)
-    })
-    const at = (user: string) => {
-      const url = new URL(DATABASE_URL!)
-      url.username = user
-      url.pathname = `/${name}`
-      return url.toString()
-    }
-    const env = { DATABASE_MIGRATION_URL: at(new URL(DATABASE_URL!).username || 'postgres'), DATABASE_URL: at(role) }
-    const migrated = await shizenha(['migrate'], env)
-    t.equal(migrated.code, 0, migrated.stderr)
-    t.match(migrated.stdout, new RegExp(`${role} has the runtime privileges`))
-    const created = await shizenha(['clients', 'create', '--name', 'first admin', '--role', 'admin'], { DATABASE_URL: env.DATABASE_URL })
-    t.equal(created.code, 0, `the runtime role may register clients: ${created.stderr}`)
-    const verify = await shizenha(['verify'], { DATABASE_URL: env.DATABASE_URL })
-    t.equal(verify.code, 0, verify.stderr)
-  }
-)

@@ -26,11 +26,12 @@ t.test('--help on every command: exit 0', async (t) => {
     ['policy'],
     ['checkpoint']
   ]
-  for (const command of commands) {
-    const run = await shizenha([...command, '--help'], {})
-    t.equal(run.code, 0, `${command.join(' ')} --help exits 0`)
-    t.match(run.stdout, new RegExp(`^Usage: shizenha ${command.join(' ')}`))
-  }
+  // Each call is a process of its own that waits mostly on start-up: side by side, not one after another.
+  const runs = await Promise.all(commands.map((command) => shizenha([...command, '--help'], {})))
+  commands.forEach((command, i) => {
+    t.equal(runs[i]!.code, 0, `${command.join(' ')} --help exits 0`)
+    t.match(runs[i]!.stdout, new RegExp(`^Usage: shizenha ${command.join(' ')}`))
+  })
 })
 
 t.test('usage errors: exit 2, with the reason on stderr', async (t) => {
@@ -50,25 +51,29 @@ t.test('usage errors: exit 2, with the reason on stderr', async (t) => {
     [['verify', '--url', 'http://127.0.0.1:1'], /SHIZENHA_TOKEN/],
     [['verify', '--url', 'ftp://example.test'], /http:\/\/ or https:\/\//]
   ]
-  for (const [args, message] of cases) {
-    const run = await shizenha(args, {})
-    t.equal(run.code, 2, `exit 2: shizenha ${args.join(' ')}`)
-    t.match(run.stderr, message)
-  }
-  const settings = await shizenha(['clients', 'list'], { DATABASE_SCHEMA: 'Not-A-Schema' })
+  const [settings, ...runs] = await Promise.all([
+    shizenha(['clients', 'list'], { DATABASE_SCHEMA: 'Not-A-Schema' }),
+    ...cases.map(([args]) => shizenha(args, {}))
+  ])
+  cases.forEach(([args, message], i) => {
+    t.equal(runs[i]!.code, 2, `exit 2: shizenha ${args.join(' ')}`)
+    t.match(runs[i]!.stderr, message)
+  })
   t.equal(settings.code, 2, 'invalid settings are a usage error')
   t.match(settings.stderr, /DATABASE_SCHEMA/)
 })
 
 t.test('cannot connect: exit 3', async (t) => {
-  const noServer = await shizenha(['clients', 'list'], { DATABASE_URL: 'postgres://postgres:secret-pw@127.0.0.1:1/nowhere' })
+  const [noServer, noDataDir, noService] = await Promise.all([
+    shizenha(['clients', 'list'], { DATABASE_URL: 'postgres://postgres:secret-pw@127.0.0.1:1/nowhere' }),
+    shizenha(['verify'], { DATA_DIR: path.join(dir, 'missing') }),
+    shizenha(['verify', '--url', 'http://127.0.0.1:1'], { SHIZENHA_TOKEN: 'x'.repeat(20) })
+  ])
   t.equal(noServer.code, 3)
   t.match(noServer.stderr, /127\.0\.0\.1:1/)
   t.notMatch(noServer.stderr, /secret-pw/, 'never the password')
-  const noDataDir = await shizenha(['verify'], { DATA_DIR: path.join(dir, 'missing') })
   t.equal(noDataDir.code, 3)
   t.match(noDataDir.stderr, /no embedded database/)
-  const noService = await shizenha(['verify', '--url', 'http://127.0.0.1:1'], { SHIZENHA_TOKEN: 'x'.repeat(20) })
   t.equal(noService.code, 3)
   t.match(noService.stderr, /cannot reach the service at http:\/\/127\.0\.0\.1:1/)
 })
