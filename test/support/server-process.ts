@@ -179,10 +179,12 @@ export interface Exit {
  * Runs the server until it exits by itself (a bad setting, a database it cannot use), as `npm start`
  * would; a server that starts after all is killed after `timeoutMs` rather than hanging the suite.
  */
-export function runServerToExit(
+export async function runServerToExit(
   env: Record<string, string>,
   options: { readonly inheritDatabaseUrl?: boolean; readonly timeoutMs?: number } = {}
 ): Promise<Exit> {
+  // Without this, the file passed only when another test file had built dist/ before it ran.
+  await ensureBuilt()
   const child = spawn(process.execPath, ENTRY, {
     cwd: ROOT,
     env: childEnvironment({ PORT: '0', ...env }, options.inheritDatabaseUrl),
