@@ -33,9 +33,33 @@ export class InvalidRequestError extends DomainError {
   }
 }
 
+/** Why a request's bearer token was refused: a caller can tell a typo from a revoked token. */
+export const TOKEN_STATUSES = ['missing', 'malformed', 'unknown', 'revoked', 'expired'] as const
+export type TokenStatus = (typeof TOKEN_STATUSES)[number]
+
+/** ASCII without quotes or backslashes: also the RFC 6750 error_description. */
+const TOKEN_DETAILS: Record<TokenStatus, string> = {
+  missing: 'a bearer token is required: send Authorization: Bearer <token>',
+  malformed: 'the Authorization header is not Bearer followed by one token of letters, digits and -._~+/=',
+  unknown: 'the bearer token is not one this service issued',
+  revoked: 'the bearer token was revoked: ask an admin for a new one',
+  expired: 'the bearer token has expired: ask an admin for a new one'
+}
+
 export class UnauthorizedError extends DomainError {
-  constructor() {
-    super('unauthorized', 401, 'Unauthorized', 'a valid bearer token is required')
+  constructor(readonly tokenStatus: TokenStatus = 'missing') {
+    super('unauthorized', 401, 'Unauthorized', TOKEN_DETAILS[tokenStatus], { tokenStatus })
+  }
+
+  /**
+   * The WWW-Authenticate challenge (RFC 9110 §11.6.1, RFC 6750 §3): a request with no credentials
+   * gets no error code, a header that is not a bearer token is invalid_request, and a token the
+   * service does not accept is invalid_token.
+   */
+  get challenge(): string {
+    if (this.tokenStatus === 'missing') return 'Bearer realm="shizenha"'
+    const error = this.tokenStatus === 'malformed' ? 'invalid_request' : 'invalid_token'
+    return `Bearer realm="shizenha", error="${error}", error_description="${this.message}"`
   }
 }
 

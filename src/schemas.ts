@@ -1,6 +1,14 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { EXAMPLE } from './examples.js'
-import { DatabaseUnavailableError, ForbiddenError, IdempotencyConflictError, NotFoundError, UnauthorizedError, type DomainError } from './errors.js'
+import {
+  DatabaseUnavailableError,
+  ForbiddenError,
+  IdempotencyConflictError,
+  NotFoundError,
+  TOKEN_STATUSES,
+  UnauthorizedError,
+  type DomainError
+} from './errors.js'
 import { OBLIGATION_CODES } from './policy/engine.js'
 import { REASONS, REASON_CODES, WARNING_CODES, warningText } from './policy/reasons.js'
 import { POLICY_VERSIONS } from './policy/registry.js'
@@ -150,6 +158,12 @@ export const Problem = Type.Object(
     detail: Type.Optional(Type.String()),
     code: Type.Optional(Type.String({ description: 'A stable machine-readable error code' })),
     instance: Type.Optional(Type.String({ description: 'The request id, as in X-Request-Id' })),
+    tokenStatus: Type.Optional(
+      StringEnum(TOKEN_STATUSES, {
+        description:
+          'On a 401: why the bearer token was refused. missing (no Authorization header), malformed (not Bearer and one token), unknown (never issued here), revoked or expired (ask an admin for a new one). The WWW-Authenticate header says the same (RFC 6750).'
+      })
+    ),
     entry: Type.Optional(
       Type.Object(
         { id: Type.String(), chain: Type.Integer(), seq: Type.Integer(), hash: Type.String(), recordedAt: Type.String() },
@@ -248,7 +262,11 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
 /** What every route answers with for a status, unless the route names its own examples. */
 const DEFAULT_PROBLEM_EXAMPLES: Partial<Record<number, Examples<ProblemBody>>> = {
   400: { malformed_request: plainProblem('The request cannot be read', 400, 'Bad Request', 'malformed_request', 'the request is malformed') },
-  401: { unauthorized: problemExample('No token, or one that is unknown or revoked', new UnauthorizedError()) },
+  // Two of the five tokenStatus values, so that the 36 routes' answers stay short; the enum lists all five.
+  401: {
+    missing: problemExample('No Authorization header', new UnauthorizedError('missing')),
+    revoked: problemExample('A token that was revoked (also: malformed, unknown, expired; see tokenStatus)', new UnauthorizedError('revoked'))
+  },
   403: { forbidden: problemExample("The client's role may not call this route", new ForbiddenError()) },
   404: { not_found: problemExample('No such resource', new NotFoundError('the resource')) },
   413: { too_large: plainProblem('The body is over 1 MiB', 413, 'Content Too Large', 'malformed_request', 'the body is larger than the limit') },
@@ -292,6 +310,15 @@ export const IDEMPOTENT_REPLAYED_HEADER = {
   }
 }
 
+const WWW_AUTHENTICATE = {
+  'WWW-Authenticate': {
+    type: 'string',
+    description:
+      'The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token',
+    examples: ['Bearer realm="shizenha", error="invalid_token", error_description="the bearer token was revoked: ask an admin for a new one"']
+  }
+}
+
 const RETRY_AFTER = {
   'Retry-After': { type: 'integer', minimum: 0, description: 'Seconds to wait before trying again' }
 }
@@ -310,7 +337,7 @@ export function problemsWith(examples: Partial<Record<number, Examples<ProblemBo
         status,
         {
           description: PROBLEM_DESCRIPTIONS[status] ?? 'Problem',
-          ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : {}),
+          ...(status === 429 || status === 503 ? { headers: RETRY_AFTER } : status === 401 ? { headers: WWW_AUTHENTICATE } : {}),
           content: { 'application/problem+json': { schema: Type.Ref('Problem'), ...(named === undefined ? {} : { examples: named }) } }
         }
       ]

@@ -22,8 +22,9 @@ export function toClient(row: ClientRow): Client {
   }
 }
 
-export async function findActiveClientByTokenHash(db: Queryable, tokenHash: string): Promise<(Client & { tokenHash: string }) | undefined> {
-  const row = await db.selectFrom('clients').selectAll().where('token_hash', '=', tokenHash).where('revoked_at', 'is', null).executeTakeFirst()
+/** The client whose token hashes to `tokenHash`, revoked or not (revoked rows are kept, and token hashes are unique). */
+export async function findClientByTokenHash(db: Queryable, tokenHash: string): Promise<(Client & { tokenHash: string }) | undefined> {
+  const row = await db.selectFrom('clients').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst()
   return row && { ...toClient(row), tokenHash: row.token_hash }
 }
 

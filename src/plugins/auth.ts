@@ -22,8 +22,8 @@ declare module 'fastify' {
      * looked up once per request.
      * @throws RateLimitedError before the lookup when the source address is over its limit of
      * failed authentications, and after it when the client is over its own `rateLimit`.
-     * @throws UnauthorizedError without a valid token (none, unknown, revoked or expired); that
-     * counts as a failure of the address.
+     * @throws UnauthorizedError without a valid token (missing, malformed, unknown, revoked or
+     * expired, as its `tokenStatus` says); that counts as a failure of the address.
      */
     authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client>
   }
@@ -41,9 +41,9 @@ export default fp(
     fastify.decorate('authenticate', async function authenticate(request: FastifyRequest, reply: FastifyReply): Promise<Client> {
       await fastify.throttle.refuseFailingAddress(request, reply)
       const client = await resolveClient(fastify.database, tokens, request, fastify.now)
-      if (!client) {
+      if (typeof client === 'string') {
         await fastify.throttle.countFailure(request)
-        throw new UnauthorizedError()
+        throw new UnauthorizedError(client)
       }
       request.client = client
       await fastify.throttle.countClientRequest(request, reply)

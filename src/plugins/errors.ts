@@ -2,7 +2,7 @@ import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, Fast
 import fp from 'fastify-plugin'
 import type { Socket } from 'node:net'
 import { classifyDatabaseError } from '../db/errors.js'
-import { DatabaseUnavailableError, DomainError, ValueOutOfRangeError } from '../errors.js'
+import { DatabaseUnavailableError, DomainError, UnauthorizedError, ValueOutOfRangeError } from '../errors.js'
 import type { ProblemBody } from '../schemas.js'
 import { TIMESTAMP_EXPECTED } from './validation.js'
 
@@ -130,6 +130,7 @@ export default fp(
   async function errors(fastify: FastifyInstance) {
     fastify.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toProblem(error, request)
+      if (error instanceof UnauthorizedError) reply.header('www-authenticate', error.challenge)
       if (problem.status >= 400 && problem.status < 500 && !(error instanceof DomainError)) {
         request.log.info({ code: problem.code, status: problem.status }, 'request rejected')
       }

@@ -190,7 +190,7 @@ interface ProblemCase {
 }
 
 const PROBLEM_CASES: ProblemCase[] = [
-  { request: { method: 'GET', url: '/v1/recipients', token: null }, documented: ['/v1/recipients', 'get', '401', 'unauthorized'] },
+  { request: { method: 'GET', url: '/v1/recipients', token: null }, documented: ['/v1/recipients', 'get', '401', 'missing'] },
   { request: { method: 'GET', url: `/v1/recipients/${EXAMPLE.recipientId}` }, documented: ['/v1/recipients/{id}', 'get', '404', 'not_found'] },
   { request: { method: 'GET', url: '/v1/recipients/not-a-uuid' }, documented: ['/v1/recipients/{id}', 'get', '400', 'validation_failed'] },
   {

@@ -590,6 +590,11 @@ export interface components {
             code?: string;
             /** @description The request id, as in X-Request-Id */
             instance?: string;
+            /**
+             * @description On a 401: why the bearer token was refused. missing (no Authorization header), malformed (not Bearer and one token), unknown (never issued here), revoked or expired (ask an admin for a new one). The WWW-Authenticate header says the same (RFC 6750).
+             * @enum {string}
+             */
+            tokenStatus?: "missing" | "malformed" | "unknown" | "revoked" | "expired";
             /** @description client_scope: the ledger entry that recorded the refused attempt */
             entry?: {
                 id: string;
@@ -904,6 +909,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -992,6 +999,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1095,6 +1104,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1193,6 +1204,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1297,6 +1310,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1447,6 +1462,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1595,6 +1612,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1708,6 +1727,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1861,6 +1882,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1959,6 +1982,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2070,6 +2095,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2216,6 +2243,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2339,6 +2368,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2476,6 +2507,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2591,6 +2624,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2950,6 +2985,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3369,6 +3406,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3625,6 +3664,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4007,6 +4048,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4161,6 +4204,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4302,6 +4347,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4449,6 +4496,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4645,6 +4694,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -4828,6 +4879,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5039,6 +5092,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5197,6 +5252,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5321,6 +5378,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5379,6 +5438,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5488,6 +5549,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5578,6 +5641,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5691,6 +5756,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5790,6 +5857,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5981,6 +6050,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6061,6 +6132,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6161,6 +6234,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6242,6 +6317,8 @@ export interface operations {
             /** @description No valid bearer token */
             401: {
                 headers: {
+                    /** @description The bearer challenge (RFC 6750 §3): Bearer realm="shizenha", with error="invalid_request" for a malformed header or error="invalid_token" and an error_description for a refused token */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
