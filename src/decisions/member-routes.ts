@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { EntrySchema } from './schemas.js'
+import { EntryRefSchema } from '../ledger/entry-ref.js'
 import { EXAMPLE, EXAMPLE_CONSENT, EXAMPLE_ENTRY, EXAMPLE_RECIPIENT } from '../examples.js'
 import { policyVersion } from '../policy/registry.js'
 import {
   AUTHENTICATED_PROBLEMS,
-  Bilingual,
-  ConsentMethod,
   EntityId,
   Nullable,
   DataItem,
@@ -14,7 +12,6 @@ import {
   IdempotencyKeyHeaders,
   MemberId,
   Purpose,
-  RecipientCategory,
   Text,
   Timestamp,
   Uuid,
@@ -27,54 +24,17 @@ import {
 import { ConflictError, NotFoundError } from '../errors.js'
 import { FEDERATION } from '../policy/parties.js'
 import { findConsent, findConsentGrantEntry, listConsents, listSuspensions } from '../members/repository.js'
-import { ConsentSchema, NewConsentSchema, SuspensionSchema, SuspensionScopeSchema, type Consent, type Suspension } from '../members/schemas.js'
+import {
+  ConsentReceiptSchema,
+  ConsentSchema,
+  NewConsentSchema,
+  SuspensionSchema,
+  SuspensionScopeSchema,
+  type Consent,
+  type Suspension
+} from '../members/schemas.js'
 import { actContextOf, markReplayed } from './request-context.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from '../members/receipt.js'
-
-const ConsentReceiptSchema = Type.Object(
-  {
-    receiptId: Uuid,
-    specification: Type.String(),
-    issuedAt: { ...Timestamp, description: 'When the grant was recorded: the recordedAt of its ledger entry' },
-    jurisdiction: Type.String({ description: 'ISO 3166-1 alpha-2' }),
-    controller: Type.Object({
-      id: { ...EntityId, description: 'The legal person the member consented to (GET /v1/entities)' },
-      name: Nullable(Bilingual),
-      address: Nullable(Bilingual),
-      representative: Nullable(Bilingual),
-      missing: Type.Array(Type.String(), { description: 'What the notice does not state yet (null above); GET /v1/policy warns of it' })
-    }),
-    memberId: MemberId,
-    consentId: Uuid,
-    obtainedAt: Timestamp,
-    method: ConsentMethod,
-    methodLabel: Bilingual,
-    evidenceRef: Type.String(),
-    legalBasis: Type.Object({ clause: Type.String(), law: Type.String() }),
-    purposes: Type.Array(Type.Object({ id: Purpose, clause: Type.String(), ja: Type.String(), en: Type.String() })),
-    itemsListed: Type.Boolean({ description: "false: the consent covers the category's necessary items of policy.version" }),
-    dataCategories: Type.Array(Type.Object({ id: DataItem, ja: Type.String(), en: Type.String(), sensitive: Type.Boolean() })),
-    recipient: Type.Object({
-      category: Nullable(RecipientCategory),
-      contractorId: Nullable(Uuid),
-      clause: Type.String(),
-      ja: Type.String(),
-      en: Type.String(),
-      id: Nullable(Uuid),
-      name: Nullable(Type.String()),
-      country: Nullable(Type.String())
-    }),
-    provisionMethods: Type.Array(Type.Object({ id: Type.String(), ja: Type.String(), en: Type.String() })),
-    policy: Type.Object({ version: Type.String(), effectiveFrom: Type.String(), title: Bilingual }),
-    ledgerEntry: EntrySchema,
-    howToVerify: Bilingual
-  },
-  {
-    description:
-      'A consent receipt the member can keep (after ISO/IEC TS 27560 and the Kantara Consent Receipt): controller, member, purposes, data ' +
-      'categories, recipient category or recipient, method, policy version, and the ledger entry with its hash, to check against the ledger later.'
-  }
-)
 
 const TransferOnConsentSchema = Type.Object({
   entryId: Uuid,
@@ -89,7 +49,7 @@ const TransferOnConsentSchema = Type.Object({
 const ConsentAnswerSchema = Type.Object({
   ...ConsentSchema.properties,
   status: Type.Unsafe<'active' | 'withdrawn'>({ type: 'string', enum: ['active', 'withdrawn'] }),
-  entry: Type.Optional(EntrySchema),
+  entry: Type.Optional(EntryRefSchema),
   receipt: Type.Optional({ ...ConsentReceiptSchema, description: 'On a grant: the consent receipt' }),
   backdated: Type.Optional(Type.Boolean({ description: 'On a withdrawal: withdrawnAt is earlier than the moment the withdrawal was recorded' })),
   transfersAfterWithdrawal: Type.Optional(
@@ -104,7 +64,7 @@ const ConsentAnswerSchema = Type.Object({
 /** A suspension as the API shows it: the stored one (src/members/schemas.ts), with the ledger entry of a request or a lifting. */
 const SuspensionAnswerSchema = Type.Object({
   ...SuspensionSchema.properties,
-  entry: Type.Optional(EntrySchema)
+  entry: Type.Optional(EntryRefSchema)
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ import {
   type ProblemBody
 } from '../schemas.js'
 import { DECISION_EXAMPLE_REQUESTS, EXAMPLE_FACTS, SENSITIVE_EXAMPLE_REQUEST as SENSITIVE, decidedExample } from '../decision-examples.js'
+import { EntryRefSchema } from '../ledger/entry-ref.js'
 
 const CHANNEL_FIELDS = {
   joint_use: ['jointUser'],
@@ -97,14 +98,6 @@ export const DecisionRequestSchema = Type.Object(
 )
 export type DecisionRequestBody = Static<typeof DecisionRequestSchema> & EngineRequest
 
-export const EntrySchema = Type.Object({
-  id: Uuid,
-  chain: Type.Integer({ minimum: 0 }),
-  seq: Type.Integer({ minimum: 1, description: 'Position in its chain' }),
-  hash: Type.String({ pattern: '^[0-9a-f]{64}$', description: "SHA-256 of the entry's canonical form, lowercase hex" }),
-  recordedAt: Timestamp
-})
-
 export const ReasonSchema = Type.Object({
   code: ReasonCode,
   clause: Type.String({ description: 'The clause of the notice that decides, e.g. 2(5) or II' }),
@@ -162,7 +155,7 @@ export const DecisionSchema = Type.Object(
     consentId: Type.Optional(Uuid),
     contractId: Type.Optional(Uuid),
     providerDetails: Type.Optional(ProviderDetailsSchema),
-    entry: Type.Optional({ ...EntrySchema, description: 'On /v1/transfers: the ledger entry that recorded the decision' })
+    entry: Type.Optional({ ...EntryRefSchema, description: 'On /v1/transfers: the ledger entry that recorded the decision' })
   },
   { $id: 'Decision', description: 'An allow or deny, with the clauses of the notice that decide it' }
 )

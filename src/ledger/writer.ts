@@ -4,6 +4,7 @@ import { CopyFeed, copyIn, copyTextLine } from '../db/copy-in.js'
 import type { Tx } from '../db/database.js'
 import type { NewLedgerEntry } from '../db/tables.js'
 import { storedContentHash } from './content-hash.js'
+import type { EntryRef } from './entry-ref.js'
 import { chainOf } from './hashing.js'
 
 export type EntryKind = 'decision' | 'consent_granted' | 'consent_withdrawn' | 'suspension_created' | 'suspension_lifted'
@@ -20,15 +21,6 @@ export interface EntryDraft {
   readonly contractorId?: string | undefined
   /** The rest of what the entry records; hashed together with the envelope. */
   readonly body: Readonly<Record<string, unknown>>
-}
-
-/** What a caller gets back about an appended entry. */
-export interface EntryRef {
-  readonly id: string
-  readonly chain: number
-  readonly seq: number
-  readonly hash: string
-  readonly recordedAt: string
 }
 
 /** A row of ledger_entries as it is sent: the time as ISO text, the content as the JSON text that was hashed. */

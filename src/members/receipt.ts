@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto'
-import type { EntryRef } from '../ledger/writer.js'
+import type { EntryRef } from '../ledger/entry-ref.js'
 import type { Bilingual, PolicyDocument } from '../policy/document.js'
 import type { RecipientFacts } from '../policy/engine.js'
 import { FEDERATION, type EntityFacts } from '../policy/parties.js'
-import { providerDetails, type ProviderDetail } from '../policy/provider.js'
+import { providerDetails } from '../policy/provider.js'
 import { REASONS } from '../policy/reasons.js'
 import { policyVersion } from '../policy/registry.js'
-import { CONSENT_METHOD_LABELS, HOME_COUNTRY, type ConsentMethod, type DataItem, type Purpose, type RecipientCategory } from '../policy/vocabulary.js'
+import { CONSENT_METHOD_LABELS, HOME_COUNTRY, type RecipientCategory } from '../policy/vocabulary.js'
 import type { Consent } from './repository.js'
+import type { ConsentReceipt } from './schemas.js'
 
 /** The recipient as the grant's ledger entry keeps it, so a receipt rebuilt later names it as it was. */
 export interface RecipientSnapshot {
@@ -23,52 +24,6 @@ export function recipientSnapshot(recipient: RecipientFacts | undefined): Recipi
   if (recipient === undefined) return undefined
   const { id, category, name, address, representative, country } = recipient
   return { id, category, name, address, representative, country }
-}
-
-/**
- * A consent receipt the member can keep, after ISO/IEC TS 27560 (consent records and receipts)
- * and the Kantara Consent Receipt: who the controller is, whose consent, to what purposes,
- * which data and which recipients, how it was given, under which version of the notice, and
- * the ledger entry that recorded it. The entry's id and hash let the member (or anyone they
- * show it to) check later that the ledger still holds the same grant.
- */
-export interface ConsentReceipt {
-  readonly receiptId: string
-  readonly specification: string
-  readonly issuedAt: string
-  readonly jurisdiction: string
-  readonly controller: {
-    /** The legal person the member consented to (GET /v1/entities). */
-    readonly id: string
-    readonly name: Bilingual | null
-    readonly address: Bilingual | null
-    readonly representative: Bilingual | null
-    readonly missing: ProviderDetail[]
-  }
-  readonly memberId: string
-  readonly consentId: string
-  readonly obtainedAt: string
-  readonly method: ConsentMethod
-  readonly methodLabel: Bilingual
-  readonly evidenceRef: string
-  readonly legalBasis: { readonly clause: string; readonly law: string }
-  readonly purposes: (Bilingual & { readonly id: Purpose; readonly clause: string })[]
-  /** Whether the member listed the items, or the category's necessary items of this version apply. */
-  readonly itemsListed: boolean
-  readonly dataCategories: (Bilingual & { readonly id: DataItem; readonly sensitive: boolean })[]
-  readonly recipient: Bilingual & {
-    /** null for a consent to a contractor abroad. */
-    readonly category: RecipientCategory | null
-    readonly contractorId: string | null
-    readonly clause: string
-    readonly id: string | null
-    readonly name: string | null
-    readonly country: string | null
-  }
-  readonly provisionMethods: (Bilingual & { readonly id: string })[]
-  readonly policy: { readonly version: string; readonly effectiveFrom: string; readonly title: Bilingual }
-  readonly ledgerEntry: EntryRef
-  readonly howToVerify: Bilingual
 }
 
 const SPECIFICATION = 'ISO/IEC TS 27560:2023 consent receipt; Kantara Initiative Consent Receipt v1.1'

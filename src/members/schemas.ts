@@ -1,6 +1,8 @@
 import { Type, type Static } from 'typebox'
+import { EntryRefSchema } from '../ledger/entry-ref.js'
 import { SUSPENSION_SCOPES } from '../policy/vocabulary.js'
 import {
+  Bilingual,
   ConsentMethod,
   Country,
   DataItem,
@@ -8,6 +10,7 @@ import {
   EntityId,
   MemberId,
   Nullable,
+  Purpose,
   RecipientCategory,
   StringEnum,
   Text,
@@ -97,3 +100,56 @@ export const SuspensionSchema = Type.Object({
   scope: SuspensionScopeSchema
 })
 export type Suspension = Static<typeof SuspensionSchema>
+
+/**
+ * A consent receipt the member can keep, after ISO/IEC TS 27560 (consent records and receipts)
+ * and the Kantara Consent Receipt: who the controller is, whose consent, to what purposes,
+ * which data and which recipients, how it was given, under which version of the notice, and
+ * the ledger entry that recorded it (members/receipt.ts builds it). The entry's id and hash let
+ * the member (or anyone they show it to) check later that the ledger still holds the same grant.
+ */
+export const ConsentReceiptSchema = Type.Object(
+  {
+    receiptId: Uuid,
+    specification: Type.String(),
+    issuedAt: { ...Timestamp, description: 'When the grant was recorded: the recordedAt of its ledger entry' },
+    jurisdiction: Type.String({ description: 'ISO 3166-1 alpha-2' }),
+    controller: Type.Object({
+      id: { ...EntityId, description: 'The legal person the member consented to (GET /v1/entities)' },
+      name: Nullable(Bilingual),
+      address: Nullable(Bilingual),
+      representative: Nullable(Bilingual),
+      missing: Type.Array(Type.String(), { description: 'What the notice does not state yet (null above); GET /v1/policy warns of it' })
+    }),
+    memberId: MemberId,
+    consentId: Uuid,
+    obtainedAt: Timestamp,
+    method: ConsentMethod,
+    methodLabel: Bilingual,
+    evidenceRef: Type.String(),
+    legalBasis: Type.Object({ clause: Type.String(), law: Type.String() }),
+    purposes: Type.Array(Type.Object({ id: Purpose, clause: Type.String(), ja: Type.String(), en: Type.String() })),
+    itemsListed: Type.Boolean({ description: "false: the consent covers the category's necessary items of policy.version" }),
+    dataCategories: Type.Array(Type.Object({ id: DataItem, ja: Type.String(), en: Type.String(), sensitive: Type.Boolean() })),
+    recipient: Type.Object({
+      category: Nullable(RecipientCategory),
+      contractorId: Nullable(Uuid),
+      clause: Type.String(),
+      ja: Type.String(),
+      en: Type.String(),
+      id: Nullable(Uuid),
+      name: Nullable(Type.String()),
+      country: Nullable(Type.String())
+    }),
+    provisionMethods: Type.Array(Type.Object({ id: Type.String(), ja: Type.String(), en: Type.String() })),
+    policy: Type.Object({ version: Type.String(), effectiveFrom: Type.String(), title: Bilingual }),
+    ledgerEntry: EntryRefSchema,
+    howToVerify: Bilingual
+  },
+  {
+    description:
+      'A consent receipt the member can keep (after ISO/IEC TS 27560 and the Kantara Consent Receipt): controller, member, purposes, data ' +
+      'categories, recipient category or recipient, method, policy version, and the ledger entry with its hash, to check against the ledger later.'
+  }
+)
+export type ConsentReceipt = Static<typeof ConsentReceiptSchema>

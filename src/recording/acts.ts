@@ -3,7 +3,8 @@ import type { Client } from '../clients/repository.js'
 import type { Tx } from '../db/database.js'
 import { DomainError, IdempotencyConflictError } from '../errors.js'
 import type { JobOutcome } from '../ledger/group-commit.js'
-import type { EntryRef, LedgerWriter } from '../ledger/writer.js'
+import type { EntryRef } from '../ledger/entry-ref.js'
+import type { LedgerWriter } from '../ledger/writer.js'
 import {
   grantConsent,
   liftSuspension,
@@ -15,7 +16,7 @@ import {
   type WithdrawalInput,
   type WithdrawalOutcome
 } from './member-acts.js'
-import type { ConsentReceipt } from '../members/receipt.js'
+import type { ConsentReceipt } from '../members/schemas.js'
 import type { Consent, NewConsent, Suspension } from '../members/repository.js'
 import type { PolicyDocument } from '../policy/document.js'
 import { decide, denyOutsideClientScope, type Decision, type DecisionRequest } from '../policy/engine.js'

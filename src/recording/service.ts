@@ -130,7 +130,7 @@ export class DecisionService {
     if (!withinClientScope(ctx.client, 'check', request)) {
       const { body } = asDecision(await this.recordOne({ kind: 'decision', ctx, action: 'check', request }))
       this.countDecision(request, 'deny', 'check')
-      throw new ClientScopeError(body.entry as unknown as Record<string, unknown>)
+      throw new ClientScopeError(body.entry)
     }
     const needed = noFactsNeeded()
     needFactsFor(needed, request, providerOf(ctx.client, request))
@@ -168,7 +168,7 @@ export class DecisionService {
     if (!outcome.replayed) this.countDecision(request, outcome.body.decision, 'transfer')
     // A repeat of an out-of-scope attempt answers as the first one did, and records nothing new.
     if (outcome.body.reasons.some((r) => r.code === 'client_scope')) {
-      throw new ClientScopeError(outcome.body.entry as unknown as Record<string, unknown>)
+      throw new ClientScopeError(outcome.body.entry)
     }
     return outcome
   }

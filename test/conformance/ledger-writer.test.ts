@@ -11,7 +11,8 @@ import { ValueOutOfRangeError } from '../../src/errors.js'
 import { GroupCommitter } from '../../src/ledger/group-commit.js'
 import { CHAIN_COUNT, GENESIS_HASH, chainOf, entryHash } from '../../src/ledger/hashing.js'
 import { verifyLedger, type VerifyReport } from '../../src/ledger/verify-walk.js'
-import { LedgerWriter, type EntryDraft, type EntryRef } from '../../src/ledger/writer.js'
+import type { EntryRef } from '../../src/ledger/entry-ref.js'
+import { LedgerWriter, type EntryDraft } from '../../src/ledger/writer.js'
 import { backends, forEachBackend } from './backends.js'
 
 /**
