@@ -1,5 +1,5 @@
 import { sql } from 'kysely'
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import type { Queryable } from '../db/database.js'
 import type { Bilingual, PolicyDocument } from '../policy/document.js'
 import { FEDERATION } from '../policy/parties.js'
@@ -17,61 +17,7 @@ export type RecordSelection = 'third_party' | 'all'
  * enforcement rule 20): dates in Japan time with the ledger's instant beside them, labels in the
  * member's language next to the codes, and whether the law requires the record.
  */
-export interface ProvisionRecord {
-  readonly entryId: string
-  readonly memberId: string
-  /** The moment of provision in Japan time (RFC 3339, +09:00). */
-  readonly providedAt: string
-  /** The same instant exactly as the ledger entry holds it (UTC), to look the entry up by. */
-  readonly recordedAt: string
-  /** entrustment: to a contractor abroad, a provision abroad for APPI Art. 28 and recorded as one. */
-  readonly channel: Extract<Channel, 'third_party' | 'statutory_exception' | 'entrustment'>
-  /** The legal person that provided: each keeps its own records and answers its own members. */
-  readonly provider: { readonly id: string; readonly name: Bilingual }
-  /** An entrustment abroad: the contractor, as the entry keeps it. */
-  readonly contractor: { readonly id: string; readonly name: string; readonly address: string; readonly country: string | null } | null
-  readonly recipient: {
-    readonly id: string
-    readonly name: string
-    readonly address: string
-    readonly representative: string
-    readonly category: string
-    readonly categoryLabel: string
-    /** null for records made before the service kept the recipient's country. */
-    readonly country: string | null
-  } | null
-  readonly purpose: string
-  readonly purposeLabel: string
-  readonly serviceCategory: string | null
-  readonly serviceCategoryLabel: string | null
-  readonly dataItems: string[]
-  readonly dataItemLabels: string[]
-  readonly method: string | null
-  readonly methodLabel: string | null
-  readonly consent: {
-    readonly id: string
-    /** Japan time. */
-    readonly obtainedAt: string
-    readonly method: string
-    readonly methodLabel: string
-    readonly evidenceRef: string
-  } | null
-  /** A statutory exception's ground, where the record is one. */
-  readonly exception: {
-    readonly basis: ExceptionBasis
-    readonly basisLabel: string
-    readonly reference: string
-    readonly approvedBy: string
-    readonly clause: string
-    readonly law: string
-  } | null
-  readonly policyVersion: string
-  /** Whether APPI Art. 29 requires this record, or the co-op keeps it by choice. */
-  readonly requiredByLaw: boolean
-  readonly recordBasis: string
-  /** Rule 21: kept until the end of this Japan-time day, the policy's retention after the provision. */
-  readonly retainUntil: string
-}
+export type ProvisionRecord = Static<typeof ProvisionRecordSchema>
 
 const JST_OFFSET_MS = 9 * 3_600_000
 
