@@ -6,12 +6,9 @@ import { policyVersion } from '../policy/registry.js'
 import {
   AUTHENTICATED_PROBLEMS,
   EntityId,
-  Nullable,
-  DataItem,
   IDEMPOTENT_REPLAYED_HEADER,
   IdempotencyKeyHeaders,
   MemberId,
-  Purpose,
   Text,
   Timestamp,
   Uuid,
@@ -30,20 +27,12 @@ import {
   NewConsentSchema,
   SuspensionSchema,
   SuspensionScopeSchema,
+  TransferOnConsentSchema,
   type Consent,
   type Suspension
 } from '../members/schemas.js'
 import { actContextOf, markReplayed } from './request-context.js'
 import { buildConsentReceipt, rebuildConsentReceipt } from '../members/receipt.js'
-
-const TransferOnConsentSchema = Type.Object({
-  entryId: Uuid,
-  recordedAt: Timestamp,
-  hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-  recipientId: Nullable(Uuid),
-  purpose: Purpose,
-  dataItems: Type.Array(DataItem)
-})
 
 /** A consent as the API shows it: the stored consent (src/members/schemas.ts), its status, and what a grant or a withdrawal adds. */
 const ConsentAnswerSchema = Type.Object({

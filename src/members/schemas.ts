@@ -153,3 +153,14 @@ export const ConsentReceiptSchema = Type.Object(
   }
 )
 export type ConsentReceipt = Static<typeof ConsentReceiptSchema>
+
+/** A transfer recorded on a consent: what a backdated withdrawal lists among those made after it. */
+export const TransferOnConsentSchema = Type.Object({
+  entryId: Uuid,
+  recordedAt: Timestamp,
+  hash: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  recipientId: Nullable(Uuid),
+  purpose: Purpose,
+  dataItems: Type.Array(DataItem)
+})
+export type TransferOnConsent = Static<typeof TransferOnConsentSchema>

@@ -2,6 +2,7 @@ import { toContractorFacts } from '../contractors/repository.js'
 import type { Queryable } from '../db/database.js'
 import { toEntity } from '../entities/repository.js'
 import { toConsent, toConsentFacts, toSuspension, type Consent, type Suspension } from '../members/repository.js'
+import type { TransferOnConsent } from '../members/schemas.js'
 import type { ContractorFacts, DecisionRequest, Facts, RecipientFacts } from '../policy/engine.js'
 import { namedEntity, type EntityFacts } from '../policy/parties.js'
 import type { DataItem, Purpose } from '../policy/vocabulary.js'
@@ -44,16 +45,6 @@ export function needFactsFor(needed: FactsNeeded, request: DecisionRequest, prov
   } else if (request.channel === 'entrustment' && request.contractorId !== undefined) {
     needed.contractorIds.add(request.contractorId)
   }
-}
-
-/** A transfer the ledger allowed on a consent: what a backdated withdrawal lists for the co-op to act on. */
-export interface TransferOnConsent {
-  readonly entryId: string
-  readonly recordedAt: string
-  readonly hash: string
-  readonly recipientId: string | null
-  readonly purpose: Purpose
-  readonly dataItems: DataItem[]
 }
 
 /** A member's consents and suspensions as they stand, changed in place as a group's acts apply. */

@@ -1,5 +1,6 @@
 import type { Client } from '../clients/repository.js'
-import type { MemberState, TransferOnConsent, World } from './facts.js'
+import type { TransferOnConsent } from '../members/schemas.js'
+import type { MemberState, World } from './facts.js'
 import { ConflictError, ForbiddenError, InvalidRequestError, NotFoundError } from '../errors.js'
 import { providerKinds, type EntityFacts } from '../policy/parties.js'
 import type { EntryRef } from '../ledger/entry-ref.js'
