@@ -24,7 +24,7 @@ import type { StorageCapabilities } from '../db/capabilities.js'
 import type { Paging } from './paging.js'
 import { exportLines } from './repository.js'
 import { rewritten, verifyLedger, type CheckpointHeads, type VerifyReport } from './verify-walk.js'
-import type { CheckpointRef, VerifyFailure } from './verify.js'
+import type { CheckpointRef, VerifyFailure } from './verify-schemas.js'
 
 /**
  * Nothing is signed: no key (the CLI on PostgreSQL without CHECKPOINT_SIGNING_KEY or _FILE), or

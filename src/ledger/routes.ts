@@ -10,6 +10,7 @@ import { provisionRecordsCsv } from './provision-csv.js'
 import { listProvisionRecords, ProvisionRecordSchema, ProvisionRecordsQuery, ProvisionRecordsResponse } from './provision-records.js'
 import { pagingOf } from './paging.js'
 import { findEntry, listEntries } from './repository.js'
+import { CheckpointRefSchema, VerifyFailureSchema } from './verify-schemas.js'
 
 const readers = { roles: ['admin', 'ops'] as const }
 const tags = ['Ledger']
@@ -33,19 +34,6 @@ const LedgerEntrySchema = Type.Object(
       'without the hash member; prevHash is the hash of the previous entry of the chain (64 zeros for seq 1).'
   }
 )
-
-const CheckpointRefSchema = Type.Object({ id: Type.Integer(), time: Timestamp, treeSize: Type.Integer() })
-
-const VerifyFailureSchema = Type.Object({
-  entryId: Type.Union([Uuid, Type.Null()]),
-  chain: Type.Integer({ description: '-1 for a failure of no one chain: a checkpoint that does not open, rows outside every chain' }),
-  seq: Type.Integer(),
-  problem: Type.String(),
-  checkpoint: Type.Optional({
-    ...CheckpointRefSchema,
-    description: 'The signed checkpoint this failure contradicts: history was rewritten after it was signed'
-  })
-})
 
 const CheckpointSchema = Type.Object(
   {

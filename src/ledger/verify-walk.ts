@@ -6,7 +6,8 @@ import { hashesAt, readHeads } from './checkpoints-repository.js'
 import { CHAIN_COUNT, GENESIS_HASH } from './hashing.js'
 import { hashWithRanges, isRanged, newRanges, slotOf, type TopLevelMember } from './content-hash.js'
 import { pagingOf, prefetched, type Paging } from './paging.js'
-import { ChainVerifier, type CheckpointRef, type VerifyFailure } from './verify.js'
+import { ChainVerifier } from './verify.js'
+import type { CheckpointRef, VerifyFailure } from './verify-schemas.js'
 
 /** Time the walk may keep the event loop before it lets timers and I/O (other requests) run. */
 const SLICE_MS = 10

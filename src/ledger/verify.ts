@@ -1,4 +1,5 @@
 import { GENESIS_HASH, entryHash } from './hashing.js'
+import type { VerifyFailure } from './verify-schemas.js'
 
 /** An entry as stored and exported: the hashed content plus its hash. */
 export interface StoredEntry {
@@ -6,21 +7,6 @@ export interface StoredEntry {
   readonly hash: string
   /** Columns kept beside the content for querying; they must agree with it. */
   readonly columns?: Readonly<Record<string, unknown>>
-}
-
-/** The checkpoint a failure breaks: its head is no longer in the ledger as it signed it. */
-export interface CheckpointRef {
-  readonly id: number
-  readonly time: string
-  readonly treeSize: number
-}
-
-export interface VerifyFailure {
-  readonly entryId: string | null
-  readonly chain: number
-  readonly seq: number
-  readonly problem: string
-  readonly checkpoint?: CheckpointRef
 }
 
 /**
