@@ -47,7 +47,7 @@ const TOKEN_DETAILS: Record<TokenStatus, string> = {
 }
 
 export class UnauthorizedError extends DomainError {
-  constructor(readonly tokenStatus: TokenStatus = 'missing') {
+  constructor(readonly tokenStatus: TokenStatus) {
     super('unauthorized', 401, 'Unauthorized', TOKEN_DETAILS[tokenStatus], { tokenStatus })
   }
 
